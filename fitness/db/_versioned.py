@@ -1,0 +1,74 @@
+"""The machinery shared by the statements that write a new version of a run.
+
+Edit, delete and restore are each one SQL statement (lock, update `runs`, insert the
+snapshot) that ends in the same result shape; this module runs such a statement and turns
+its result into a `Run` or the right typed error.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import psycopg
+from psycopg import Connection
+from psycopg.rows import kwargs_row
+
+from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict, VersionNotFound
+from fitness.models import Run
+
+RUN_COLUMNS: Final = (
+    "id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id, "
+    "version, last_edited_at, last_edited_by, deleted_at, created_at, updated_at"
+)
+
+# Every versioning statement defines the CTEs `current` (the locked row before the change,
+# absent if the run does not exist) and `updated` (the row after it, absent if nothing was
+# written), and a boolean `target_found`; this tail reports whichever row is now current.
+RESULT_TAIL: Final = """
+SELECT true AS changed, true AS target_found, s.name AS shoe_name, u.*
+FROM updated AS u
+LEFT JOIN shoes AS s ON s.id = u.shoe_id
+UNION ALL
+SELECT false, (SELECT target_found FROM checks), s.name, c.*
+FROM current AS c
+LEFT JOIN shoes AS s ON s.id = c.shoe_id
+WHERE NOT EXISTS (SELECT 1 FROM updated)
+"""
+
+
+def apply_versioned_change(
+    conn: Connection,
+    query: str,
+    params: dict[str, object],
+    *,
+    run_id: str,
+    expected_version: int | None,
+    version_number: int | None = None,
+) -> Run:
+    """Run one versioning statement in a savepoint and return the run as it now is.
+
+    Raises `RunNotFound`, `VersionNotFound` (restore of a version that does not exist) or
+    `VersionConflict` (stale `expected_version`); the savepoint guarantees nothing of a
+    failed statement remains.
+    """
+    try:
+        with conn.transaction(), conn.cursor(row_factory=kwargs_row(_outcome)) as cur:
+            cur.execute(query, params)  # type: ignore[arg-type]
+            outcome = cur.fetchone()
+    except psycopg.errors.ForeignKeyViolation:
+        raise InvalidUpdate({"shoe_id": "no shoe has this id"}) from None
+    except psycopg.errors.CheckViolation as error:
+        constraint = error.diag.constraint_name or "a check constraint"
+        raise InvalidUpdate({"run": f"the new values violate {constraint}"}) from None
+    if outcome is None:
+        raise RunNotFound(run_id)
+    changed, target_found, run = outcome
+    if not target_found:
+        raise VersionNotFound(run_id, version_number or 0)
+    if not changed and expected_version is not None and run.version != expected_version:
+        raise VersionConflict(run_id, expected_version, run.version)
+    return run
+
+
+def _outcome(changed: bool, target_found: bool, **columns: object) -> tuple[bool, bool, Run]:
+    return changed, target_found, Run(**columns)  # type: ignore[arg-type]

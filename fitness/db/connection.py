@@ -1,0 +1,204 @@
+"""The connection pool and the transaction helpers every db function is built on.
+
+A public db function takes an optional keyword `conn`: without it, the function borrows a
+pooled connection and runs in its own transaction; with it, it joins the caller's.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+import psycopg
+from psycopg import Connection
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+
+from fitness.config import Settings, get_settings
+from fitness.errors import ConfigurationError
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# A pooled connection idle longer than this is pinged before use: serverless Postgres (Neon)
+# closes idle connections, while pinging every checkout would double the cost of a point read.
+IDLE_CHECK_AFTER_SECONDS = 30.0
+
+_pool: ConnectionPool | None = None
+_pool_lock = threading.Lock()
+_returned_at: weakref.WeakKeyDictionary[Connection, float] = weakref.WeakKeyDictionary()
+_committing: contextvars.ContextVar[bool] = contextvars.ContextVar("committing", default=False)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """The URL of the database in use: `DATABASE_URL`, else the embedded server's.
+
+    In prod a missing `DATABASE_URL` is a `ConfigurationError`: production must never
+    quietly write to a laptop-local database.
+    """
+    settings = settings or get_settings()
+    if settings.database_url:
+        return settings.database_url
+    if settings.is_prod:
+        raise ConfigurationError(
+            "DATABASE_URL is not set: FITNESS_ENV=prod needs DATABASE_URL "
+            "(the embedded database is for development only)"
+        )
+    from fitness.db.embedded import embedded_database_url
+
+    return embedded_database_url(settings.data_dir)
+
+
+def connect_kwargs(settings: Settings | None = None) -> dict[str, object]:
+    """Connection parameters that every connection of ours gets."""
+    settings = settings or get_settings()
+    kwargs: dict[str, object] = {"connect_timeout": settings.connect_timeout}
+    if not settings.prepared_statements:
+        kwargs["prepare_threshold"] = None
+    return kwargs
+
+
+def connect(settings: Settings | None = None, **overrides: object) -> Connection:
+    """A new connection outside the pool (for migrations, admin tasks and health checks)."""
+    settings = settings or get_settings()
+    kwargs = connect_kwargs(settings) | overrides
+    return psycopg.connect(database_url(settings), **kwargs)  # type: ignore[arg-type]
+
+
+def masked_url(url: str) -> str:
+    """`url` with any password replaced by `***`, safe to print or log."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<unparseable database URL>"
+    if "password" not in params or not params["password"]:
+        return url
+    if "://" in url:
+        scheme, rest = url.split("://", 1)
+        userinfo, sep, hostpart = rest.rpartition("@")
+        if sep and ":" in userinfo:
+            user = userinfo.split(":", 1)[0]
+            return f"{scheme}://{user}:***@{hostpart}"
+    params["password"] = "***"
+    return make_conninfo("", **params)
+
+
+def get_pool() -> ConnectionPool:
+    """The process-wide pool, opened on first use from the settings."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = _open_pool(get_settings())
+    return _pool
+
+
+def close_pool() -> None:
+    """Close the pool (the API's lifespan and the tests call this); safe to call twice."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close()
+
+
+@contextmanager
+def connection(conn: Connection | None = None) -> Iterator[Connection]:
+    """Yield `conn` if given, else a pooled connection returned to the pool afterwards."""
+    if conn is not None:
+        yield conn
+        return
+    with get_pool().connection() as pooled:
+        yield pooled
+
+
+@contextmanager
+def transaction(conn: Connection | None = None) -> Iterator[Connection]:
+    """Yield a connection inside a transaction that commits when the block ends cleanly.
+
+    With `conn`, the block runs in a savepoint of the caller's transaction, so a failure
+    inside it rolls back only what the block did and the caller can carry on.
+    """
+    if conn is not None:
+        with conn.transaction():
+            yield conn
+        return
+    with get_pool().connection() as pooled, pooled.transaction():
+        yield pooled
+        # Errors from here on come from COMMIT: the server may have committed, so the
+        # caller must not blindly retry (see retry_on_disconnect).
+        _committing.set(True)
+
+
+def retry_on_disconnect(function: Callable[P, T]) -> Callable[P, T]:
+    """Run `function` again, once, when its pooled connection turned out to be dead.
+
+    Only for calls that own their transaction (no `conn=`), and only when the failure came
+    before COMMIT: then the server rolled the transaction back and a retry cannot write twice.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        if kwargs.get("conn") is not None:
+            return function(*args, **kwargs)
+        token = _committing.set(False)
+        try:
+            return function(*args, **kwargs)
+        except psycopg.OperationalError as error:
+            if _committing.get() or not _is_connection_failure(error):
+                raise
+            logger.warning("Database connection lost (%s); retrying once", type(error).__name__)
+            _committing.set(False)
+            return function(*args, **kwargs)
+        finally:
+            _committing.reset(token)
+
+    return wrapper
+
+
+def _is_connection_failure(error: psycopg.OperationalError) -> bool:
+    # No SQLSTATE means the client lost the connection; class 08 is "connection exception";
+    # 57P01..57P03 are admin shutdown, crash shutdown and cannot connect now.
+    state = error.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
+def _open_pool(settings: Settings) -> ConnectionPool:
+    url = database_url(settings)
+    kwargs = connect_kwargs(settings)
+    if settings.statement_timeout_ms and settings.prepared_statements:
+        # PgBouncer rejects the `options` startup parameter, so this is only set when we
+        # talk to PostgreSQL directly.
+        kwargs["options"] = f"-c statement_timeout={settings.statement_timeout_ms}"
+    pool = ConnectionPool(
+        url,
+        min_size=settings.pool_min_size,
+        max_size=max(settings.pool_max_size, settings.pool_min_size),
+        timeout=settings.pool_timeout,
+        kwargs=kwargs,
+        check=_check_if_idle,
+        reset=_remember_return,
+        name="fitness",
+        open=True,
+    )
+    logger.debug("Opened connection pool (max %s connections)", settings.pool_max_size)
+    return pool
+
+
+def _check_if_idle(conn: Connection) -> None:
+    returned = _returned_at.get(conn)
+    if returned is None or time.monotonic() - returned > IDLE_CHECK_AFTER_SECONDS:
+        ConnectionPool.check_connection(conn)
+
+
+def _remember_return(conn: Connection) -> None:
+    _returned_at[conn] = time.monotonic()

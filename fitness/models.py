@@ -1,0 +1,232 @@
+"""The values the library hands out: frozen dataclasses, one per kind of row.
+
+Rows come straight from queries into these classes (`psycopg.rows.class_row`), so a field
+name here is a column name (or alias) in the SQL that fills it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Final, Literal
+
+RunType = Literal["Outdoor Run", "Treadmill Run"]
+RunSource = Literal["MapMyFitness", "Strava"]
+ChangeType = Literal["original", "edit", "deletion", "restore"]
+SyncStatus = Literal["synced", "failed", "pending"]
+CalendarState = Literal["missing", "current", "stale", "failed"]
+
+RUN_TYPES: Final = ("Outdoor Run", "Treadmill Run")
+RUN_SOURCES: Final = ("MapMyFitness", "Strava")
+EDITABLE_FIELDS: Final = (
+    "distance",
+    "duration",
+    "avg_heart_rate",
+    "type",
+    "shoe_id",
+    "datetime_utc",
+)
+PROTECTED_FIELDS: Final = ("id", "source")
+MIN_HEART_RATE: Final = 20
+MAX_HEART_RATE: Final = 250
+
+
+def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
+    """`value` converted to UTC; a naive datetime is a `ValueError` (its zone is unknowable)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def _normalise_utc(obj: object, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value is not None:
+            object.__setattr__(obj, name, as_utc(value, name))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Run:
+    """One run as it is now. `distance` in miles, `duration` in seconds.
+
+    >>> Run(id="strava_1", datetime_utc=datetime(2025, 5, 6, 7, tzinfo=UTC),
+    ...     type="Outdoor Run", distance=5.0, duration=2400, source="Strava").version
+    1
+    """
+
+    id: str
+    datetime_utc: datetime
+    type: RunType
+    distance: float
+    duration: float
+    source: RunSource
+    avg_heart_rate: float | None = None
+    shoe_id: str | None = None
+    shoe_name: str | None = None
+    version: int = 1
+    last_edited_at: datetime | None = None
+    last_edited_by: str | None = None
+    deleted_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        _normalise_utc(
+            self, "datetime_utc", "last_edited_at", "deleted_at", "created_at", "updated_at"
+        )
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunDetail(Run):
+    """A run with what a reader wants beside it: its shoe's name and its calendar event.
+
+    `calendar_state` is `missing` (never synced), `current` (synced at this version),
+    `stale` (edited since the event was written) or `failed` (the last sync failed).
+    """
+
+    calendar_state: CalendarState = "missing"
+    google_event_id: str | None = None
+    synced_version: int | None = None
+    synced_at: datetime | None = None
+    sync_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunVersion:
+    """One immutable snapshot in `runs_history`: the run's data as of `version_number`."""
+
+    history_id: int
+    run_id: str
+    version_number: int
+    change_type: ChangeType
+    datetime_utc: datetime
+    type: RunType
+    distance: float
+    duration: float
+    source: RunSource
+    avg_heart_rate: float | None
+    shoe_id: str | None
+    changed_at: datetime
+    changed_by: str | None
+    change_reason: str | None
+
+    def __post_init__(self) -> None:
+        _normalise_utc(self, "datetime_utc", "changed_at")
+
+    def data(self) -> dict[str, object]:
+        """The editable fields of this snapshot, as an update that would reproduce it."""
+        return {name: getattr(self, name) for name in EDITABLE_FIELDS}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shoe:
+    """A shoe with its mileage and run count, computed from the non-deleted runs in it."""
+
+    id: str
+    name: str
+    retired_at: date | None = None
+    notes: str | None = None
+    retirement_notes: str | None = None
+    deleted_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    mileage: float = 0.0
+    run_count: int = 0
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncedRun:
+    """The calendar event written for a run, and the run version it shows."""
+
+    id: int
+    run_id: str
+    run_version: int
+    google_event_id: str | None
+    synced_at: datetime
+    sync_status: SyncStatus
+    error_message: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthCredentials:
+    """Tokens for one provider, decrypted. Secrets never appear in `repr` (so not in logs)."""
+
+    provider: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    refresh_token: str = field(default="", repr=False)
+    expires_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
+        """True when the access token is missing, has no known expiry, or expires soon."""
+        if not self.access_token or self.expires_at is None:
+            return True
+        now = now or datetime.now(UTC)
+        return (self.expires_at - now).total_seconds() <= seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportResult:
+    """What `import_runs` did: new runs inserted, known ids skipped, shoes it had to create."""
+
+    inserted: int
+    skipped_existing: int
+    shoes_created: tuple[str, ...] = ()
+
+
+def validate_run_fields(values: dict[str, object]) -> dict[str, str]:
+    """What is wrong with each of the given run fields, as `{field: message}` (empty if fine).
+
+    Shared by edits and imports so that the library refuses the same values everywhere,
+    before the database's CHECK constraints would.
+    """
+    errors: dict[str, str] = {}
+    for name, value in values.items():
+        message = _field_error(name, value)
+        if message:
+            errors[name] = message
+    return errors
+
+
+def _field_error(name: str, value: object) -> str | None:
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if name == "distance":
+        if not is_number or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
+            return "must be a finite number of miles >= 0"
+    elif name == "duration":
+        if not is_number or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
+            return "must be a finite number of seconds > 0"
+    elif name == "avg_heart_rate":
+        if value is None:
+            return None
+        if not is_number or not MIN_HEART_RATE <= value <= MAX_HEART_RATE:  # type: ignore[operator]
+            return f"must be null or a number from {MIN_HEART_RATE} to {MAX_HEART_RATE}"
+    elif name == "type":
+        if value not in RUN_TYPES:
+            return f"must be one of {', '.join(RUN_TYPES)}"
+    elif name == "source":
+        if value not in RUN_SOURCES:
+            return f"must be one of {', '.join(RUN_SOURCES)}"
+    elif name == "shoe_id":
+        if value is not None and (not isinstance(value, str) or not value):
+            return "must be a shoe id or null"
+    elif name == "datetime_utc":
+        if not isinstance(value, datetime):
+            return "must be a timezone-aware datetime"
+        if value.tzinfo is None or value.utcoffset() is None:
+            return "must be timezone-aware (include an offset, e.g. Z or +02:00)"
+    return None

@@ -1,0 +1,118 @@
+-- The whole current schema of fitness, for reading. Alembic's migrations build it;
+-- tests/db/test_schema.py proves that applying this file builds exactly the same thing.
+
+CREATE FUNCTION set_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+
+-- A snapshot in runs_history is the record of what happened; it must never change.
+CREATE FUNCTION forbid_history_update() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'runs_history rows are immutable (history_id %)', OLD.history_id
+        USING ERRCODE = 'restrict_violation';
+END
+$$;
+
+CREATE TABLE shoes (
+    id               text        PRIMARY KEY CHECK (id ~ '^[a-z0-9]+(_[a-z0-9]+)*$'),
+    name             text        NOT NULL UNIQUE CHECK (btrim(name) <> ''),
+    retired_at       date,
+    notes            text,
+    retirement_notes text,
+    deleted_at       timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE runs (
+    id             text             PRIMARY KEY,
+    datetime_utc   timestamptz      NOT NULL,
+    type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance < 'Infinity'),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration < 'Infinity'),
+    source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
+    avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
+    shoe_id        text             REFERENCES shoes (id),
+    last_edited_at timestamptz,
+    last_edited_by text,
+    version        integer          NOT NULL DEFAULT 1 CHECK (version >= 1),
+    deleted_at     timestamptz,
+    created_at     timestamptz      NOT NULL DEFAULT now(),
+    updated_at     timestamptz      NOT NULL DEFAULT now()
+);
+
+-- Date ranges and newest-first keyset pagination.
+CREATE INDEX runs_datetime_utc_id_idx ON runs (datetime_utc DESC, id DESC);
+-- Mileage per shoe, and the foreign key's lookups.
+CREATE INDEX runs_shoe_id_idx ON runs (shoe_id) INCLUDE (distance) WHERE deleted_at IS NULL;
+
+CREATE TABLE runs_history (
+    history_id     bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id         text             NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    version_number integer          NOT NULL CHECK (version_number >= 1),
+    change_type    text             NOT NULL CHECK (
+                                        change_type IN ('original', 'edit', 'deletion', 'restore')
+                                    ),
+    datetime_utc   timestamptz      NOT NULL,
+    type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance < 'Infinity'),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration < 'Infinity'),
+    source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
+    avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
+    shoe_id        text             REFERENCES shoes (id),
+    changed_at     timestamptz      NOT NULL DEFAULT now(),
+    changed_by     text,
+    change_reason  text,
+    CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number)
+);
+
+CREATE INDEX runs_history_shoe_id_idx ON runs_history (shoe_id) WHERE shoe_id IS NOT NULL;
+
+CREATE TABLE synced_runs (
+    id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_id          text        NOT NULL UNIQUE REFERENCES runs (id) ON DELETE CASCADE,
+    run_version     integer     NOT NULL CHECK (run_version >= 1),
+    google_event_id text,
+    synced_at       timestamptz NOT NULL DEFAULT now(),
+    sync_status     text        NOT NULL CHECK (sync_status IN ('synced', 'failed', 'pending')),
+    error_message   text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE sync_metadata (
+    provider       text        PRIMARY KEY,
+    last_synced_at timestamptz NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE oauth_credentials (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    provider      text        NOT NULL UNIQUE,
+    client_id     text        NOT NULL,
+    client_secret text        NOT NULL,
+    access_token  text,
+    refresh_token text        NOT NULL,
+    expires_at    timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER runs_set_updated_at BEFORE UPDATE ON runs
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER synced_runs_set_updated_at BEFORE UPDATE ON synced_runs
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER sync_metadata_set_updated_at BEFORE UPDATE ON sync_metadata
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER oauth_credentials_set_updated_at BEFORE UPDATE ON oauth_credentials
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER runs_history_immutable BEFORE UPDATE ON runs_history
+    FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
