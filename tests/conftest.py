@@ -29,15 +29,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("runs_history", "synced_runs", "runs", "shoes", "sync_metadata", "oauth_credentials")
 
 
-def alembic_config(url: str) -> Config:
-    """An Alembic config that migrates the database at `url`, quietly."""
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
-    config.attributes["connection_url"] = url
-    config.attributes["skip_logging_config"] = True
-    return config
-
-
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A URL for a superuser connection to the PostgreSQL server the tests use."""
@@ -87,7 +78,7 @@ def make_database(postgres_server_url: str) -> Iterator[Callable[[], str]]:
 def database_url(make_database: Callable[[], str]) -> Iterator[str]:
     """The session's migrated database, made the one `fitness` uses (DATABASE_URL)."""
     url = make_database()
-    command.upgrade(alembic_config(url), "head")
+    upgrade_to_head(url)
     saved = {name: os.environ.get(name) for name in ("DATABASE_URL", "FITNESS_ENV")}
     os.environ["DATABASE_URL"] = url
     os.environ["FITNESS_ENV"] = "dev"
