@@ -11,9 +11,9 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 import psycopg
+from alembic import context
 from sqlalchemy import create_engine, pool
 
-from alembic import context
 from fitness.db.connection import connect_kwargs, database_url
 
 config = context.config

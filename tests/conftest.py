@@ -16,13 +16,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from alembic.config import Config
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from alembic import command
 from fitness.config import reset_settings
 from fitness.db.connection import close_pool
+from fitness.db.migrations import upgrade_to_head
 from tests.factories import RunFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-from psycopg import Connection
-
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from psycopg import Connection
+
 from fitness.config import PROJECT_ROOT
 from fitness.db.connection import connection
 
