@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, pool
 from fitness.db.connection import connect_kwargs, database_url
 
 config = context.config
+MIGRATION_LOCK_ID = 7_734_221_905  # arbitrary, fixed: identifies "fitness migrations"
 if config.config_file_name is not None and not config.attributes.get("skip_logging_config"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
@@ -36,9 +37,17 @@ def run_migrations_online() -> None:
         poolclass=pool.NullPool,
     )
     with engine.connect() as connection:
-        context.configure(connection=connection, transaction_per_migration=True)
-        with context.begin_transaction():
-            context.run_migrations()
+        # Two processes starting at once (two `fitness serve`, a CLI and a server) must not
+        # both apply the same migration: the second waits here, then finds nothing to do.
+        connection.exec_driver_sql("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_ID,))
+        connection.commit()
+        try:
+            context.configure(connection=connection, transaction_per_migration=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_ID,))
+            connection.commit()
     engine.dispose()
 
 

@@ -157,6 +157,9 @@ def retry_on_disconnect(function: Callable[P, T]) -> Callable[P, T]:
             if _committing.get() or not _is_connection_failure(error):
                 raise
             logger.warning("Database connection lost (%s); retrying once", type(error).__name__)
+            # A server restart or a Neon suspend kills every idle connection at once:
+            # weed them all out so the retry gets a live one.
+            get_pool().check()
             _committing.set(False)
             return function(*args, **kwargs)
         finally:

