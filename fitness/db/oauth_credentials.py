@@ -89,6 +89,35 @@ def upsert_credentials(
 
 
 @retry_on_disconnect
+def insert_credentials_if_missing(
+    provider: str,
+    client_id: str,
+    client_secret: str,
+    refresh_token: str,
+    *,
+    conn: Connection | None = None,
+) -> OAuthCredentials:
+    """Store first credentials for `provider` unless it has some; return what is stored.
+
+    For seeding from the environment: it never overwrites a row, because a stored refresh
+    token may have been rotated since and the configured one already revoked.
+    """
+    with transaction(conn) as active, active.cursor(row_factory=dict_row) as cur:
+        cur.execute(
+            """
+            INSERT INTO oauth_credentials (provider, client_id, client_secret, refresh_token)
+            VALUES (%s, %s, %s, %s)
+            ON CONFLICT (provider) DO NOTHING
+            """,
+            (provider, client_id, _sealed(client_secret), _sealed(refresh_token)),
+        )
+        cur.execute(_SELECT_CREDENTIALS, (provider,))
+        row = cur.fetchone()
+    assert row is not None
+    return _decrypted(row)
+
+
+@retry_on_disconnect
 def update_tokens(
     provider: str,
     access_token: str,
