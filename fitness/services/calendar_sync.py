@@ -117,8 +117,9 @@ def sync_all(
     counts["unchanged"] = count_runs_with_current_event()
     errors: list[str] = []
     rate_limit: CalendarRateLimited | None = None
+    processed = 0
     with _calendar(client) as calendar:
-        for done, detail in enumerate(work, start=1):
+        for detail in work:
             try:
                 counts[_sync_detail(calendar, detail)] += 1
             except CalendarRateLimited as error:
@@ -129,16 +130,16 @@ def sync_all(
             except IntegrationError as error:
                 counts["failed"] += 1
                 errors.append(f"{detail.id}: {error}")
+            processed += 1
             if progress is not None:
-                progress(done, len(work))
-    attempted = sum(counts[k] for k in ("created", "updated", "deleted", "failed"))
+                progress(processed, len(work))
     result = CalendarSyncResult(
         created=counts["created"],
         updated=counts["updated"],
         deleted=counts["deleted"],
         failed=counts["failed"],
         unchanged=counts["unchanged"],
-        skipped=len(work) - attempted,
+        skipped=len(work) - processed,
         rate_limited=rate_limit is not None,
         retry_after=rate_limit.retry_after if rate_limit else None,
         errors=tuple(errors),
