@@ -1,0 +1,214 @@
+"""Integrity checks of the versioned run data: the SQL behind `fitness db check`.
+
+Each check is one set-based query that returns the problems it finds, already worded; an
+intact database returns no rows from any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from psycopg import Connection
+from psycopg.rows import class_row
+
+from fitness.db.connection import retry_on_disconnect, transaction
+
+ProblemKind = Literal[
+    "missing_original",
+    "version_gap",
+    "version_mismatch",
+    "data_mismatch",
+    "deletion_mismatch",
+    "orphan_sync",
+    "sync_ahead",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with one run; `message` completes the sentence "run <run_id> ..."."""
+
+    kind: ProblemKind
+    run_id: str
+    message: str
+
+
+# Version 1 of every run is the `original` snapshot written by its import.
+_MISSING_ORIGINAL: Final = """
+SELECT 'missing_original' AS kind,
+       r.id AS run_id,
+       CASE
+           WHEN NOT EXISTS (SELECT 1 FROM runs_history AS h1 WHERE h1.run_id = r.id)
+               THEN 'has no history at all'
+           WHEN h.run_id IS NULL
+               THEN 'has no version 1'
+           ELSE format('has version 1 %L, not ''original''', h.change_type)
+       END AS message
+FROM runs AS r
+LEFT JOIN runs_history AS h ON h.run_id = r.id AND h.version_number = 1
+WHERE h.run_id IS NULL
+   OR h.change_type <> 'original'
+ORDER BY r.id
+"""
+
+# Version numbers are at least 1 (a check constraint), so they are exactly 1..n when their
+# count, their distinct count and their maximum agree.
+_VERSION_GAP: Final = """
+WITH counts AS (
+    SELECT run_id,
+           max(version_number) AS newest
+    FROM runs_history
+    GROUP BY run_id
+    HAVING count(*) <> max(version_number)
+        OR count(*) <> count(DISTINCT version_number)
+)
+SELECT 'version_gap' AS kind,
+       c.run_id,
+       format(
+           'has versions that are not 1..%s without gaps or duplicates '
+           '(missing: %s; duplicated: %s)',
+           c.newest,
+           coalesce(nullif(array_to_string(ARRAY(
+               SELECT n
+               FROM generate_series(1, c.newest) AS n
+               WHERE NOT EXISTS (
+                   SELECT 1
+                   FROM runs_history AS h
+                   WHERE h.run_id = c.run_id
+                     AND h.version_number = n
+               )
+               LIMIT 20
+           ), ', '), ''), 'none'),
+           coalesce(nullif(array_to_string(ARRAY(
+               SELECT h.version_number
+               FROM runs_history AS h
+               WHERE h.run_id = c.run_id
+               GROUP BY h.version_number
+               HAVING count(*) > 1
+               ORDER BY h.version_number
+               LIMIT 20
+           ), ', '), ''), 'none')
+       ) AS message
+FROM counts AS c
+ORDER BY c.run_id
+"""
+
+_VERSION_MISMATCH: Final = """
+WITH newest AS (
+    SELECT run_id,
+           max(version_number) AS version_number
+    FROM runs_history
+    GROUP BY run_id
+)
+SELECT 'version_mismatch' AS kind,
+       r.id AS run_id,
+       format('is at version %s (runs.version) but its newest snapshot is version %s',
+              r.version, n.version_number) AS message
+FROM runs AS r
+JOIN newest AS n ON n.run_id = r.id
+WHERE r.version <> n.version_number
+ORDER BY r.id
+"""
+
+_DATA_MISMATCH: Final = """
+WITH newest AS (
+    SELECT DISTINCT ON (run_id) *
+    FROM runs_history
+    ORDER BY run_id, version_number DESC
+)
+SELECT 'data_mismatch' AS kind,
+       r.id AS run_id,
+       format('differs from its newest snapshot (version %s) in: %s',
+              n.version_number,
+              array_to_string(ARRAY[
+                  CASE WHEN r.datetime_utc IS DISTINCT FROM n.datetime_utc
+                       THEN 'datetime_utc' END,
+                  CASE WHEN r.type IS DISTINCT FROM n.type THEN 'type' END,
+                  CASE WHEN r.distance IS DISTINCT FROM n.distance THEN 'distance' END,
+                  CASE WHEN r.duration IS DISTINCT FROM n.duration THEN 'duration' END,
+                  CASE WHEN r.source IS DISTINCT FROM n.source THEN 'source' END,
+                  CASE WHEN r.avg_heart_rate IS DISTINCT FROM n.avg_heart_rate
+                       THEN 'avg_heart_rate' END,
+                  CASE WHEN r.shoe_id IS DISTINCT FROM n.shoe_id THEN 'shoe_id' END
+              ], ', ')) AS message
+FROM runs AS r
+JOIN newest AS n ON n.run_id = r.id
+WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id)
+      IS DISTINCT FROM
+      (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id)
+ORDER BY r.id
+"""
+
+# A run is soft-deleted exactly when its newest snapshot records the deletion.
+_DELETION_MISMATCH: Final = """
+WITH newest AS (
+    SELECT DISTINCT ON (run_id) run_id, version_number, change_type
+    FROM runs_history
+    ORDER BY run_id, version_number DESC
+)
+SELECT 'deletion_mismatch' AS kind,
+       r.id AS run_id,
+       CASE
+           WHEN r.deleted_at IS NULL
+               THEN format('is not deleted but its newest snapshot (version %s) is a deletion',
+                           n.version_number)
+           ELSE format('is deleted but its newest snapshot (version %s) is %L, not a deletion',
+                       n.version_number, n.change_type)
+       END AS message
+FROM runs AS r
+JOIN newest AS n ON n.run_id = r.id
+WHERE (r.deleted_at IS NOT NULL) <> (n.change_type = 'deletion')
+ORDER BY r.id
+"""
+
+_ORPHAN_SYNC: Final = """
+SELECT 'orphan_sync' AS kind,
+       s.run_id,
+       'is gone but still has a synced_runs row' AS message
+FROM synced_runs AS s
+WHERE NOT EXISTS (SELECT 1 FROM runs AS r WHERE r.id = s.run_id)
+ORDER BY s.run_id
+"""
+
+_SYNC_AHEAD: Final = """
+SELECT 'sync_ahead' AS kind,
+       s.run_id,
+       format('is at version %s but synced_runs says version %s was synced',
+              r.version, s.run_version) AS message
+FROM synced_runs AS s
+JOIN runs AS r ON r.id = s.run_id
+WHERE s.run_version > r.version
+ORDER BY s.run_id
+"""
+
+_CHECKS: Final = (
+    _MISSING_ORIGINAL,
+    _VERSION_GAP,
+    _VERSION_MISMATCH,
+    _DATA_MISMATCH,
+    _DELETION_MISMATCH,
+    _ORPHAN_SYNC,
+    _SYNC_AHEAD,
+)
+
+
+@retry_on_disconnect
+def find_problems(*, conn: Connection | None = None) -> list[Problem]:
+    """Every integrity problem in the database, grouped by kind, then by run id.
+
+    Without `conn` the checks share one read-only snapshot, so a concurrent edit cannot
+    show up as a false problem.
+
+    >>> find_problems()   # doctest: +SKIP
+    []
+    """
+    problems: list[Problem] = []
+    with transaction(conn) as active:
+        if conn is None:
+            active.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        for query in _CHECKS:
+            with active.cursor(row_factory=class_row(Problem)) as cur:
+                cur.execute(query)
+                problems.extend(cur.fetchall())
+    return problems
