@@ -1,0 +1,184 @@
+"""Import a MapMyFitness CSV export: parse it row by row, insert new runs in batches.
+
+The whole import is one transaction: it lands completely or not at all. `strict=True`
+writes nothing if any row is bad; `dry_run=True` reports what would happen and writes nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from fitness.config import get_settings
+from fitness.db.connection import transaction
+from fitness.db.runs import IMPORT_BATCH_SIZE, import_runs
+from fitness.importers.mmf import MMFRun, RowError, SkippedActivity, parse_mmf_csv, timezone_named
+from fitness.models import ImportResult, Run
+
+logger = logging.getLogger(__name__)
+
+# Beyond this many, bad rows are counted but not listed: a file of garbage must not turn
+# into a response of unbounded size.
+MAX_REPORTED_ERRORS: Final = 1_000
+PROGRESS_EVERY_ROWS: Final = 1_000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MMFImportResult:
+    """What an MMF import did (or, with `dry_run`, would do).
+
+    `inserted` new runs; `skipped_existing` runs already stored (edited or deleted ones
+    included); `skipped_other_activities` walks, rides and the like; `shoes_created` names
+    of new shoes; `errors` the bad rows (the first `MAX_REPORTED_ERRORS` of `error_count`).
+    `aborted` means strict mode found bad rows, so nothing was written.
+    """
+
+    inserted: int
+    skipped_existing: int
+    skipped_other_activities: int
+    shoes_created: tuple[str, ...]
+    errors: tuple[RowError, ...]
+    error_count: int
+    rows: int
+    dry_run: bool = False
+    aborted: bool = False
+
+    def to_dict(self) -> dict[str, object]:
+        """The summary as JSON-ready data, as the API and the CLI show it."""
+        return {
+            "inserted": self.inserted,
+            "skipped_existing": self.skipped_existing,
+            "skipped_other_activities": self.skipped_other_activities,
+            "shoes_created": list(self.shoes_created),
+            "errors": [{"line": e.line, "message": e.message} for e in self.errors],
+            "error_count": self.error_count,
+            "rows": self.rows,
+            "dry_run": self.dry_run,
+            "aborted": self.aborted,
+        }
+
+
+def import_mmf_file(
+    path: str | Path,
+    *,
+    timezone: str | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> MMFImportResult:
+    """`import_mmf_csv` on the file at `path`.
+
+    >>> import_mmf_file("tests/fixtures/mmf_export_sample.csv").inserted   # doctest: +SKIP
+    59
+    """
+    with open(path, "rb") as source:
+        return import_mmf_csv(
+            source, timezone=timezone, dry_run=dry_run, strict=strict, progress=progress
+        )
+
+
+def import_mmf_csv(
+    source: BinaryIO,
+    *,
+    timezone: str | None = None,
+    dry_run: bool = False,
+    strict: bool = False,
+    progress: Progress | None = None,
+    batch_size: int = IMPORT_BATCH_SIZE,
+) -> MMFImportResult:
+    """Import the runs of an MMF export read from the binary stream `source` (UTF-8 CSV).
+
+    Runs are dated at local noon in `timezone` (an IANA name; default `MMF_TIMEZONE`).
+    Rows are streamed and inserted `batch_size` at a time, all in one transaction; known
+    run ids are skipped, so importing the same file again inserts nothing. Bad rows are
+    reported with their line numbers and do not stop the others, unless `strict`. The
+    stream is left open. `progress(rows_read)` is called every thousand rows and at the end.
+
+    Raises `InvalidImport` when the file as a whole is unusable: an unknown timezone, a
+    missing required column, an empty file or text that is not UTF-8.
+    """
+    zone = timezone_named(timezone or get_settings().mmf_timezone)
+    text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+    tally = _Tally()
+    try:
+        with transaction() as conn:
+            batch: list[Run] = []
+            for row in parse_mmf_csv(text, zone):
+                tally.rows += 1
+                if isinstance(row, MMFRun):
+                    if not (strict and tally.error_count):
+                        batch.append(row.run)
+                elif isinstance(row, SkippedActivity):
+                    tally.skipped_other_activities += 1
+                else:
+                    tally.add_error(row)
+                if len(batch) >= batch_size:
+                    tally.add_imported(import_runs(batch, changed_by="mmf import", conn=conn))
+                    batch = []
+                if progress is not None and tally.rows % PROGRESS_EVERY_ROWS == 0:
+                    progress(tally.rows)
+            if batch and not (strict and tally.error_count):
+                tally.add_imported(import_runs(batch, changed_by="mmf import", conn=conn))
+            if dry_run or (strict and tally.error_count):
+                raise _RollBack
+    except _RollBack:
+        pass
+    finally:
+        text.detach()
+    if progress is not None:
+        progress(tally.rows)
+    result = tally.result(dry_run=dry_run, aborted=strict and tally.error_count > 0)
+    logger.info(
+        "MMF import%s: %s inserted, %s known, %s other activities, %s bad rows%s",
+        " (dry run)" if dry_run else "",
+        result.inserted,
+        result.skipped_existing,
+        result.skipped_other_activities,
+        result.error_count,
+        " - aborted, nothing written" if result.aborted else "",
+    )
+    return result
+
+
+class _RollBack(Exception):
+    """Raised inside the import's transaction to end it without committing."""
+
+
+@dataclass
+class _Tally:
+    rows: int = 0
+    inserted: int = 0
+    skipped_existing: int = 0
+    skipped_other_activities: int = 0
+    shoes_created: list[str] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+
+    def add_error(self, error: RowError) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+
+    def add_imported(self, imported: ImportResult) -> None:
+        self.inserted += imported.inserted
+        self.skipped_existing += imported.skipped_existing
+        self.shoes_created.extend(imported.shoes_created)
+
+    def result(self, *, dry_run: bool, aborted: bool) -> MMFImportResult:
+        return MMFImportResult(
+            inserted=0 if aborted else self.inserted,
+            skipped_existing=0 if aborted else self.skipped_existing,
+            skipped_other_activities=self.skipped_other_activities,
+            shoes_created=() if aborted else tuple(sorted(self.shoes_created)),
+            errors=tuple(self.errors),
+            error_count=self.error_count,
+            rows=self.rows,
+            dry_run=dry_run,
+            aborted=aborted,
+        )
