@@ -1,0 +1,116 @@
+"""Strava activities (the JSON of `GET /athlete/activities`) turned into runs.
+
+Pure: the caller fetches the activity and its gear's name; this decides whether it is a
+run and what the run looks like in our units (miles, seconds, UTC).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+from fitness.ids import strava_run_id
+from fitness.models import MAX_HEART_RATE, MIN_HEART_RATE, Run, RunType
+
+logger = logging.getLogger(__name__)
+
+SOURCE: Final = "Strava"
+RUN_ACTIVITY_TYPES: Final = frozenset({"Run", "TrailRun", "VirtualRun"})
+METRES_PER_MILE: Final = 1609.344
+
+Activity = Mapping[str, object]
+
+
+def is_run(activity: Activity) -> bool:
+    """True when either `sport_type` or the older `type` names a run (Run, TrailRun, VirtualRun)."""
+    return bool({activity.get("sport_type"), activity.get("type")} & RUN_ACTIVITY_TYPES)
+
+
+def run_type(activity: Activity) -> RunType:
+    """'Treadmill Run' for a trainer activity or a virtual run, else 'Outdoor Run'."""
+    virtual = "VirtualRun" in (activity.get("sport_type"), activity.get("type"))
+    return "Treadmill Run" if activity.get("trainer") is True or virtual else "Outdoor Run"
+
+
+def start_time(activity: Activity) -> datetime:
+    """The activity's `start_date` (UTC, e.g. `2025-01-14T12:02:31Z`) as an aware datetime."""
+    value = activity.get("start_date")
+    if not isinstance(value, str):
+        raise ValueError("has no start_date")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"start_date {value!r} is not an ISO 8601 time") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
+    """The run an activity describes; `shoe_name` is the name of its `gear_id`, if any.
+
+    Distance is converted from metres to miles, `moving_time` (or `elapsed_time` when that
+    is missing or zero) is the duration, `average_heartrate` is kept when it is plausible.
+    A malformed activity (no id, no start, no positive duration) is a `ValueError`.
+
+    >>> run_from_activity({"id": 1, "type": "Run", "distance": 8046.72, "moving_time": 2400,
+    ...                    "start_date": "2025-01-14T12:02:31Z"}).distance
+    5.0
+    """
+    if not is_run(activity):
+        raise ValueError(f"is a {activity.get('sport_type') or activity.get('type')}, not a run")
+    run_id = strava_run_id(_required(activity, "id"))  # type: ignore[arg-type]
+    metres = _number(activity.get("distance"))
+    if metres is None or metres < 0:
+        raise ValueError("has no distance")
+    duration = _number(activity.get("moving_time")) or _number(activity.get("elapsed_time"))
+    if not duration or duration <= 0:
+        raise ValueError("has no moving or elapsed time")
+    return Run(
+        id=run_id,
+        datetime_utc=start_time(activity),
+        type=run_type(activity),
+        distance=round(metres / METRES_PER_MILE, 4),
+        duration=duration,
+        source=SOURCE,
+        avg_heart_rate=_heart_rate(activity),
+        shoe_name=shoe_name or None,
+    )
+
+
+def gear_name(gear: Mapping[str, object]) -> str | None:
+    """The name Strava shows for a piece of gear (`GET /gear/{id}`): its name or nickname."""
+    for key in ("name", "nickname"):
+        value = gear.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    parts = [gear.get("brand_name"), gear.get("model_name")]
+    name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    return name or None
+
+
+def _required(activity: Activity, key: str) -> object:
+    value = activity.get(key)
+    if value is None:
+        raise ValueError(f"has no {key}")
+    return value
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _heart_rate(activity: Activity) -> float | None:
+    value = _number(activity.get("average_heartrate"))
+    if value is None:
+        return None
+    if not MIN_HEART_RATE <= value <= MAX_HEART_RATE:
+        # A sensor glitch, not a heart rate: keep the run, drop the reading.
+        logger.warning("Ignoring implausible average heart rate on a Strava activity")
+        return None
+    return value

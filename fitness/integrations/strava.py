@@ -1,0 +1,249 @@
+"""A client for the Strava API v3: the athlete's activities, page by page, and their gear.
+
+Access tokens come from fitness.integrations.oauth (provider `strava`). A 401 refreshes the
+token once and retries; timeouts and 5xx get a bounded retry with backoff; a 429 stops at
+once with the rate-limit state, so the caller can keep what it has and come back later.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final
+from urllib.parse import quote
+
+import httpx
+
+from fitness.config import Settings, get_settings
+from fitness.errors import IntegrationError, ReauthorizationRequired
+from fitness.integrations.oauth import valid_access_token
+
+logger = logging.getLogger(__name__)
+
+PROVIDER: Final = "strava"
+MAX_PER_PAGE: Final = 200
+DEFAULT_MAX_ATTEMPTS: Final = 3
+DEFAULT_BACKOFF_SECONDS: Final = 0.5
+DEFAULT_TIMEOUT_SECONDS: Final = 15.0
+# Strava's short-term limits reset at :00, :15, :30 and :45; the daily ones at midnight UTC.
+RATE_LIMIT_WINDOW: Final = timedelta(minutes=15)
+
+Activity = dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitState:
+    """Strava's `X-RateLimit-*` headers: limits and usage, per 15 minutes and per day."""
+
+    limit_15min: int | None = None
+    limit_daily: int | None = None
+    usage_15min: int | None = None
+    usage_daily: int | None = None
+
+    @property
+    def daily_exhausted(self) -> bool:
+        return _used_up(self.usage_daily, self.limit_daily)
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self.daily_exhausted or _used_up(self.usage_15min, self.limit_15min)
+
+    def describe(self) -> str:
+        """`usage 201/200 per 15 min, 950/2000 per day`, leaving out what Strava did not say."""
+        parts = [
+            f"{usage}/{limit} per {window}"
+            for usage, limit, window in (
+                (self.usage_15min, self.limit_15min, "15 min"),
+                (self.usage_daily, self.limit_daily, "day"),
+            )
+            if usage is not None and limit is not None
+        ]
+        return f"usage {', '.join(parts)}" if parts else "no usage reported"
+
+    def retry_after(self, now: datetime | None = None) -> datetime:
+        """When requests will be accepted again: the next quarter hour, or next UTC midnight
+        when the daily allowance is used up."""
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        if self.daily_exhausted:
+            return datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+        quarter = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+        return quarter + RATE_LIMIT_WINDOW
+
+
+class StravaRateLimited(IntegrationError):
+    """Strava answered 429: stop now, keep what was fetched, try again at `retry_after`."""
+
+    def __init__(self, state: RateLimitState, retry_after: datetime) -> None:
+        super().__init__(
+            f"Strava rate limit reached ({state.describe()}); "
+            f"try again after {retry_after.isoformat()}"
+        )
+        self.state = state
+        self.retry_after = retry_after
+
+
+class StravaClient:
+    """The authorised athlete's activities and gear.
+
+    >>> with StravaClient() as strava:   # doctest: +SKIP
+    ...     for page in strava.activity_pages(after=datetime(2025, 1, 1, tzinfo=UTC)):
+    ...         print(len(page))
+    200
+    37
+
+    Gear lookups are cached for the life of the client: use one client per sync.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        http_client: httpx.Client | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        settings = settings or get_settings()
+        self._base_url = settings.strava_api_base_url.rstrip("/")
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._max_attempts = max(1, max_attempts)
+        self._backoff_seconds = backoff_seconds
+        self._gear: dict[str, dict[str, object] | None] = {}
+        self.last_rate_limit: RateLimitState | None = None
+
+    def __enter__(self) -> StravaClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections (only those this client opened itself)."""
+        if self._owns_http:
+            self._http.close()
+
+    def list_activities(
+        self, after: datetime | None = None, page: int = 1, per_page: int = MAX_PER_PAGE
+    ) -> list[Activity]:
+        """One page of activities starting after `after` (GET /athlete/activities).
+
+        With `after`, Strava lists the oldest first.
+        """
+        params: dict[str, int] = {"page": page, "per_page": min(per_page, MAX_PER_PAGE)}
+        if after is not None:
+            params["after"] = int(after.timestamp())
+        response = self._get("/athlete/activities", "list activities", params)
+        body = _json(response, "list activities")
+        if not isinstance(body, list) or not all(isinstance(a, dict) for a in body):
+            raise IntegrationError("Strava sent an unreadable list of activities")
+        return body
+
+    def activity_pages(
+        self, after: datetime | None = None, per_page: int = MAX_PER_PAGE
+    ) -> Iterator[list[Activity]]:
+        """Every page of activities after `after`, until Strava sends an empty page."""
+        page = 1
+        while True:
+            activities = self.list_activities(after=after, page=page, per_page=per_page)
+            if not activities:
+                return
+            yield activities
+            page += 1
+
+    def get_gear(self, gear_id: str) -> dict[str, object] | None:
+        """A piece of gear (GET /gear/{id}), or None if Strava no longer has it. Cached."""
+        if gear_id not in self._gear:
+            response = self._get(f"/gear/{quote(gear_id, safe='')}", "get gear")
+            if response.status_code == 404:
+                self._gear[gear_id] = None
+            else:
+                body = _json(response, "get gear")
+                if not isinstance(body, dict):
+                    raise IntegrationError("Strava sent unreadable gear")
+                self._gear[gear_id] = body
+        return self._gear[gear_id]
+
+    def _get(
+        self, path: str, operation: str, params: dict[str, int] | None = None
+    ) -> httpx.Response:
+        url = f"{self._base_url}{path}"
+        failures = 0
+        refreshed = refresh_now = False
+        while True:
+            token = valid_access_token(PROVIDER, self._http, force_refresh=refresh_now)
+            refresh_now = False
+            try:
+                response = self._http.get(
+                    url, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.TimeoutException:
+                problem = "did not answer in time"
+            except httpx.TransportError as error:
+                problem = f"could not be reached ({type(error).__name__})"
+            else:
+                self.last_rate_limit = _rate_limit_state(response) or self.last_rate_limit
+                if response.status_code == 401:
+                    if refreshed:
+                        raise ReauthorizationRequired(PROVIDER)
+                    # Revoked or expired early: refresh the token once and try again.
+                    refreshed = refresh_now = True
+                    continue
+                if response.status_code == 429:
+                    state = self.last_rate_limit or RateLimitState()
+                    raise StravaRateLimited(state, state.retry_after())
+                if response.status_code < 500:
+                    return response
+                problem = f"answered HTTP {response.status_code}"
+            failures += 1
+            if failures >= self._max_attempts:
+                raise IntegrationError(f"Strava {problem} to {operation} ({failures} attempts)")
+            delay = self._backoff_seconds * 2 ** (failures - 1)
+            logger.warning("Strava %s to %s; retrying in %.1f s", problem, operation, delay)
+            time.sleep(delay)
+
+
+def _json(response: httpx.Response, operation: str) -> object:
+    if not response.is_success:
+        raise IntegrationError(f"Strava answered HTTP {response.status_code} to {operation}")
+    try:
+        return response.json()
+    except ValueError:
+        raise IntegrationError(f"Strava sent an unreadable answer to {operation}") from None
+
+
+def _rate_limit_state(response: httpx.Response) -> RateLimitState | None:
+    overall = _state_from(response, "X-RateLimit")
+    read = _state_from(response, "X-ReadRateLimit")
+    # A 429 can come from the overall limits or the separate read (non-upload) ones:
+    # report whichever is used up.
+    if read is not None and (overall is None or read.is_exhausted):
+        return read
+    return overall
+
+
+def _state_from(response: httpx.Response, prefix: str) -> RateLimitState | None:
+    limits = _pair(response.headers.get(f"{prefix}-Limit"))
+    usage = _pair(response.headers.get(f"{prefix}-Usage"))
+    if limits is None and usage is None:
+        return None
+    limit_15min, limit_daily = limits or (None, None)
+    usage_15min, usage_daily = usage or (None, None)
+    return RateLimitState(limit_15min, limit_daily, usage_15min, usage_daily)
+
+
+def _pair(value: str | None) -> tuple[int | None, int | None] | None:
+    if not value:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    numbers = [int(p) if p.isdigit() else None for p in parts[:2]]
+    while len(numbers) < 2:
+        numbers.append(None)
+    return numbers[0], numbers[1]
+
+
+def _used_up(usage: int | None, limit: int | None) -> bool:
+    return usage is not None and limit is not None and usage >= limit

@@ -1,0 +1,188 @@
+"""Sync runs from Strava: fetch what is new since the last sync, store it, move the marker.
+
+The runs and the `sync_metadata` marker are written in one transaction, and the marker
+only moves as far as the activities actually fetched, so a sync cut short by a rate limit
+or an outage loses nothing: the next one carries on where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from fitness.db.connection import transaction
+from fitness.db.runs import import_runs
+from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
+from fitness.errors import IntegrationError
+from fitness.importers.strava import gear_name, is_run, run_from_activity, start_time
+from fitness.integrations.strava import Activity, StravaClient, StravaRateLimited
+from fitness.models import ImportResult, Run
+
+logger = logging.getLogger(__name__)
+
+PROVIDER: Final = "strava"
+DEFAULT_OVERLAP: Final = timedelta(days=7)
+# A full sync still passes `after`: Strava then lists activities oldest first, which is
+# what lets a sync cut short keep a marker that nothing unfetched lies behind.
+BEGINNING: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityError:
+    """A run activity Strava sent that cannot be stored (e.g. it has no duration)."""
+
+    activity_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StravaSyncResult:
+    """What a sync did. `rate_limited` means it stopped early; sync again after `retry_after`.
+
+    `fetched` counts every activity received, runs or not; `last_synced_at` is the marker
+    after the sync (the newest start date fetched, never moved backwards).
+    """
+
+    fetched: int
+    inserted: int
+    skipped_existing: int
+    skipped_other_activities: int
+    shoes_created: tuple[str, ...]
+    rate_limited: bool
+    retry_after: datetime | None
+    last_synced_at: datetime | None
+    errors: tuple[ActivityError, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        """The summary as JSON-ready data, as the API and the CLI show it."""
+        return {
+            "fetched": self.fetched,
+            "inserted": self.inserted,
+            "skipped_existing": self.skipped_existing,
+            "skipped_other_activities": self.skipped_other_activities,
+            "shoes_created": list(self.shoes_created),
+            "rate_limited": self.rate_limited,
+            "retry_after": _iso(self.retry_after),
+            "last_synced_at": _iso(self.last_synced_at),
+            "errors": [{"activity_id": e.activity_id, "message": e.message} for e in self.errors],
+        }
+
+
+def sync_strava(
+    full_sync: bool = False,
+    overlap: timedelta = DEFAULT_OVERLAP,
+    progress: Progress | None = None,
+    *,
+    client: StravaClient | None = None,
+) -> StravaSyncResult:
+    """Fetch the athlete's activities from Strava and store the runs among them.
+
+    Incremental by default: only activities starting after the last sync's marker minus
+    `overlap` (late uploads carry older start dates); `full_sync=True` fetches everything.
+    Known runs are skipped, so syncing twice changes nothing. `progress(fetched)` is
+    called after each page.
+
+    A 429 stops the sync: what was fetched is stored and the result says `rate_limited`
+    with `retry_after`. Any other `IntegrationError` (Strava down after retries, a revoked
+    authorisation) is raised after storing what was fetched before it.
+    """
+    previous = get_last_synced_at(PROVIDER)
+    after = BEGINNING if full_sync or previous is None else previous - overlap
+    fetched = _Fetched()
+    rate_limited: StravaRateLimited | None = None
+    failure: IntegrationError | None = None
+    # A client passed in stays open (its owner closes it); one made here is closed here.
+    owned = nullcontext(client) if client is not None else StravaClient()
+    with owned as strava:
+        try:
+            for page in strava.activity_pages(after=after):
+                for activity in page:
+                    fetched.add(activity, strava)
+                if progress is not None:
+                    progress(fetched.count)
+        except StravaRateLimited as error:
+            rate_limited = error
+        except IntegrationError as error:
+            failure = error
+    imported, marker = _store(fetched, previous)
+    result = StravaSyncResult(
+        fetched=fetched.count,
+        inserted=imported.inserted,
+        skipped_existing=imported.skipped_existing,
+        skipped_other_activities=fetched.other_activities,
+        shoes_created=imported.shoes_created,
+        rate_limited=rate_limited is not None,
+        retry_after=rate_limited.retry_after if rate_limited else None,
+        last_synced_at=marker,
+        errors=tuple(fetched.errors),
+    )
+    logger.info(
+        "Strava sync: %s fetched, %s inserted, %s known%s",
+        result.fetched,
+        result.inserted,
+        result.skipped_existing,
+        f", stopped by the rate limit until {result.retry_after}" if rate_limited else "",
+    )
+    if failure is not None:
+        logger.warning("Strava sync stopped after storing %s activities", fetched.count)
+        raise failure
+    return result
+
+
+@dataclass
+class _Fetched:
+    """The activities of one sync, turned into runs as they arrive."""
+
+    count: int = 0
+    other_activities: int = 0
+    runs: list[Run] = field(default_factory=list)
+    errors: list[ActivityError] = field(default_factory=list)
+    newest: datetime | None = None
+
+    def add(self, activity: Activity, strava: StravaClient) -> None:
+        # Gear is looked up first: if that is rate-limited, this activity counts as not
+        # fetched, and the marker stays behind it.
+        shoe = _shoe_name(activity, strava) if is_run(activity) else None
+        self.count += 1
+        try:
+            if is_run(activity):
+                self.runs.append(run_from_activity(activity, shoe))
+            else:
+                self.other_activities += 1
+            started = start_time(activity)
+        except ValueError as error:
+            self.errors.append(ActivityError(str(activity.get("id")), f"activity {error}"))
+            return
+        if self.newest is None or started > self.newest:
+            self.newest = started
+
+
+def _shoe_name(activity: Activity, strava: StravaClient) -> str | None:
+    gear_id = activity.get("gear_id")
+    if not isinstance(gear_id, str) or not gear_id:
+        return None
+    gear = strava.get_gear(gear_id)
+    return gear_name(gear) if gear is not None else None
+
+
+def _store(fetched: _Fetched, previous: datetime | None) -> tuple[ImportResult, datetime | None]:
+    if fetched.newest is None and not fetched.runs:
+        return ImportResult(inserted=0, skipped_existing=0), previous
+    marker = previous
+    if fetched.newest is not None and (previous is None or fetched.newest > previous):
+        marker = fetched.newest
+    with transaction() as conn:
+        imported = import_runs(fetched.runs, changed_by="strava sync", conn=conn)
+        if marker is not None and marker != previous:
+            set_last_synced_at(PROVIDER, marker, conn=conn)
+    return imported, marker
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None

@@ -1,0 +1,231 @@
+"""fitness.services.strava_sync: incremental, idempotent syncs that survive 429s and outages,
+against a fake Strava on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from fitness.config import reset_settings
+from fitness.db.oauth_credentials import get_credentials, upsert_credentials
+from fitness.db.runs import get_all_runs, get_run_by_id
+from fitness.db.runs_history import update_run_with_history
+from fitness.db.shoes import get_shoes
+from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
+from fitness.errors import IntegrationError, IntegrationNotConfigured, ReauthorizationRequired
+from fitness.integrations.strava import StravaClient
+from fitness.services.strava_sync import sync_strava
+from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET
+from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
+
+NEWEST_RECORDED = datetime(2025, 1, 9, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def strava(db: str) -> Iterator[FakeStrava]:
+    with running_fake_strava() as fake:
+        yield fake
+
+
+def quick_client() -> StravaClient:
+    return StravaClient(backoff_seconds=0, timeout=2)
+
+
+def test_a_first_sync_stores_the_runs_and_their_shoes(strava: FakeStrava) -> None:
+    result = sync_strava(client=quick_client())
+    assert (result.fetched, result.inserted, result.skipped_existing) == (8, 6, 0)
+    assert result.skipped_other_activities == 2
+    assert list(result.shoes_created) == ["Nike Pegasus 40", "Saucony Endorphin Speed 3"]
+    assert not result.rate_limited and result.retry_after is None
+    assert result.last_synced_at == NEWEST_RECORDED == get_last_synced_at("strava")
+    runs = {run.id: run for run in get_all_runs()}
+    assert runs["strava_13100000003"].type == "Treadmill Run"
+    assert runs["strava_13100000005"].type == "Treadmill Run"
+    assert runs["strava_13100000004"].shoe_name == "Nike Pegasus 40"
+    assert runs["strava_13100000007"].avg_heart_rate is None
+    assert {shoe.name: shoe.run_count for shoe in get_shoes()} == {
+        "Nike Pegasus 40": 2,
+        "Saucony Endorphin Speed 3": 2,
+    }
+
+
+def test_each_shoe_is_looked_up_once_per_sync(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    assert len(strava.api_requests("/gear/g11111111")) == 1
+    assert len(strava.api_requests("/gear/g33333333")) == 1
+    assert strava.api_requests("/gear/b22222222") == []
+
+
+def test_syncing_again_creates_no_duplicates(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    again = sync_strava(client=quick_client())
+    assert (again.inserted, again.skipped_existing, again.shoes_created) == (0, 6, ())
+    assert len(get_all_runs()) == 6
+
+
+def test_an_incremental_sync_asks_only_for_recent_activities_with_an_overlap(
+    strava: FakeStrava,
+) -> None:
+    set_last_synced_at("strava", datetime(2025, 1, 8, tzinfo=UTC))
+    result = sync_strava(overlap=timedelta(days=3), client=quick_client())
+    first = strava.api_requests("/athlete/activities")[0]
+    assert first.query["after"] == str(int(datetime(2025, 1, 5, tzinfo=UTC).timestamp()))
+    assert {run.id for run in get_all_runs()} == {
+        "strava_13100000004",
+        "strava_13100000005",
+        "strava_13100000007",
+        "strava_13100000008",
+    }
+    assert result.last_synced_at == NEWEST_RECORDED
+
+
+def test_a_late_upload_inside_the_overlap_is_picked_up(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    [late] = make_activities(1, start=NEWEST_RECORDED - timedelta(days=2), first_id=13100000099)
+    strava.api.activities.append(late)
+    result = sync_strava(client=quick_client())
+    assert result.inserted == 1
+    assert get_run_by_id("strava_13100000099") is not None
+    assert get_last_synced_at("strava") == NEWEST_RECORDED
+
+
+def test_a_full_sync_ignores_the_marker(strava: FakeStrava) -> None:
+    set_last_synced_at("strava", datetime(2030, 1, 1, tzinfo=UTC))
+    result = sync_strava(full_sync=True, client=quick_client())
+    assert strava.api_requests("/athlete/activities")[0].query["after"] == "0"
+    assert result.inserted == 6
+    assert result.last_synced_at == datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_a_resync_never_undoes_a_users_edit(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    update_run_with_history("strava_13100000001", {"distance": 5.5}, changed_by="me")
+    sync_strava(full_sync=True, client=quick_client())
+    assert get_run_by_id("strava_13100000001").distance == 5.5  # type: ignore[union-attr]
+
+
+def test_progress_is_reported_per_page(strava: FakeStrava) -> None:
+    strava.api.activities = make_activities(450)
+    seen: list[int] = []
+    sync_strava(progress=seen.append, client=quick_client())
+    assert seen == [200, 400, 450]
+
+
+def test_a_rate_limit_mid_sync_keeps_what_was_fetched_and_the_next_sync_continues(
+    strava: FakeStrava,
+) -> None:
+    activities = make_activities(450)
+    strava.api.activities = activities
+    strava.api.rate_limit_after(2)
+
+    stopped = sync_strava(client=quick_client())
+
+    assert stopped.rate_limited
+    assert stopped.retry_after is not None and stopped.retry_after > datetime.now(UTC)
+    assert (stopped.fetched, stopped.inserted) == (400, 400)
+    newest_fetched = datetime.fromisoformat(str(activities[399]["start_date"]))
+    assert stopped.last_synced_at == newest_fetched == get_last_synced_at("strava")
+    assert len(get_all_runs()) == 400
+
+    strava.api.rate_limit_after(None)
+    resumed = sync_strava(client=quick_client())
+
+    assert not resumed.rate_limited
+    assert resumed.inserted == 50
+    assert resumed.skipped_existing == 7
+    assert len(get_all_runs()) == 450
+    assert get_last_synced_at("strava") == datetime.fromisoformat(str(activities[-1]["start_date"]))
+
+
+def test_a_rate_limit_on_a_gear_lookup_leaves_the_marker_behind_that_activity(
+    strava: FakeStrava,
+) -> None:
+    strava.api.activities = make_activities(3) + make_activities(
+        2, start=datetime(2024, 3, 10, 11, tzinfo=UTC), first_id=12_100_000_000, gear_id="g11111111"
+    )
+    strava.api.rate_limit_after(1)
+    result = sync_strava(client=quick_client())
+    assert result.rate_limited
+    assert (result.fetched, result.inserted) == (3, 3)
+    assert result.last_synced_at == datetime(2024, 3, 3, 11, tzinfo=UTC)
+
+
+def test_an_outage_mid_sync_stores_what_was_fetched_then_raises(strava: FakeStrava) -> None:
+    strava.api.activities = make_activities(450)
+    strava.api.fail_page(2, 503, times=3)
+    with pytest.raises(IntegrationError, match="HTTP 503"):
+        sync_strava(client=quick_client())
+    assert len(get_all_runs()) == 200
+    marker = get_last_synced_at("strava")
+    assert marker == datetime(2024, 3, 1, 11, tzinfo=UTC) + timedelta(days=199)
+
+    resumed = sync_strava(client=quick_client())
+    assert resumed.inserted == 250 and len(get_all_runs()) == 450
+
+
+def test_timeouts_and_5xx_within_the_retry_budget_do_not_stop_a_sync(strava: FakeStrava) -> None:
+    strava.api.fail_next(500)
+    strava.api.hang_next()
+    with StravaClient(backoff_seconds=0, timeout=0.2, max_attempts=3) as client:
+        result = sync_strava(client=client)
+    assert result.inserted == 6
+
+
+def test_an_expired_token_is_refreshed_and_the_rotated_one_stored(strava: FakeStrava) -> None:
+    upsert_credentials(
+        "strava",
+        CLIENT_ID,
+        CLIENT_SECRET,
+        strava.tokens.valid_refresh_token,
+        "old-access-token",
+        datetime.now(UTC) - timedelta(minutes=1),
+    )
+    sync_strava(client=quick_client())
+    stored = get_credentials("strava")
+    assert stored is not None
+    assert stored.access_token == strava.tokens.current_access_token
+    assert stored.refresh_token == strava.tokens.valid_refresh_token != "refresh-token-0"
+    assert strava.tokens.refreshes == 1
+
+
+def test_a_token_revoked_mid_sync_is_refreshed_once_and_the_sync_goes_on(
+    strava: FakeStrava,
+) -> None:
+    strava.api.activities = make_activities(250)
+    strava.api.expire_token_at_page(2)
+    result = sync_strava(client=quick_client())
+    assert result.inserted == 250
+    assert strava.tokens.refreshes == 2
+
+
+def test_an_invalid_grant_asks_to_reauthorise_and_changes_nothing(strava: FakeStrava) -> None:
+    set_last_synced_at("strava", datetime(2025, 1, 1, tzinfo=UTC))
+    strava.tokens.valid_refresh_token = "revoked-on-strava"
+    with pytest.raises(ReauthorizationRequired):
+        sync_strava(client=quick_client())
+    assert get_all_runs() == []
+    assert get_last_synced_at("strava") == datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def test_a_sync_without_strava_configured_says_so(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("STRAVA_CLIENT_ID", "STRAVA_CLIENT_SECRET", "STRAVA_REFRESH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    reset_settings()
+    try:
+        with pytest.raises(IntegrationNotConfigured):
+            sync_strava(client=quick_client())
+    finally:
+        reset_settings()
+
+
+def test_a_malformed_run_is_reported_and_the_others_stored(strava: FakeStrava) -> None:
+    broken = make_activities(1, first_id=12_900_000_000, moving_time=0, elapsed_time=0)
+    strava.api.activities = make_activities(3) + broken
+    result = sync_strava(client=quick_client())
+    assert result.inserted == 3
+    assert [(e.activity_id, "time" in e.message) for e in result.errors] == [("12900000000", True)]
+    assert result.to_dict()["errors"] == [
+        {"activity_id": "12900000000", "message": result.errors[0].message}
+    ]
