@@ -45,14 +45,15 @@ def apply_versioned_change(
     expected_version: int | None,
     version_number: int | None = None,
 ) -> Run:
-    """Run one versioning statement in a savepoint and return the run as it now is.
+    """Run one versioning statement on `conn` and return the run as it now is.
 
+    `conn` must be inside the caller's `transaction()`, which rolls the statement back if
+    anything here raises (a savepoint of our own would only cost two more round trips).
     Raises `RunNotFound`, `VersionNotFound` (restore of a version that does not exist) or
-    `VersionConflict` (stale `expected_version`); the savepoint guarantees nothing of a
-    failed statement remains.
+    `VersionConflict` (stale `expected_version`).
     """
     try:
-        with conn.transaction(), conn.cursor(row_factory=kwargs_row(_outcome)) as cur:
+        with conn.cursor(row_factory=kwargs_row(_outcome)) as cur:
             cur.execute(query, params)  # type: ignore[arg-type]
             outcome = cur.fetchone()
     except psycopg.errors.ForeignKeyViolation:

@@ -13,8 +13,8 @@ from typing import Final
 
 import psycopg
 from psycopg import Connection, sql
-from psycopg.rows import class_row
 
+from fitness.db._rows import model_row
 from fitness.db._versioned import RESULT_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
@@ -65,7 +65,7 @@ def get_all_runs(include_deleted: bool = False, *, conn: Connection | None = Non
         _SELECT_RUNS
         + "WHERE %(include_deleted)s OR r.deleted_at IS NULL\nORDER BY r.datetime_utc, r.id"
     )
-    with connection(conn) as active, active.cursor(row_factory=class_row(Run)) as cur:
+    with connection(conn) as active, active.cursor(row_factory=model_row(Run)) as cur:
         cur.execute(query, {"include_deleted": include_deleted})
         return cur.fetchall()
 
@@ -80,7 +80,7 @@ def get_run_by_id(
     5.2
     """
     query = _SELECT_RUNS + "WHERE r.id = %(id)s AND (%(include_deleted)s OR r.deleted_at IS NULL)"
-    with connection(conn) as active, active.cursor(row_factory=class_row(Run)) as cur:
+    with connection(conn) as active, active.cursor(row_factory=model_row(Run)) as cur:
         cur.execute(query, {"id": run_id, "include_deleted": include_deleted})
         return cur.fetchone()
 
@@ -105,7 +105,8 @@ def import_runs(
     Runs whose id exists (even soft-deleted or edited) are left exactly as they are, so
     re-importing a source never undoes a user's edit. Runs that name a shoe by `shoe_name`
     only get that shoe, created if missing. Invalid values are an `InvalidUpdate` naming
-    the run, before anything is written. One round trip per `batch_size` runs.
+    the run, before anything is written. Each `batch_size` runs cost two round trips: a
+    binary COPY into a temporary table and the INSERT that moves them into place.
     """
     unique = _unique_by_id(runs)
     _check_importable(unique)
@@ -113,6 +114,8 @@ def import_runs(
         names = {run.shoe_name for run in unique if run.shoe_id is None and run.shoe_name}
         shoe_ids, shoes_created = create_missing_shoes(names, conn=active)
         inserted = 0
+        if unique:
+            active.execute(_CREATE_STAGING)
         for start in range(0, len(unique), batch_size):
             batch = unique[start : start + batch_size]
             inserted += _insert_batch(active, batch, shoe_ids, changed_by)
@@ -167,7 +170,7 @@ def get_run_detail_by_id(
         _SELECT_RUN_DETAILS
         + "WHERE r.id = %(id)s AND (%(include_deleted)s OR r.deleted_at IS NULL)"
     )
-    with connection(conn) as active, active.cursor(row_factory=class_row(RunDetail)) as cur:
+    with connection(conn) as active, active.cursor(row_factory=model_row(RunDetail)) as cur:
         cur.execute(query, {"id": run_id, "include_deleted": include_deleted})
         return cur.fetchone()
 
@@ -210,7 +213,7 @@ def get_run_details_page(
     if limit is not None:
         query += sql.SQL("\nLIMIT %(limit)s")
         params["limit"] = limit
-    with connection(conn) as active, active.cursor(row_factory=class_row(RunDetail)) as cur:
+    with connection(conn) as active, active.cursor(row_factory=model_row(RunDetail)) as cur:
         cur.execute(query, params)
         return cur.fetchall()
 
@@ -307,13 +310,28 @@ def _check_importable(runs: Sequence[Run]) -> None:
             raise InvalidUpdate({f"{run.id}.{name}": message for name, message in errors.items()})
 
 
+# Batches reach the server by binary COPY into a temporary table (psycopg dumps a list
+# parameter in Python, which made `unnest` arrays cost more than the whole COPY); the insert
+# then consumes the table, so one transaction can import batch after batch.
+_CREATE_STAGING = """
+CREATE TEMPORARY TABLE IF NOT EXISTS import_staging (
+    id             text,
+    datetime_utc   timestamptz,
+    type           text,
+    distance       double precision,
+    duration       double precision,
+    source         text,
+    avg_heart_rate double precision,
+    shoe_id        text
+) ON COMMIT DROP
+"""
+_STAGING_TYPES = ("text", "timestamptz", "text", "float8", "float8", "text", "float8", "text")
+_COPY_STAGING = "COPY pg_temp.import_staging FROM STDIN (FORMAT BINARY)"
+
 _INSERT_BATCH = """
 WITH incoming AS (
-    SELECT *
-    FROM unnest(%(ids)s::text[], %(datetimes)s::timestamptz[], %(types)s::text[],
-                %(distances)s::float8[], %(durations)s::float8[], %(sources)s::text[],
-                %(heart_rates)s::float8[], %(shoe_ids)s::text[])
-         AS t (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
+    DELETE FROM pg_temp.import_staging
+    RETURNING id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id
 ),
 inserted AS (
     INSERT INTO runs (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
@@ -334,23 +352,23 @@ FROM inserted
 def _insert_batch(
     conn: Connection, batch: Sequence[Run], shoe_ids: dict[str, str], changed_by: str
 ) -> int:
-    params = {
-        "ids": [run.id for run in batch],
-        "datetimes": [run.datetime_utc for run in batch],
-        "types": [run.type for run in batch],
-        "distances": [float(run.distance) for run in batch],
-        "durations": [float(run.duration) for run in batch],
-        "sources": [run.source for run in batch],
-        "heart_rates": [
-            None if run.avg_heart_rate is None else float(run.avg_heart_rate) for run in batch
-        ],
-        "shoe_ids": [
-            run.shoe_id or (shoe_ids.get(run.shoe_name) if run.shoe_name else None) for run in batch
-        ],
-        "changed_by": changed_by,
-    }
+    with conn.cursor() as cur, cur.copy(_COPY_STAGING) as copy:
+        copy.set_types(_STAGING_TYPES)
+        for run in batch:
+            copy.write_row(
+                (
+                    run.id,
+                    run.datetime_utc,
+                    run.type,
+                    float(run.distance),
+                    float(run.duration),
+                    run.source,
+                    None if run.avg_heart_rate is None else float(run.avg_heart_rate),
+                    run.shoe_id or (shoe_ids.get(run.shoe_name) if run.shoe_name else None),
+                )
+            )
     try:
-        cur = conn.execute(_INSERT_BATCH, params)
+        cur = conn.execute(_INSERT_BATCH, {"changed_by": changed_by})
     except psycopg.errors.ForeignKeyViolation:
         raise InvalidUpdate({"shoe_id": "a run names a shoe id that does not exist"}) from None
     return cur.rowcount
