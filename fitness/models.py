@@ -122,6 +122,21 @@ class RunVersion:
         """The editable fields of this snapshot, as an update that would reproduce it."""
         return {name: getattr(self, name) for name in EDITABLE_FIELDS}
 
+    def changes_since(self, previous: RunVersion | None) -> dict[str, dict[str, object]]:
+        """The editable fields whose value differs from `previous`: `{field: {"from", "to"}}`.
+
+        Empty for the first version (nothing came before it) and for a deletion, which
+        changes no data.
+        """
+        if previous is None:
+            return {}
+        before, after = previous.data(), self.data()
+        return {
+            name: {"from": before[name], "to": after[name]}
+            for name in EDITABLE_FIELDS
+            if before[name] != after[name]
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Shoe:

@@ -102,6 +102,20 @@ def get_pool() -> ConnectionPool:
     return _pool
 
 
+def open_pool(settings: Settings | None = None) -> ConnectionPool:
+    """Open the process-wide pool now, from `settings`; a pool already open is kept.
+
+    The API's lifespan calls this so that `create_app(settings)` serves from the database
+    those settings name. Opening does not wait for a connection: a database that is down
+    only makes requests fail (and recover) later.
+    """
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = _open_pool(settings or get_settings())
+    return _pool
+
+
 def close_pool() -> None:
     """Close the pool (the API's lifespan and the tests call this); safe to call twice."""
     global _pool

@@ -14,8 +14,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from psycopg import Connection
 
-from fitness.config import PROJECT_ROOT
-from fitness.db.connection import connection
+from fitness.config import PROJECT_ROOT, Settings
+from fitness.db.connection import connect, connection
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
 
@@ -51,6 +51,22 @@ def current_revision(*, conn: Connection | None = None) -> str | None:
         except psycopg.errors.UndefinedTable:
             return None
     return row[0] if row else None
+
+
+def probe_current_revision(
+    settings: Settings | None = None, *, timeout_seconds: int = 2
+) -> str | None:
+    """The current revision, read over a new connection that gives up after `timeout_seconds`.
+
+    For health checks: it bypasses the pool, so it answers even when every pooled connection
+    is busy or dead, and it recovers as soon as the database is back. Raises
+    `psycopg.OperationalError` when the database does not answer in time (libpq's connect
+    timeout cannot be under 2 s).
+    """
+    timeout = max(timeout_seconds, 2)
+    with connect(settings, connect_timeout=timeout, autocommit=True) as conn, conn.transaction():
+        conn.execute("SELECT set_config('statement_timeout', %s, true)", (f"{timeout}s",))
+        return current_revision(conn=conn)
 
 
 def is_at_head(*, conn: Connection | None = None) -> bool:

@@ -7,7 +7,7 @@ here that write a run write its snapshot in the same statement.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
@@ -216,6 +216,27 @@ def get_run_details_page(
     with connection(conn) as active, active.cursor(row_factory=model_row(RunDetail)) as cur:
         cur.execute(query, params)
         return cur.fetchall()
+
+
+@retry_on_disconnect
+def apply_run_change(
+    change: Callable[..., Run], /, *args: object, conn: Connection | None = None, **kwargs: object
+) -> RunDetail:
+    """Run a versioned change and return the changed run with its shoe name and calendar state.
+
+    `change` is `update_run_with_history`, `delete_run` or `restore_run_version`, called with
+    `args` and `kwargs`; the detail is read in the same transaction, so it is exactly the
+    version the change produced (the API answers with it and its ETag).
+
+    >>> apply_run_change(delete_run, "strava_1", changed_by="api").calendar_state
+    ...                                                          # doctest: +SKIP
+    'stale'
+    """
+    with transaction(conn) as active:
+        run = change(*args, conn=active, **kwargs)
+        detail = get_run_detail_by_id(run.id, include_deleted=True, conn=active)
+    assert detail is not None, "the changed run is locked by this transaction"
+    return detail
 
 
 _DELETE_RUN = (

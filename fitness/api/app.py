@@ -1,0 +1,83 @@
+"""The Starlette application: `create_app()` assembles the API from its modules.
+
+How the API is put together (follow this when adding a module):
+
+- Each module of fitness/api that serves requests exports three things next to its
+  endpoints: `routes` (a list of Starlette routes), `paths` (its operations in the OpenAPI
+  document) and `schemas` (the OpenAPI schemas those operations use).
+- `MODULES` below lists them; routes and the OpenAPI document are built from that one list,
+  so a new module (e.g. `imports` for `POST /mmf/upload-csv`, `sync` for Strava and Google
+  Calendar, `oauth` for the consent flow) is added with one entry, and a test fails if a
+  route is missing from the document or the other way round.
+- Every route needs a bearer token except `/health` and routes built with
+  `auth.PublicRoute` (see fitness/api/auth.py for when that is allowed).
+- Endpoints parse the request (fitness.api.parsing), call one fitness.db function through
+  `run_in_threadpool`, and serialise the result (fitness.api.serialise). They raise the
+  library's typed errors; fitness.api.errors turns those into problem documents.
+- JSON bodies are read through `parsing.read_json_object` (1 MiB limit); an upload route
+  reads its multipart body itself, with its own limit.
+
+Serve it with `fitness serve`, or `uvicorn --factory fitness.api.app:create_app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+
+from fitness.api import health, openapi, runs, shoes
+from fitness.api.access_log import AccessLogMiddleware
+from fitness.api.auth import BearerAuthMiddleware, check_settings
+from fitness.api.errors import EXCEPTION_HANDLERS
+from fitness.config import Settings, get_settings
+from fitness.db.connection import close_pool, open_pool
+from fitness.errors import ConfigurationError
+
+MODULES = (
+    health,
+    runs,
+    shoes,
+    openapi,
+)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The API for `settings` (default: the process's). Opens the pool at startup.
+
+    Raises `ConfigurationError` for settings it must not serve with: production without
+    API tokens or without DATABASE_URL.
+    """
+    settings = settings or get_settings()
+    check_settings(settings)
+    if settings.is_prod and not settings.database_url:
+        raise ConfigurationError("DATABASE_URL is not set: FITNESS_ENV=prod needs it")
+    routes = [route for module in MODULES for route in module.routes]
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await run_in_threadpool(open_pool, settings)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(close_pool)
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.openapi = openapi.document(
+        paths=[module.paths for module in MODULES],
+        schemas=[module.schemas for module in MODULES],
+        version=health.fitness_version(),
+    )
+    return app

@@ -1,0 +1,58 @@
+"""GET /health: up, down, and back up again without a restart."""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib.metadata import version
+
+from starlette.testclient import TestClient
+
+from fitness.api.app import create_app
+from fitness.config import Settings
+from fitness.db.migrations import head_revision
+from tests.api.conftest import TcpGate
+
+
+def test_health_reports_the_schema_revision_and_package_version(anonymous: TestClient) -> None:
+    response = anonymous.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "schema": head_revision(),
+        "version": version("fitness"),
+    }
+
+
+def test_health_is_a_503_when_the_database_does_not_answer(
+    settings: Settings, gate: TcpGate
+) -> None:
+    unreachable = dataclasses.replace(settings, database_url=gate.url)
+    client = TestClient(create_app(unreachable))
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["database"] == "unavailable"
+    assert body["status"] == 503
+    assert body["version"] == version("fitness")
+    assert str(gate.port) not in response.text
+
+
+def test_health_recovers_by_itself_when_the_database_comes_back(
+    settings: Settings, gate: TcpGate
+) -> None:
+    client = TestClient(create_app(dataclasses.replace(settings, database_url=gate.url)))
+    assert client.get("/health").status_code == 503
+
+    gate.open()
+    back = client.get("/health")
+    gate.close()
+    down_again = client.get("/health")
+
+    assert back.status_code == 200
+    assert back.json()["database"] == "ok"
+    assert down_again.status_code == 503
