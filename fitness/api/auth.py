@@ -17,6 +17,10 @@ merely resembles it.
 
 With no tokens configured (dev only: `create_app` refuses prod without them) every route is
 open, which is why `fitness serve` then listens on loopback only (`requires_loopback`).
+Loopback alone does not keep out a web page open in the user's browser, which can send
+"simple" cross-site requests to 127.0.0.1; so without tokens, requests that a browser marks
+as coming from another site (`Sec-Fetch-Site`, or an `Origin` that is not this server) are
+refused with a 403, except on public routes.
 """
 
 from __future__ import annotations
@@ -59,7 +63,17 @@ class BearerAuthMiddleware:
         self._tokens = [token.encode("utf-8") for token in tokens]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._tokens or self._is_public(scope):
+        if scope["type"] != "http" or self._is_public(scope):
+            await self.app(scope, receive, send)
+            return
+        if not self._tokens:
+            if _is_cross_site(scope):
+                detail = (
+                    "Cross-site requests are refused while the API has no tokens; "
+                    "set FITNESS_API_TOKENS to call it from other origins."
+                )
+                await problem(403, detail)(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         given = _bearer_token(Headers(scope=scope).get("authorization"))
@@ -90,6 +104,17 @@ class BearerAuthMiddleware:
         for token in self._tokens:
             known |= hmac.compare_digest(given, token)
         return known
+
+
+def _is_cross_site(scope: Scope) -> bool:
+    headers = Headers(scope=scope)
+    if headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site"):
+        return True
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    own_origin = f"{scope.get('scheme', 'http')}://{headers.get('host', '')}"
+    return origin.lower() != own_origin.lower()
 
 
 def _bearer_token(header: str | None) -> bytes | None:
