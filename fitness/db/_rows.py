@@ -43,7 +43,7 @@ def model_row(cls: type[T]) -> BaseRowFactory[T]:
     post_init: Callable[[T], None] | None = getattr(cls, "__post_init__", None)
     # The row maker for each shape of result (column names and types) and session time
     # zone, worked out once.
-    makers: dict[tuple[Shape, str | None], RowMaker[T]] = {}
+    makers: dict[tuple[tuple[bytes | None, ...], tuple[int, ...], str | None], RowMaker[T]] = {}
 
     def row_maker(cursor: BaseCursor[Any, Any], shape: Shape, zone: str | None) -> RowMaker[T]:
         encoding = cursor.connection.info.encoding
@@ -70,11 +70,17 @@ def model_row(cls: type[T]) -> BaseRowFactory[T]:
         result = cursor.pgresult
         if result is None or not result.nfields:
             return no_result
-        shape = tuple((result.fname(i) or b"", result.ftype(i)) for i in range(result.nfields))
-        zone = cursor.connection.info.parameter_status("TimeZone")
-        maker = makers.get((shape, zone))
+        columns = range(result.nfields)
+        key = (
+            tuple(map(result.fname, columns)),
+            tuple(map(result.ftype, columns)),
+            cursor.connection.info.parameter_status("TimeZone"),
+        )
+        maker = makers.get(key)
         if maker is None:
-            maker = makers[(shape, zone)] = row_maker(cursor, shape, zone)
+            names, types, zone = key
+            shape = tuple(zip((name or b"" for name in names), types, strict=True))
+            maker = makers[key] = row_maker(cursor, shape, zone)
         return maker
 
     return model_row_

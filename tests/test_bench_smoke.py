@@ -1,0 +1,41 @@
+"""The benchmark still runs: `python -m tests.bench --smoke` on the test server, every workload.
+
+Smoke sizes are tiny and judge no ratio (a noisy machine must not fail a test); this proves
+that each workload, its baseline and the report still work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_smoke_benchmark_runs_every_workload_and_writes_its_results(
+    postgres_server_url: str, tmp_path: Path
+) -> None:
+    results_path = tmp_path / "bench-results.json"
+    env = os.environ | {"FITNESS_BENCH_DATABASE_URL": postgres_server_url}
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench", "--smoke", "--json", str(results_path)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(results_path.read_text())
+    assert results["mode"] == "smoke"
+    assert results["passed"] is True
+    workloads = [row["workload"] for row in results["results"]]
+    for expected in ("import", "get_run_by_id", "get_all_run_details", "date_range", "edits"):
+        assert any(expected in workload for workload in workloads), (expected, workloads)
+    for expected in ("API PATCH", "API GET", "MMF CSV"):
+        assert any(workload.startswith(expected) for workload in workloads), (expected, workloads)
+    assert all(row["samples"] and row["median"] > 0 for row in results["results"])
+    assert "| workload | unit | median |" in done.stdout
