@@ -54,6 +54,14 @@ _NOT_THE_RUNS_FAULT: Final = (
 
 
 @dataclass(frozen=True, slots=True)
+class RunSyncFailure:
+    """A run whose event could not be written or removed, and why (never a secret)."""
+
+    run_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarSyncResult:
     """What `sync_all` did. `skipped` runs were left for later because of a rate limit."""
 
@@ -65,7 +73,7 @@ class CalendarSyncResult:
     skipped: int = 0
     rate_limited: bool = False
     retry_after: float | None = None
-    errors: tuple[str, ...] = field(default=())
+    errors: tuple[RunSyncFailure, ...] = field(default=())
 
 
 def sync_run(run_id: str, *, client: GoogleCalendarClient | None = None) -> SyncOutcome:
@@ -115,7 +123,7 @@ def sync_all(
     work = get_runs_needing_calendar_sync()
     counts = dict.fromkeys(("created", "updated", "deleted", "unchanged", "failed"), 0)
     counts["unchanged"] = count_runs_with_current_event()
-    errors: list[str] = []
+    errors: list[RunSyncFailure] = []
     rate_limit: CalendarRateLimited | None = None
     processed = 0
     with _calendar(client) as calendar:
@@ -129,7 +137,7 @@ def sync_all(
                 raise
             except IntegrationError as error:
                 counts["failed"] += 1
-                errors.append(f"{detail.id}: {error}")
+                errors.append(RunSyncFailure(detail.id, str(error)))
             processed += 1
             if progress is not None:
                 progress(processed, len(work))

@@ -16,6 +16,7 @@ from fitness.integrations.google_calendar import GoogleCalendarClient
 from fitness.models import Run
 from fitness.services.calendar_sync import (
     CalendarSyncResult,
+    RunSyncFailure,
     event_for_run,
     event_id_for_run,
     format_duration,
@@ -294,7 +295,7 @@ def test_a_failure_is_recorded_and_retried_by_the_next_sync(
 
     assert (result.created, result.failed) == (1, 1)
     assert result.errors == (
-        f"{first.id}: Google Calendar answered HTTP 500 to events.insert (3 attempts)",
+        RunSyncFailure(first.id, "Google Calendar answered HTTP 500 to events.insert (3 attempts)"),
     )
     assert [state_of(first.id), state_of(second.id)] == ["failed", "current"]
 
