@@ -71,12 +71,12 @@ def test_routes_can_mark_themselves_public(settings: Settings, db: str) -> None:
 
         return PlainTextResponse("welcome back")
 
-    app.router.routes.append(PublicRoute("/oauth/{provider}/callback", callback, methods=["GET"]))
+    app.router.routes.append(PublicRoute("/welcome/{provider}/back", callback, methods=["GET"]))
     client = TestClient(app)
 
-    assert client.get("/oauth/strava/callback").status_code == 200
-    assert client.post("/oauth/strava/callback").status_code == 401
-    assert client.get("/oauth/strava/callback/extra").status_code == 401
+    assert client.get("/welcome/strava/back").status_code == 200
+    assert client.post("/welcome/strava/back").status_code == 401
+    assert client.get("/welcome/strava/back/extra").status_code == 401
 
 
 def test_without_tokens_dev_serves_everyone_but_only_on_loopback(
