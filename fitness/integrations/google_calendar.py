@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Final
 from urllib.parse import quote
@@ -35,11 +35,14 @@ Event = dict[str, object]
 
 
 class CalendarRateLimited(IntegrationError):
-    """Google asked us to slow down: stop now, keep what is done, try again later."""
+    """Google asked us to slow down: stop now, keep what is done, try again at `retry_after`.
 
-    def __init__(self, retry_after: float | None) -> None:
-        when = f" in {retry_after:.0f} s" if retry_after is not None else " later"
-        super().__init__(f"Google Calendar rate limit reached; try again{when}")
+    `retry_after` is None when Google did not say (it usually does not).
+    """
+
+    def __init__(self, retry_after: datetime | None) -> None:
+        when = f"after {retry_after.isoformat()}" if retry_after else "later"
+        super().__init__(f"Google Calendar rate limit reached; try again {when}")
         self.retry_after = retry_after
 
 
@@ -221,16 +224,12 @@ def _reasons(response: httpx.Response) -> set[str]:
     }
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: httpx.Response) -> datetime | None:
     value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
     if value.isdigit():
-        return float(value)
+        return datetime.now(UTC) + timedelta(seconds=int(value))
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -195,12 +196,26 @@ def test_a_429_stops_at_once_with_the_time_to_wait(
     google: FakeGoogle, calendar: GoogleCalendarClient
 ) -> None:
     google.calendar.fail_next(429, headers={"Retry-After": "30"})
+    asked_at = datetime.now(UTC)
 
     with pytest.raises(CalendarRateLimited) as raised:
         calendar.insert_event(EVENT)
 
-    assert raised.value.retry_after == 30
+    wait = (raised.value.retry_after - asked_at).total_seconds()
+    assert 29 <= wait <= 31 + 60
     assert len(google.calendar_requests("POST")) == 1
+
+
+def test_retry_after_may_be_an_http_date(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    google.calendar.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2065 07:28:00 GMT"})
+
+    with pytest.raises(CalendarRateLimited) as raised:
+        calendar.insert_event(EVENT)
+
+    assert raised.value.retry_after == datetime(2065, 10, 21, 7, 28, tzinfo=UTC)
+    assert "try again after 2065-10-21T07:28:00+00:00" in str(raised.value)
 
 
 def test_a_403_rate_limit_is_a_rate_limit(

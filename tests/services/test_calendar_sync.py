@@ -411,9 +411,35 @@ def test_a_rate_limit_stops_the_batch_and_leaves_the_rest_for_later(
 
     result = sync_all(client=calendar)
 
-    assert result == CalendarSyncResult(unchanged=1, skipped=2, rate_limited=True, retry_after=60.0)
+    assert result == CalendarSyncResult(
+        unchanged=1, skipped=2, rate_limited=True, retry_after=result.retry_after
+    )
+    assert result.retry_after > datetime.now(UTC)
     assert [state_of(second.id), state_of(third.id)] == ["missing", "missing"]
     assert sync_all(client=calendar) == CalendarSyncResult(created=2, unchanged=1)
+
+
+def test_the_result_reads_as_json() -> None:
+    result = CalendarSyncResult(
+        created=2,
+        failed=1,
+        skipped=3,
+        rate_limited=True,
+        retry_after=datetime(2025, 5, 6, 7, 15, tzinfo=UTC),
+        errors=(RunSyncFailure("strava_1", "Google Calendar answered HTTP 500"),),
+    )
+
+    assert result.to_dict() == {
+        "created": 2,
+        "updated": 0,
+        "deleted": 0,
+        "failed": 1,
+        "unchanged": 0,
+        "skipped": 3,
+        "rate_limited": True,
+        "retry_after": "2025-05-06T07:15:00Z",
+        "errors": [{"run_id": "strava_1", "message": "Google Calendar answered HTTP 500"}],
+    }
 
 
 def test_a_revoked_authorisation_stops_the_sync_without_failing_runs(
