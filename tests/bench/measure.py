@@ -11,7 +11,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -144,28 +144,23 @@ class CapturedQuery:
         return [new if v == old else v for v in self.params]
 
 
-@dataclass
-class _Recorder:
-    queries: list[CapturedQuery] = field(default_factory=list)
-
-
 def capture_queries(url: str, call: Callable[[psycopg.Connection], object]) -> list[CapturedQuery]:
     """The statements `call(conn)` executes, in order; its writes are rolled back."""
-    recorder = _Recorder()
+    queries: list[CapturedQuery] = []
 
     class RecordingCursor(psycopg.Cursor):  # type: ignore[type-arg]
         def execute(self, query, params=None, **kwargs):  # type: ignore[no-untyped-def]
             text = query.as_string(self.connection) if isinstance(query, sql.Composable) else query
             if isinstance(text, bytes):
                 text = text.decode()
-            recorder.queries.append(CapturedQuery(text, params))
+            queries.append(CapturedQuery(text, params))
             return super().execute(query, params, **kwargs)
 
     with psycopg.connect(url) as conn:
         conn.cursor_factory = RecordingCursor
         with conn.transaction(force_rollback=True):
             call(conn)
-    return recorder.queries
+    return queries
 
 
 def only_query(queries: list[CapturedQuery], what: str) -> CapturedQuery:

@@ -145,7 +145,7 @@ def markdown_table(run: BenchRun) -> str:
     notes = [
         f"- {result.workload}: {check.name}: {check.detail}"
         + ("" if check.judged else " (not judged)")
-        + ("" if check.passed else " — FAILED")
+        + ("" if check.passed or not check.judged else " — FAILED")
         for result in run.results
         for check in result.checks
     ] + [f"- {result.workload}: {note}" for result in run.results for note in result.notes]

@@ -399,9 +399,12 @@ def _compare_fetch_all(
         for _ in range(2):  # warm: caches, the pool, psycopg's loaders
             call()
             replay(None).fetchall()
+        deadline = time.monotonic() + bench.sizes.loop_seconds
         for repeat in range(bench.sizes.read_repeats):
             ours.append(1e3 * _profiled(bench, name, repeat, lambda: time_once(call)))
             baseline.append(1e3 * time_once(lambda: replay(None).fetchall()))
+            if time.monotonic() > deadline:
+                break
     return bench.samples(ours), bench.samples(baseline)
 
 
