@@ -133,6 +133,7 @@ def _serve(args: argparse.Namespace) -> int:
     _check_exposure(settings, args.host)
     if settings.uses_embedded_database:
         upgrade_to_head(database_url(settings))
+        logger.info("The embedded database's schema is at head (%s)", head_revision())
     else:
         _require_schema_at_head(settings)
     uvicorn.run(

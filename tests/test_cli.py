@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -336,6 +340,68 @@ def test_the_console_script_starts_the_embedded_database_and_prints_its_url():
     assert params["dbname"] == "fitness"
     assert params["host"] == str(data_dir / "pgdata")
     assert "the embedded PostgreSQL runs while a fitness process" in completed.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_until_healthy(environ: dict[str, str]) -> tuple[httpx.Response, int, str]:
+    """Start `fitness serve` on a free port, GET /health once it answers, then stop it
+    with Ctrl-C; return the response, the exit status and what the command logged."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("fitness")), "serve", "--port", str(port)],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        response = None
+        while response is None and server.poll() is None and time.monotonic() < deadline:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+            except httpx.TransportError:
+                time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, log = server.communicate(timeout=60)
+    assert response is not None, log
+    return response, server.returncode, log
+
+
+def test_serve_answers_health_from_a_database_url(db: str):
+    environ = os.environ | {"DATABASE_URL": db, "FITNESS_ENV": "dev", "FITNESS_API_TOKENS": ""}
+
+    response, status, log = serve_until_healthy(environ)
+
+    assert response.status_code == 200
+    assert response.json()["schema"] == head_revision()
+    assert status == 0, log
+    assert "the API is unauthenticated and serves on loopback only" in log
+    assert "Traceback" not in log
+
+
+def test_serve_on_a_fresh_machine_migrates_the_embedded_database_first():
+    data_dir = Path(tempfile.mkdtemp(prefix="fitness-serve-test-"))
+    environ = os.environ | {
+        "DATABASE_URL": "",
+        "FITNESS_ENV": "dev",
+        "FITNESS_API_TOKENS": "",
+        "FITNESS_DATA_DIR": str(data_dir),
+    }
+    try:
+        response, status, log = serve_until_healthy(environ)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+    assert response.status_code == 200
+    assert response.json()["schema"] == head_revision()
+    assert status == 0, log
 
 
 def test_python_dash_m_fitness_cli_runs():
