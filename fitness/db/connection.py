@@ -19,7 +19,7 @@ from typing import ParamSpec, TypeVar
 import psycopg
 from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from fitness.config import Settings, get_settings
 from fitness.errors import ConfigurationError
@@ -183,6 +183,10 @@ def retry_on_disconnect(function: Callable[P, T]) -> Callable[P, T]:
 
 
 def _is_connection_failure(error: psycopg.OperationalError) -> bool:
+    # A PoolTimeout already waited the whole pool timeout without getting a connection:
+    # waiting again would only double the time a request hangs while the database is down.
+    if isinstance(error, PoolTimeout):
+        return False
     # No SQLSTATE means the client lost the connection; class 08 is "connection exception";
     # 57P01..57P03 are admin shutdown, crash shutdown and cannot connect now.
     state = error.sqlstate
@@ -212,6 +216,10 @@ def _open_pool(settings: Settings) -> ConnectionPool:
         # No `reset=` callback: with one, psycopg_pool hands every returned connection to
         # a worker thread, which made a point read 25% slower and grew the pool for nothing.
         check=_check_if_idle,
+        # Reconnection attempts back off exponentially; ending them after the pool timeout
+        # lets the next request start afresh, so that requests succeed again soon after the
+        # database is back, not only once a backoff of minutes has run out.
+        reconnect_timeout=settings.pool_timeout,
         name="fitness",
         open=True,
     )
