@@ -29,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from fitness.api import health, imports, oauth, openapi, runs, shoes, sync
+from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, sync
 from fitness.api.access_log import AccessLogMiddleware
 from fitness.api.auth import BearerAuthMiddleware, check_settings
 from fitness.api.errors import EXCEPTION_HANDLERS
@@ -43,6 +43,7 @@ MODULES = (
     shoes,
     imports,
     sync,
+    calendar,
     oauth,
     openapi,
 )
