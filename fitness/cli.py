@@ -1,17 +1,16 @@
-"""The `fitness` command: serve the API and look after its database.
+"""The `fitness` command: serve the API, look after its database, import and sync runs.
 
 Adding a subcommand takes one function and one line. The function adds a parser to the
 subcommands it is given and names a handler; the line registers it in `COMMANDS` (for
-`fitness <name>`) or `DB_COMMANDS` (for `fitness db <name>`):
+`fitness <name>`), `DB_COMMANDS` (`fitness db <name>`), `IMPORT_COMMANDS` (`fitness import
+<source>`) or `SYNC_COMMANDS` (`fitness sync <service>`):
 
-    def _add_import(commands: Subcommands) -> None:
-        parser = commands.add_parser("import", help="...", description="...")
-        sources = _subcommands(parser, "SOURCE")
-        mmf = sources.add_parser("mmf", help="...", description="...")
-        mmf.add_argument("file", type=Path, metavar="FILE")
-        mmf.set_defaults(handler=_import_mmf)
+    def _add_sync_calendar(commands: Subcommands) -> None:
+        parser = commands.add_parser("calendar", help="...", description="...")
+        parser.add_argument("--dry-run", action="store_true", help="...")
+        parser.set_defaults(handler=_sync_calendar)
 
-    def _import_mmf(args: argparse.Namespace) -> int:
+    def _sync_calendar(args: argparse.Namespace) -> int:
         ...   # call fitness functions, print the outcome for people, return 0
 
 A handler returns the exit status. It reports failure by raising (FitnessError, a psycopg
@@ -27,7 +26,8 @@ import ipaddress
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NoReturn, TypeAlias
@@ -41,6 +41,8 @@ from fitness.db.connection import close_pool, connect, database_url, masked_url
 from fitness.db.integrity import find_problems
 from fitness.db.migrations import current_revision, head_revision, upgrade_to_head
 from fitness.errors import ConfigurationError, DatabaseUnavailable, FitnessError
+from fitness.services.mmf_import import import_mmf_csv
+from fitness.services.strava_sync import sync_strava
 
 logger = logging.getLogger("fitness.cli")
 
@@ -48,6 +50,7 @@ Subcommands: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 LOOPBACK_NAMES = ("localhost",)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MAX_ERRORS_SHOWN = 20
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,7 +96,10 @@ def build_parser() -> _Parser:
     """The parser of the whole command, with every registered subcommand."""
     parser = _Parser(
         prog="fitness",
-        description="Your running log in PostgreSQL: serve its API, look after its database.",
+        description=(
+            "Your running log in PostgreSQL: serve its API, look after its database, "
+            "import and sync runs."
+        ),
     )
     parser.add_argument(
         "--debug",
@@ -357,11 +363,163 @@ def _revision() -> str | None:
         return current_revision(conn=conn)
 
 
+# --- fitness import -----------------------------------------------------------------------
+
+
+def _add_import(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="import runs from an export file",
+        description="Import runs from a file exported by another service.",
+    )
+    sources = _subcommands(parser, "SOURCE")
+    for add in IMPORT_COMMANDS:
+        add(sources)
+
+
+def _add_import_mmf(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "mmf",
+        help="import a MapMyFitness CSV export",
+        description=(
+            "Import the runs of a MapMyFitness CSV export (Run and Indoor Run / Jog; other "
+            "activities are skipped). Runs already stored are left as they are, so importing "
+            "the same file again adds nothing. Bad rows are listed with their line numbers; "
+            "the good rows are imported unless --strict. Exit status 1 when --strict "
+            "rejected the file."
+        ),
+    )
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--timezone",
+        metavar="TZ",
+        help="IANA timezone of the workout dates, e.g. Europe/Berlin (default: MMF_TIMEZONE)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported, write nothing"
+    )
+    parser.add_argument("--strict", action="store_true", help="import nothing if any row is bad")
+    parser.set_defaults(handler=_import_mmf)
+
+
+def _import_mmf(args: argparse.Namespace) -> int:
+    with open(args.file, "rb") as source:
+        size = os.fstat(source.fileno()).st_size
+        with _progress("Importing", total=size) as advance:
+            result = import_mmf_csv(
+                source,
+                timezone=args.timezone,
+                dry_run=args.dry_run,
+                strict=args.strict,
+                # The position in the file (read ahead by a buffer at most) measures progress.
+                progress=lambda rows: advance(source.tell(), f"{rows:,} rows"),
+            )
+    prefix = "dry run: would import" if result.dry_run else "imported"
+    if result.aborted:
+        print(f"nothing imported: {_count(result.error_count, 'bad row')} and --strict")
+    else:
+        print(
+            f"{prefix} {result.inserted} runs ({result.skipped_existing} already stored, "
+            f"{result.skipped_other_activities} other activities skipped)"
+        )
+        if result.shoes_created:
+            print(f"new shoes: {', '.join(result.shoes_created)}")
+    if result.error_count:
+        print(f"{_count(result.error_count, 'row')} could not be imported:")
+        for error in result.errors[:MAX_ERRORS_SHOWN]:
+            print(f"  line {error.line}: {error.message}")
+        if result.error_count > MAX_ERRORS_SHOWN:
+            print(f"  ... and {result.error_count - MAX_ERRORS_SHOWN} more")
+    return 1 if result.aborted else 0
+
+
+# --- fitness sync -------------------------------------------------------------------------
+
+
+def _add_sync(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "sync",
+        help="sync with Strava or Google Calendar",
+        description="Bring runs in from, or out to, a connected service.",
+    )
+    services = _subcommands(parser, "SERVICE")
+    for add in SYNC_COMMANDS:
+        add(services)
+
+
+def _add_sync_strava(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "strava",
+        help="fetch new runs from Strava",
+        description=(
+            "Fetch the activities started since the last sync (minus a week, for late "
+            "uploads) and store the runs among them; runs already stored are left alone. "
+            "If Strava's rate limit stops the sync, what was fetched is kept: run it again "
+            "after the time it prints. Needs STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET and "
+            "STRAVA_REFRESH_TOKEN (or a connection made through /oauth/strava/authorize)."
+        ),
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="ignore the last sync and fetch every activity"
+    )
+    parser.set_defaults(handler=_sync_strava)
+
+
+def _sync_strava(args: argparse.Namespace) -> int:
+    with _progress("Fetching from Strava", total=None) as advance:
+        result = sync_strava(
+            full_sync=args.full,
+            progress=lambda fetched: advance(fetched, f"{fetched:,} activities"),
+        )
+    print(
+        f"fetched {result.fetched} activities: {result.inserted} new runs, "
+        f"{result.skipped_existing} already stored, "
+        f"{result.skipped_other_activities} other activities skipped"
+    )
+    if result.shoes_created:
+        print(f"new shoes: {', '.join(result.shoes_created)}")
+    for error in result.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  activity {error.activity_id}: {error.message}")
+    if result.last_synced_at is not None:
+        print(f"synced up to {result.last_synced_at.isoformat()}")
+    if result.rate_limited and result.retry_after is not None:
+        print(
+            "stopped early by Strava's rate limit; what was fetched is stored. "
+            f"Run it again after {result.retry_after.isoformat()}."
+        )
+    return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+@contextmanager
+def _progress(description: str, total: float | None) -> Iterator[Callable[[float, str], None]]:
+    """A rich progress bar on a terminal (nothing otherwise); yields `advance(done, note)`."""
+    if not sys.stdout.isatty():
+        yield lambda done, note: None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[note]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, transient=True) as progress:
+        task = progress.add_task(description, total=total, note="")
+        yield lambda done, note: progress.update(task, completed=done, note=note)
+
+
 # --- registration -------------------------------------------------------------------------
 
 COMMANDS: list[Callable[[Subcommands], None]] = [
     _add_serve,
     _add_db,
+    _add_import,
+    _add_sync,
 ]
 
 DB_COMMANDS: list[Callable[[Subcommands], None]] = [
@@ -371,6 +529,14 @@ DB_COMMANDS: list[Callable[[Subcommands], None]] = [
     _add_db_backup,
     _add_db_restore,
     _add_db_check,
+]
+
+IMPORT_COMMANDS: list[Callable[[Subcommands], None]] = [
+    _add_import_mmf,
+]
+
+SYNC_COMMANDS: list[Callable[[Subcommands], None]] = [
+    _add_sync_strava,
 ]
 
 

@@ -1,0 +1,155 @@
+"""`fitness import mmf` and `fitness sync strava`, run as a user runs them (fitness/cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fitness.cli import main
+from fitness.config import reset_settings
+from fitness.db.runs import get_all_runs
+from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
+from tests.importers.mmf_csv import SAMPLE_EXPORT, mmf_csv, mmf_row
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def strava(db: str) -> Iterator[FakeStrava]:
+    with running_fake_strava() as fake:
+        yield fake
+
+
+@pytest.mark.parametrize("argv", [["import"], ["import", "mmf"], ["sync"], ["sync", "strava"]])
+def test_the_new_commands_have_help(capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    status, out, _ = run_cli(capsys, *argv, "--help")
+    assert status == 0
+    assert out.startswith(f"usage: fitness {' '.join(argv)}")
+
+
+def test_import_mmf_imports_the_sample_and_prints_a_summary(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(capsys, "import", "mmf", SAMPLE_EXPORT, "--timezone", "UTC")
+    assert status == 0, err
+    assert "imported 59 runs (0 already stored, 13 other activities skipped)" in out
+    assert "new shoes: Brooks Ghost 15, Hoka Clifton 9" in out
+    assert len(get_all_runs()) == 59
+
+    status, out, _ = run_cli(capsys, "import", "mmf", SAMPLE_EXPORT)
+    assert status == 0
+    assert "imported 0 runs (59 already stored" in out
+
+
+def test_import_mmf_dry_run_writes_nothing(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "import", "mmf", SAMPLE_EXPORT, "--dry-run")
+    assert status == 0
+    assert "dry run: would import 59 runs" in out
+    assert get_all_runs() == []
+
+
+def test_import_mmf_lists_bad_rows_and_imports_the_rest(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(mmf_csv([mmf_row(), mmf_row(Distance_mi="far"), mmf_row()]), newline="")
+    status, out, _ = run_cli(capsys, "import", "mmf", str(path))
+    assert status == 0
+    assert "imported 2 runs" in out
+    assert "1 row could not be imported:\n  line 3: Distance (mi): 'far' is not a number" in out
+
+
+def test_import_mmf_strict_rejects_a_file_with_bad_rows(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(mmf_csv([mmf_row(), mmf_row(Link="")]), newline="")
+    status, out, _ = run_cli(capsys, "import", "mmf", str(path), "--strict")
+    assert status == 1
+    assert "nothing imported: 1 bad row and --strict" in out
+    assert "line 3: Link" in out
+    assert get_all_runs() == []
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (mmf_csv([mmf_row()], ["Workout Date", "Link"]), "'Activity Type'"),
+        ("", "empty"),
+    ],
+)
+def test_import_mmf_of_an_unusable_file_is_one_line_and_exit_1(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(content)
+    status, _, err = run_cli(capsys, "import", "mmf", str(path))
+    assert status == 1
+    assert err.startswith("fitness: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_import_mmf_of_a_missing_file_is_one_line_and_exit_1(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "import", "mmf", "/nonexistent/export.csv")
+    assert status == 1
+    assert "No such file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_import_mmf_with_an_unknown_timezone_is_exit_1(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "import", "mmf", SAMPLE_EXPORT, "--timezone", "Nowhere/City")
+    assert status == 1 and "Nowhere/City" in err
+
+
+def test_on_a_terminal_the_import_shows_progress_and_still_prints_the_summary(
+    db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    status, out, _ = run_cli(capsys, "import", "mmf", SAMPLE_EXPORT)
+    assert status == 0
+    assert "imported 59 runs" in out
+
+
+def test_sync_strava_stores_runs_and_prints_a_summary(
+    strava: FakeStrava, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(capsys, "sync", "strava")
+    assert status == 0, err
+    assert "fetched 8 activities: 6 new runs, 0 already stored, 2 other activities" in out
+    assert "synced up to 2025-01-09T12:00:00+00:00" in out
+    assert len(get_all_runs()) == 6
+
+    status, out, _ = run_cli(capsys, "sync", "strava", "--full")
+    assert status == 0 and "0 new runs, 6 already stored" in out
+    assert strava.api_requests("/athlete/activities")[-1].query["after"] == "0"
+
+
+def test_sync_strava_stopped_by_the_rate_limit_says_when_to_run_again(
+    strava: FakeStrava, capsys: pytest.CaptureFixture[str]
+) -> None:
+    strava.api.activities = make_activities(300)
+    strava.api.rate_limit_after(1)
+    status, out, _ = run_cli(capsys, "sync", "strava")
+    assert status == 0
+    assert "200 new runs" in out
+    assert "stopped early by Strava's rate limit" in out and "Run it again after" in out
+
+
+def test_sync_strava_without_strava_configured_is_one_line_and_exit_1(
+    strava: FakeStrava, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STRAVA_CLIENT_SECRET")
+    reset_settings()
+    status, _, err = run_cli(capsys, "sync", "strava")
+    assert status == 1
+    assert "STRAVA_CLIENT_SECRET" in err and len(err.strip().splitlines()) == 1
