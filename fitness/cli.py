@@ -41,6 +41,7 @@ from fitness.db.connection import close_pool, connect, database_url, masked_url
 from fitness.db.integrity import find_problems
 from fitness.db.migrations import current_revision, head_revision, upgrade_to_head
 from fitness.errors import ConfigurationError, DatabaseUnavailable, FitnessError
+from fitness.services.calendar_sync import sync_all
 from fitness.services.mmf_import import import_mmf_csv
 from fitness.services.strava_sync import sync_strava
 
@@ -494,6 +495,45 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def _add_sync_calendar(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "calendar",
+        help="write runs to Google Calendar",
+        description=(
+            "Bring Google Calendar up to date: create the event of every run that has none, "
+            "update the events of runs edited since, and remove the events of deleted runs. "
+            "A run that fails is listed and retried by the next sync; if any failed the "
+            "exit status is 1. If Google's rate limit stops the sync, what was done is "
+            "kept: run it again later. Needs GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and "
+            "GOOGLE_REFRESH_TOKEN (or a connection made through /oauth/google/authorize); "
+            "GOOGLE_CALENDAR_ID chooses the calendar (default: primary)."
+        ),
+    )
+    parser.set_defaults(handler=_sync_calendar)
+
+
+def _sync_calendar(args: argparse.Namespace) -> int:
+    with _progress("Syncing to Google Calendar", total=None) as advance:
+        result = sync_all(progress=lambda done, total: advance(done, f"{done:,}/{total:,} runs"))
+    print(
+        f"calendar: {_count(result.created, 'event')} created, {result.updated} updated, "
+        f"{result.deleted} removed, {result.unchanged} already current"
+    )
+    if result.failed:
+        print(f"{_count(result.failed, 'run')} failed (the next sync retries them):")
+        for error in result.errors[:MAX_ERRORS_SHOWN]:
+            print(f"  run {error.run_id}: {error.message}")
+        if result.failed > MAX_ERRORS_SHOWN:
+            print(f"  ... and {result.failed - MAX_ERRORS_SHOWN} more")
+    if result.rate_limited:
+        when = f"after {result.retry_after.isoformat()}" if result.retry_after else "later"
+        print(
+            f"stopped early by Google's rate limit with {_count(result.skipped, 'run')} to go; "
+            f"run it again {when}."
+        )
+    return 1 if result.failed else 0
+
+
 @contextmanager
 def _progress(description: str, total: float | None) -> Iterator[Callable[[float, str], None]]:
     """A rich progress bar on a terminal (nothing otherwise); yields `advance(done, note)`."""
@@ -537,6 +577,7 @@ IMPORT_COMMANDS: list[Callable[[Subcommands], None]] = [
 
 SYNC_COMMANDS: list[Callable[[Subcommands], None]] = [
     _add_sync_strava,
+    _add_sync_calendar,
 ]
 
 
