@@ -19,6 +19,7 @@ from fitness.api.routing import route
 from fitness.api.serialise import shoe_json
 from fitness.db import shoes as db_shoes
 from fitness.errors import InvalidUpdate, ShoeNotFound, UnknownFields
+from fitness.ids import MAX_SHOE_NAME_CHARS
 
 _CREATE_PARSERS: Final = {"name": parsing.required_text, "notes": parsing.optional_text}
 _UPDATE_PARSERS: Final = {
@@ -228,6 +229,7 @@ schemas = {
             "name": {
                 "type": "string",
                 "minLength": 1,
+                "maxLength": MAX_SHOE_NAME_CHARS,
                 "description": "Must contain a letter or digit (the id is made from it).",
             },
             "notes": _NULLABLE_TEXT,

@@ -56,7 +56,9 @@ def apply_versioned_change(
         with conn.cursor(row_factory=kwargs_row(_outcome)) as cur:
             cur.execute(query, params)  # type: ignore[arg-type]
             outcome = cur.fetchone()
-    except psycopg.errors.ForeignKeyViolation:
+    except (psycopg.errors.ForeignKeyViolation, psycopg.errors.ProgramLimitExceeded):
+        # ProgramLimitExceeded: a shoe id too long to index, so no shoe can have it (it is
+        # the only indexed value an edit writes that the caller chooses).
         raise InvalidUpdate({"shoe_id": "no shoe has this id"}) from None
     except psycopg.errors.CheckViolation as error:
         constraint = error.diag.constraint_name or "a check constraint"
