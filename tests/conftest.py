@@ -28,6 +28,44 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("runs_history", "synced_runs", "runs", "shoes", "sync_metadata", "oauth_credentials")
 
 
+# Whatever a developer keeps in the environment or in .env.dev.local, the tests must never
+# use real credentials or reach a real service: blank the secrets, and point every external
+# base URL at a closed loopback port (the tests' fakes set their own).
+ISOLATED_ENVIRONMENT = {
+    "FITNESS_ENV": "dev",
+    "FITNESS_API_TOKENS": "",
+    "FITNESS_SECRET_KEY": "",
+    "MMF_TIMEZONE": "UTC",
+    "STRAVA_CLIENT_ID": "",
+    "STRAVA_CLIENT_SECRET": "",
+    "STRAVA_REFRESH_TOKEN": "",
+    "GOOGLE_CLIENT_ID": "",
+    "GOOGLE_CLIENT_SECRET": "",
+    "GOOGLE_REFRESH_TOKEN": "",
+    "STRAVA_API_BASE_URL": "http://127.0.0.1:9/strava",
+    "STRAVA_TOKEN_URL": "http://127.0.0.1:9/strava/token",
+    "STRAVA_AUTH_URL": "http://127.0.0.1:9/strava/authorize",
+    "GOOGLE_API_BASE_URL": "http://127.0.0.1:9/google",
+    "GOOGLE_TOKEN_URL": "http://127.0.0.1:9/google/token",
+    "GOOGLE_AUTH_URL": "http://127.0.0.1:9/google/authorize",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment() -> Iterator[None]:
+    """Run the whole session with ISOLATED_ENVIRONMENT, restoring the real one afterwards."""
+    saved = {name: os.environ.get(name) for name in ISOLATED_ENVIRONMENT}
+    os.environ.update(ISOLATED_ENVIRONMENT)
+    reset_settings()
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    reset_settings()
+
+
 @pytest.fixture(scope="session")
 def postgres_server_url() -> Iterator[str]:
     """A URL for a superuser connection to the PostgreSQL server the tests use."""
