@@ -45,11 +45,13 @@ def shoe_id_from_name(name: str) -> str:
     """Normalise a shoe name into its id: "Nike Air Zoom Pegasus 38" → `nike_air_zoom_pegasus_38`.
 
     Accents fold to ASCII (NFKD), case folds to lower, every run of other characters becomes
-    one `_`, and `_` is stripped from the ends. A name with nothing left, or longer than
-    `MAX_SHOE_NAME_CHARS`, is a `ValueError`.
+    one `_`, and `_` is stripped from the ends. A name with nothing left, longer than
+    `MAX_SHOE_NAME_CHARS` or holding a NUL (PostgreSQL text cannot) is a `ValueError`.
     """
     if len(name) > MAX_SHOE_NAME_CHARS:
         raise ValueError(f"a shoe name has at most {MAX_SHOE_NAME_CHARS} characters")
+    if "\x00" in name:
+        raise ValueError("a shoe name cannot contain NUL characters")
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     shoe_id = _NON_ALNUM_RUN.sub("_", folded.lower()).strip("_")
     if not shoe_id:

@@ -266,6 +266,8 @@ def _optional_number(text: str) -> float | None:
 def _shoe_problems(name: str) -> list[str]:
     if len(name) > MAX_SHOE_NAME_CHARS:
         return [f"Notes: shoe name is longer than {MAX_SHOE_NAME_CHARS} characters"]
+    if "\x00" in name:
+        return ["Notes: shoe name contains a NUL character"]
     try:
         shoe_id_from_name(name)
     except ValueError:
