@@ -120,7 +120,6 @@ async def patch_run(request: Request) -> Response:
     body = await parsing.read_json_object(request)
     updates, changed_by, change_reason = parse_edit(body)
     run = await run_in_threadpool(
-        db_runs.apply_run_change,
         db_history.update_run_with_history,
         run_id,
         updates,
@@ -138,7 +137,6 @@ async def delete_run(request: Request) -> Response:
     body = await parsing.read_json_object(request, required=False)
     changed_by, change_reason = parse_change_note(body)
     run = await run_in_threadpool(
-        db_runs.apply_run_change,
         db_runs.delete_run,
         run_id,
         changed_by=changed_by,
@@ -175,7 +173,6 @@ async def restore_version(request: Request) -> Response:
     body = await parsing.read_json_object(request, required=False)
     changed_by, change_reason = parse_change_note(body)
     run = await run_in_threadpool(
-        db_runs.apply_run_change,
         db_history.restore_run_version,
         run_id,
         version_number,

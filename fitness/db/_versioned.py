@@ -2,7 +2,8 @@
 
 Edit, delete and restore are each one SQL statement (lock, update `runs`, insert the
 snapshot) that ends in the same result shape; this module runs such a statement and turns
-its result into a `Run` or the right typed error.
+its result into a `RunDetail` (the run with its shoe name and calendar state, so that a
+caller such as the API needs no second query) or the right typed error.
 """
 
 from __future__ import annotations
@@ -14,24 +15,39 @@ from psycopg import Connection
 from psycopg.rows import kwargs_row
 
 from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict, VersionNotFound
-from fitness.models import Run
+from fitness.models import RunDetail
 
 RUN_COLUMNS: Final = (
     "id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id, "
     "version, last_edited_at, last_edited_by, deleted_at, created_at, updated_at"
 )
 
+# The calendar columns of a RunDetail, for the run aliased `r` joined to its synced_runs row
+# `sr`: the one place where calendar state is derived (see RunDetail for what each means).
+CALENDAR_COLUMNS: Final = """
+       CASE
+           WHEN sr.id IS NULL THEN 'missing'
+           WHEN sr.sync_status = 'failed' THEN 'failed'
+           WHEN sr.sync_status = 'synced' AND sr.run_version = r.version THEN 'current'
+           WHEN sr.google_event_id IS NULL THEN 'missing'
+           ELSE 'stale'
+       END AS calendar_state,
+       sr.google_event_id, sr.run_version AS synced_version, sr.synced_at,
+       sr.error_message AS sync_error"""
+
 # Every versioning statement defines the CTEs `current` (the locked row before the change,
 # absent if the run does not exist) and `updated` (the row after it, absent if nothing was
 # written), and a boolean `target_found`; this tail reports whichever row is now current.
-RESULT_TAIL: Final = """
-SELECT true AS changed, true AS target_found, s.name AS shoe_name, u.*
-FROM updated AS u
-LEFT JOIN shoes AS s ON s.id = u.shoe_id
+RESULT_TAIL: Final = f"""
+SELECT true AS changed, true AS target_found, s.name AS shoe_name, r.*,{CALENDAR_COLUMNS}
+FROM updated AS r
+LEFT JOIN shoes AS s ON s.id = r.shoe_id
+LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
 UNION ALL
-SELECT false, (SELECT target_found FROM checks), s.name, c.*
-FROM current AS c
-LEFT JOIN shoes AS s ON s.id = c.shoe_id
+SELECT false, (SELECT target_found FROM checks), s.name, r.*,{CALENDAR_COLUMNS}
+FROM current AS r
+LEFT JOIN shoes AS s ON s.id = r.shoe_id
+LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
 WHERE NOT EXISTS (SELECT 1 FROM updated)
 """
 
@@ -44,7 +60,7 @@ def apply_versioned_change(
     run_id: str,
     expected_version: int | None,
     version_number: int | None = None,
-) -> Run:
+) -> RunDetail:
     """Run one versioning statement on `conn` and return the run as it now is.
 
     `conn` must be inside the caller's `transaction()`, which rolls the statement back if
@@ -73,5 +89,5 @@ def apply_versioned_change(
     return run
 
 
-def _outcome(changed: bool, target_found: bool, **columns: object) -> tuple[bool, bool, Run]:
-    return changed, target_found, Run(**columns)  # type: ignore[arg-type]
+def _outcome(changed: bool, target_found: bool, **columns: object) -> tuple[bool, bool, RunDetail]:
+    return changed, target_found, RunDetail(**columns)  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ here that write a run write its snapshot in the same statement.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
@@ -15,7 +15,7 @@ import psycopg
 from psycopg import Connection, sql
 
 from fitness.db._rows import model_row
-from fitness.db._versioned import RESULT_TAIL, apply_versioned_change
+from fitness.db._versioned import CALENDAR_COLUMNS, RESULT_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
 from fitness.errors import InvalidUpdate
@@ -33,21 +33,10 @@ FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 """
 
-# Calendar state is derived here, in one place, from the run's version and its
-# synced_runs row: see RunDetail for what each state means.
-_SELECT_RUN_DETAILS = """
+_SELECT_RUN_DETAILS = f"""
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.version, r.last_edited_at, r.last_edited_by,
-       r.deleted_at, r.created_at, r.updated_at,
-       CASE
-           WHEN sr.id IS NULL THEN 'missing'
-           WHEN sr.sync_status = 'failed' THEN 'failed'
-           WHEN sr.sync_status = 'synced' AND sr.run_version = r.version THEN 'current'
-           WHEN sr.google_event_id IS NULL THEN 'missing'
-           ELSE 'stale'
-       END AS calendar_state,
-       sr.google_event_id, sr.run_version AS synced_version, sr.synced_at,
-       sr.error_message AS sync_error
+       r.deleted_at, r.created_at, r.updated_at,{CALENDAR_COLUMNS}
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
@@ -218,27 +207,6 @@ def get_run_details_page(
         return cur.fetchall()
 
 
-@retry_on_disconnect
-def apply_run_change(
-    change: Callable[..., Run], /, *args: object, conn: Connection | None = None, **kwargs: object
-) -> RunDetail:
-    """Run a versioned change and return the changed run with its shoe name and calendar state.
-
-    `change` is `update_run_with_history`, `delete_run` or `restore_run_version`, called with
-    `args` and `kwargs`; the detail is read in the same transaction, so it is exactly the
-    version the change produced (the API answers with it and its ETag).
-
-    >>> apply_run_change(delete_run, "strava_1", changed_by="api").calendar_state
-    ...                                                          # doctest: +SKIP
-    'stale'
-    """
-    with transaction(conn) as active:
-        run = change(*args, conn=active, **kwargs)
-        detail = get_run_detail_by_id(run.id, include_deleted=True, conn=active)
-    assert detail is not None, "the changed run is locked by this transaction"
-    return detail
-
-
 _DELETE_RUN = (
     """
 WITH current AS (
@@ -284,7 +252,7 @@ def delete_run(
     expected_version: int | None = None,
     *,
     conn: Connection | None = None,
-) -> Run:
+) -> RunDetail:
     """Soft-delete a run, recording a `deletion` version; return the deleted run.
 
     Nothing is erased: restoring an earlier version (`restore_run_version`) undeletes it.

@@ -14,7 +14,13 @@ from psycopg.rows import class_row
 from fitness.db._versioned import RESULT_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import InvalidUpdate, ProtectedField, UnknownFields
-from fitness.models import EDITABLE_FIELDS, PROTECTED_FIELDS, Run, RunVersion, validate_run_fields
+from fitness.models import (
+    EDITABLE_FIELDS,
+    PROTECTED_FIELDS,
+    RunDetail,
+    RunVersion,
+    validate_run_fields,
+)
 
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
@@ -141,8 +147,11 @@ def update_run_with_history(
     expected_version: int | None = None,
     *,
     conn: Connection | None = None,
-) -> Run:
+) -> RunDetail:
     """Edit a run and record the edit as a new version; return the run as it now is.
+
+    The run comes back as a `RunDetail` (a `Run` with its calendar state), read in the same
+    statement as the edit.
 
     >>> update_run_with_history("strava_1234567890", {"distance": 5.2},   # doctest: +SKIP
     ...     changed_by="user123", change_reason="Corrected GPS").version
@@ -179,7 +188,7 @@ def restore_run_version(
     expected_version: int | None = None,
     *,
     conn: Connection | None = None,
-) -> Run:
+) -> RunDetail:
     """Make version `version_number`'s data current again, as a new `restore` version.
 
     The run ends up not deleted, whatever it was. History is never rewritten: the restored
