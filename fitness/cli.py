@@ -138,11 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     _check_exposure(settings, args.host)
-    if settings.uses_embedded_database:
-        upgrade_to_head(database_url(settings))
-        logger.info("The embedded database's schema is at head (%s)", head_revision())
-    else:
-        _require_schema_at_head(settings)
+    _prepare_database(settings)
     uvicorn.run(
         "fitness.api.app:create_app",
         factory=True,
@@ -173,6 +169,21 @@ def _check_exposure(settings: Settings, host: str) -> None:
         "only (%s)",
         host,
     )
+
+
+def _prepare_database(settings: Settings | None = None) -> None:
+    """Make sure the schema is at head before a command uses the database.
+
+    The embedded database is this user's own, so it is migrated on the spot (a fresh
+    machine needs no set-up step); a DATABASE_URL database is only checked, because
+    migrating a shared or production database is a decision `fitness db upgrade` makes.
+    """
+    settings = settings or get_settings()
+    if settings.uses_embedded_database:
+        upgrade_to_head(database_url(settings))
+        logger.info("The embedded database's schema is at head (%s)", head_revision())
+    else:
+        _require_schema_at_head(settings)
 
 
 def _require_schema_at_head(settings: Settings) -> None:
@@ -349,6 +360,7 @@ def _add_db_check(commands: Subcommands) -> None:
 
 
 def _db_check(args: argparse.Namespace) -> int:
+    _prepare_database()
     problems = find_problems()
     if not problems:
         print("ok")
@@ -405,6 +417,7 @@ def _add_import_mmf(commands: Subcommands) -> None:
 
 def _import_mmf(args: argparse.Namespace) -> int:
     with open(args.file, "rb") as source:
+        _prepare_database()
         size = os.fstat(source.fileno()).st_size
         with _progress("Importing", total=size) as advance:
             result = import_mmf_csv(
@@ -467,6 +480,7 @@ def _add_sync_strava(commands: Subcommands) -> None:
 
 
 def _sync_strava(args: argparse.Namespace) -> int:
+    _prepare_database()
     with _progress("Fetching from Strava", total=None) as advance:
         result = sync_strava(
             full_sync=args.full,
@@ -513,6 +527,7 @@ def _add_sync_calendar(commands: Subcommands) -> None:
 
 
 def _sync_calendar(args: argparse.Namespace) -> int:
+    _prepare_database()
     with _progress("Syncing to Google Calendar", total=None) as advance:
         result = sync_all(progress=lambda done, total: advance(done, f"{done:,}/{total:,} runs"))
     print(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -153,3 +155,34 @@ def test_sync_strava_without_strava_configured_is_one_line_and_exit_1(
     status, _, err = run_cli(capsys, "sync", "strava")
     assert status == 1
     assert "STRAVA_CLIENT_SECRET" in err and len(err.strip().splitlines()) == 1
+
+
+def test_import_mmf_on_a_fresh_machine_creates_the_embedded_database_first(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["FITNESS_DATA_DIR"] = str(tmp_path / "data")
+    command = [sys.executable, "-m", "fitness.cli", "import", "mmf", str(SAMPLE_EXPORT)]
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert "imported 59 runs" in first.stdout
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert "imported 0 runs (59 already stored" in again.stdout
+
+
+def test_import_mmf_refuses_a_database_url_whose_schema_is_not_at_head(
+    make_database: Callable[[], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    session_url = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = make_database()
+    reset_settings()
+    try:
+        code, _, err = run_cli(capsys, "import", "mmf", str(SAMPLE_EXPORT))
+    finally:
+        if session_url is None:
+            os.environ.pop("DATABASE_URL")
+        else:
+            os.environ["DATABASE_URL"] = session_url
+        reset_settings()
+    assert code == 1
+    assert "fitness db upgrade" in err
