@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from fitness.ids import strava_run_id
+from fitness.ids import shoe_id_from_name, strava_run_id
 from fitness.models import MAX_HEART_RATE, MIN_HEART_RATE, Run, RunType
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,9 @@ Activity = Mapping[str, object]
 
 def is_run(activity: Activity) -> bool:
     """True when either `sport_type` or the older `type` names a run (Run, TrailRun, VirtualRun)."""
-    return bool({activity.get("sport_type"), activity.get("type")} & RUN_ACTIVITY_TYPES)
+    # Only strings count: a list or an object there is malformed, and unhashable.
+    kinds = (activity.get("sport_type"), activity.get("type"))
+    return any(isinstance(kind, str) and kind in RUN_ACTIVITY_TYPES for kind in kinds)
 
 
 def run_type(activity: Activity) -> RunType:
@@ -54,7 +56,8 @@ def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
 
     Distance is converted from metres to miles, `moving_time` (or `elapsed_time` when that
     is missing or zero) is the duration, `average_heartrate` is kept when it is plausible.
-    A malformed activity (no id, no start, no positive duration) is a `ValueError`.
+    A malformed activity (no id, no start, no positive duration, gear whose name cannot
+    name a shoe) is a `ValueError`.
 
     >>> run_from_activity({"id": 1, "type": "Run", "distance": 8046.72, "moving_time": 2400,
     ...                    "start_date": "2025-01-14T12:02:31Z"}).distance
@@ -69,6 +72,12 @@ def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
     duration = _number(activity.get("moving_time")) or _number(activity.get("elapsed_time"))
     if not duration or duration <= 0:
         raise ValueError("has no moving or elapsed time")
+    if shoe_name:
+        try:
+            shoe_id_from_name(shoe_name)
+        except ValueError as error:
+            # Caught here, the activity is reported; at the insert it would fail the sync.
+            raise ValueError(f"has gear that cannot be a shoe: {error}") from None
     return Run(
         id=run_id,
         datetime_utc=start_time(activity),
