@@ -35,6 +35,7 @@ from typing import NoReturn, TypeAlias
 import psycopg
 from alembic.util import CommandError
 
+from fitness.api.auth import check_settings
 from fitness.config import Settings, get_settings
 from fitness.db.backup import backup_database, restore_database
 from fitness.db.connection import close_pool, connect, database_url, masked_url
@@ -138,6 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     _check_exposure(settings, args.host)
+    check_settings(settings)
     _prepare_database(settings)
     uvicorn.run(
         "fitness.api.app:create_app",

@@ -293,6 +293,18 @@ def test_serve_in_prod_without_tokens_refuses_to_start(
     assert_one_line_error(err)
 
 
+def test_serve_in_prod_without_a_secret_key_refuses_to_start(
+    db: str, environment: SetEnvironment, capsys: pytest.CaptureFixture[str]
+):
+    environment(FITNESS_ENV="prod", FITNESS_API_TOKENS="a-token", FITNESS_SECRET_KEY="")
+
+    status, _, err = run_cli(capsys, "serve")
+
+    assert status == 1
+    assert "FITNESS_SECRET_KEY is not set" in err
+    assert_one_line_error(err)
+
+
 @pytest.mark.parametrize(
     ("host", "tokens"),
     [("127.0.0.1", ""), ("::1", ""), ("localhost", ""), ("0.0.0.0", "a-token")],

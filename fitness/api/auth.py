@@ -42,11 +42,20 @@ class PublicRoute(Route):
 
 
 def check_settings(settings: Settings) -> None:
-    """Refuse settings that would expose the API: production without any token."""
+    """Refuse settings that would expose the API or its secrets in production.
+
+    Prod needs at least one bearer token, and FITNESS_SECRET_KEY so that OAuth tokens are
+    never stored in plaintext (without it every sync would fail at its first token write).
+    """
     if settings.is_prod and not settings.api_tokens:
         raise ConfigurationError(
             "FITNESS_API_TOKENS is not set: FITNESS_ENV=prod refuses to serve the API "
             "without at least one bearer token"
+        )
+    if settings.is_prod and not settings.secret_key:
+        raise ConfigurationError(
+            "FITNESS_SECRET_KEY is not set: FITNESS_ENV=prod refuses to serve without the key "
+            "that encrypts OAuth tokens at rest"
         )
 
 

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from fitness.errors import (
+    ConfigurationError,
     DatabaseUnavailable,
     IntegrationError,
     IntegrationNotConfigured,
@@ -187,6 +188,12 @@ async def _integration_error(request: Request, exc: Exception) -> Response:
     return problem(502, str(exc), slug="integration-error")
 
 
+async def _configuration_error(request: Request, exc: Exception) -> Response:
+    # Our own message (it names the variable to set, never a value): the operator can act.
+    logger.error("Configuration error during %s %s: %s", request.method, request.url.path, exc)
+    return problem(503, str(exc), slug="server-misconfigured")
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
     # The driver's message can name the host and user: log the kind only, answer generically.
     logger.warning(
@@ -229,6 +236,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ReauthorizationRequired: _reauthorization_required,
     IntegrationNotConfigured: _integration_not_configured,
     IntegrationError: _integration_error,
+    ConfigurationError: _configuration_error,
     DatabaseUnavailable: _database_unavailable,
     psycopg.OperationalError: _database_unavailable,
     psycopg_pool.PoolTimeout: _database_unavailable,

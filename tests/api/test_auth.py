@@ -98,8 +98,15 @@ def test_prod_without_tokens_refuses_to_start(settings: Settings) -> None:
         create_app(prod)
 
 
+def test_prod_without_a_secret_key_refuses_to_start(settings: Settings) -> None:
+    prod = dataclasses.replace(settings, env="prod", secret_key=None)
+
+    with pytest.raises(ConfigurationError, match="FITNESS_SECRET_KEY"):
+        create_app(prod)
+
+
 def test_prod_without_a_database_url_refuses_to_start(settings: Settings) -> None:
-    prod = dataclasses.replace(settings, env="prod", database_url=None)
+    prod = dataclasses.replace(settings, env="prod", database_url=None, secret_key="k")
 
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         create_app(prod)
