@@ -207,41 +207,79 @@ def validate_run_fields(values: dict[str, object]) -> dict[str, str]:
     """What is wrong with each of the given run fields, as `{field: message}` (empty if fine).
 
     Shared by edits and imports so that the library refuses the same values everywhere,
-    before the database's CHECK constraints would.
+    before the database's CHECK constraints would. Names it does not know pass unchecked.
     """
     errors: dict[str, str] = {}
     for name, value in values.items():
-        message = _field_error(name, value)
+        check = _FIELD_CHECKS.get(name)
+        message = check(value) if check is not None else None
         if message:
             errors[name] = message
     return errors
 
 
-def _field_error(name: str, value: object) -> str | None:
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if name == "distance":
-        if not is_number or not math.isfinite(value) or value < 0:  # type: ignore[arg-type]
-            return "must be a finite number of miles >= 0"
-    elif name == "duration":
-        if not is_number or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type]
-            return "must be a finite number of seconds > 0"
-    elif name == "avg_heart_rate":
-        if value is None:
-            return None
-        if not is_number or not MIN_HEART_RATE <= value <= MAX_HEART_RATE:  # type: ignore[operator]
-            return f"must be null or a number from {MIN_HEART_RATE} to {MAX_HEART_RATE}"
-    elif name == "type":
-        if value not in RUN_TYPES:
-            return f"must be one of {', '.join(RUN_TYPES)}"
-    elif name == "source":
-        if value not in RUN_SOURCES:
-            return f"must be one of {', '.join(RUN_SOURCES)}"
-    elif name == "shoe_id":
-        if value is not None and (not isinstance(value, str) or not value):
-            return "must be a shoe id or null"
-    elif name == "datetime_utc":
-        if not isinstance(value, datetime):
-            return "must be a timezone-aware datetime"
-        if value.tzinfo is None or value.utcoffset() is None:
-            return "must be timezone-aware (include an offset, e.g. Z or +02:00)"
+def run_errors(run: Run) -> dict[str, str]:
+    """`validate_run_fields` of every data field of `run` (what an import must check)."""
+    errors: dict[str, str] = {}
+    for name, check in _FIELD_CHECKS.items():
+        message = check(getattr(run, name))
+        if message:
+            errors[name] = message
+    return errors
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _distance_error(value: object) -> str | None:
+    if not _is_number(value) or not math.isfinite(value) or value < 0:  # type: ignore[arg-type,operator]
+        return "must be a finite number of miles >= 0"
     return None
+
+
+def _duration_error(value: object) -> str | None:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type,operator]
+        return "must be a finite number of seconds > 0"
+    return None
+
+
+def _heart_rate_error(value: object) -> str | None:
+    if value is None:
+        return None
+    if not _is_number(value) or not MIN_HEART_RATE <= value <= MAX_HEART_RATE:  # type: ignore[operator]
+        return f"must be null or a number from {MIN_HEART_RATE} to {MAX_HEART_RATE}"
+    return None
+
+
+def _type_error(value: object) -> str | None:
+    return None if value in RUN_TYPES else f"must be one of {', '.join(RUN_TYPES)}"
+
+
+def _source_error(value: object) -> str | None:
+    return None if value in RUN_SOURCES else f"must be one of {', '.join(RUN_SOURCES)}"
+
+
+def _shoe_id_error(value: object) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value):
+        return "must be a shoe id or null"
+    return None
+
+
+def _datetime_error(value: object) -> str | None:
+    if not isinstance(value, datetime):
+        return "must be a timezone-aware datetime"
+    if value.tzinfo is None or value.utcoffset() is None:
+        return "must be timezone-aware (include an offset, e.g. Z or +02:00)"
+    return None
+
+
+_FIELD_CHECKS: Final = {
+    "distance": _distance_error,
+    "duration": _duration_error,
+    "avg_heart_rate": _heart_rate_error,
+    "type": _type_error,
+    "source": _source_error,
+    "shoe_id": _shoe_id_error,
+    "datetime_utc": _datetime_error,
+}

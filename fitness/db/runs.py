@@ -19,11 +19,11 @@ from fitness.db._versioned import CALENDAR_COLUMNS, RESULT_TAIL, apply_versioned
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
 from fitness.errors import InvalidUpdate
-from fitness.models import ImportResult, Run, RunDetail, validate_run_fields
+from fitness.models import ImportResult, Run, RunDetail, run_errors
 
 logger = logging.getLogger(__name__)
 
-IMPORT_BATCH_SIZE: Final = 5_000
+IMPORT_BATCH_SIZE: Final = 50_000
 
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
@@ -94,8 +94,9 @@ def import_runs(
     Runs whose id exists (even soft-deleted or edited) are left exactly as they are, so
     re-importing a source never undoes a user's edit. Runs that name a shoe by `shoe_name`
     only get that shoe, created if missing. Invalid values are an `InvalidUpdate` naming
-    the run, before anything is written. Each `batch_size` runs cost two round trips: a
-    binary COPY into a temporary table and the INSERT that moves them into place.
+    the run, before anything is written. Each `batch_size` runs cost three round trips: a
+    binary COPY into a temporary table, the INSERT that moves them into place, and the
+    TRUNCATE that empties the table for the next batch.
     """
     unique = _unique_by_id(runs)
     _check_importable(unique)
@@ -282,17 +283,7 @@ def _unique_by_id(runs: Iterable[Run]) -> list[Run]:
 
 def _check_importable(runs: Sequence[Run]) -> None:
     for run in runs:
-        errors = validate_run_fields(
-            {
-                "distance": run.distance,
-                "duration": run.duration,
-                "avg_heart_rate": run.avg_heart_rate,
-                "type": run.type,
-                "source": run.source,
-                "shoe_id": run.shoe_id,
-                "datetime_utc": run.datetime_utc,
-            }
-        )
+        errors = run_errors(run)
         if not run.id:
             errors["id"] = "must not be empty"
         if errors:
@@ -318,14 +309,10 @@ _STAGING_TYPES = ("text", "timestamptz", "text", "float8", "float8", "text", "fl
 _COPY_STAGING = "COPY pg_temp.import_staging FROM STDIN (FORMAT BINARY)"
 
 _INSERT_BATCH = """
-WITH incoming AS (
-    DELETE FROM pg_temp.import_staging
-    RETURNING id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id
-),
-inserted AS (
+WITH inserted AS (
     INSERT INTO runs (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
     SELECT id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id
-    FROM incoming
+    FROM pg_temp.import_staging
     ON CONFLICT (id) DO NOTHING
     RETURNING id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id,
               created_at
@@ -360,7 +347,10 @@ def _insert_batch(
         cur = conn.execute(_INSERT_BATCH, {"changed_by": changed_by})
     except psycopg.errors.ForeignKeyViolation:
         raise InvalidUpdate({"shoe_id": "a run names a shoe id that does not exist"}) from None
-    return cur.rowcount
+    inserted = cur.rowcount
+    # Cheaper than emptying the table with DELETE ... RETURNING in the INSERT (measured).
+    conn.execute("TRUNCATE pg_temp.import_staging")
+    return inserted
 
 
 def _start_of_day(day: date) -> datetime:
