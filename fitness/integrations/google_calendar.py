@@ -8,7 +8,6 @@ stops the caller cleanly. Error messages never carry a token or a response body.
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Final
@@ -18,7 +17,7 @@ import httpx
 
 from fitness.config import Settings, get_settings
 from fitness.errors import IntegrationError
-from fitness.integrations.oauth import valid_access_token
+from fitness.integrations.http import RetryPolicy, send_authorised
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +89,7 @@ class GoogleCalendarClient:
         )
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)
-        self._max_attempts = max(1, max_attempts)
-        self._backoff_seconds = backoff_seconds
+        self._policy = RetryPolicy(max(1, max_attempts), backoff_seconds)
 
     def __enter__(self) -> GoogleCalendarClient:
         return self
@@ -142,39 +140,17 @@ class GoogleCalendarClient:
     def _request(
         self, method: str, url: str, operation: str, body: Event | None = None
     ) -> httpx.Response:
-        failures = 0
-        refreshed = refresh_now = False
-        while True:
-            token = valid_access_token(PROVIDER, self._http, force_refresh=refresh_now)
-            refresh_now = False
-            try:
-                response = self._http.request(
-                    method, url, json=body, headers={"Authorization": f"Bearer {token}"}
-                )
-            except httpx.TimeoutException:
-                problem = "did not answer in time"
-            except httpx.TransportError as error:
-                problem = f"could not be reached ({type(error).__name__})"
-            else:
-                if response.status_code == 401 and not refreshed:
-                    # The token may have been revoked or expired early: refresh it once.
-                    refreshed = refresh_now = True
-                    continue
-                if _is_rate_limited(response):
-                    raise CalendarRateLimited(_retry_after(response))
-                if response.status_code < 500:
-                    return response
-                problem = f"answered HTTP {response.status_code}"
-            failures += 1
-            if failures >= self._max_attempts:
-                raise IntegrationError(
-                    f"Google Calendar {problem} to {operation} ({failures} attempts)"
-                )
-            delay = self._backoff_seconds * 2 ** (failures - 1)
-            logger.warning(
-                "Google Calendar %s to %s; retrying in %.1f s", problem, operation, delay
-            )
-            time.sleep(delay)
+        return send_authorised(
+            self._http,
+            provider=PROVIDER,
+            service="Google Calendar",
+            operation=operation,
+            method=method,
+            url=url,
+            policy=self._policy,
+            inspect=_raise_if_rate_limited,
+            json=body,
+        )
 
     def _event(self, response: httpx.Response, operation: str) -> Event:
         if not response.is_success:
@@ -192,20 +168,17 @@ def _refused(response: httpx.Response, operation: str) -> IntegrationError:
     # Only Google's machine-readable reason is kept: bodies can echo what we sent.
     reasons = _reasons(response)
     detail = f" ({', '.join(sorted(reasons))})" if reasons else ""
-    if response.status_code == 401:
-        return IntegrationError(
-            f"Google Calendar refused a freshly refreshed token for {operation}; "
-            "authorise fitness again (GET /oauth/google/authorize)"
-        )
     return IntegrationError(
         f"Google Calendar answered HTTP {response.status_code}{detail} to {operation}"
     )
 
 
-def _is_rate_limited(response: httpx.Response) -> bool:
-    if response.status_code == 429:
-        return True
-    return response.status_code == 403 and bool(_reasons(response) & _RATE_LIMIT_REASONS)
+def _raise_if_rate_limited(response: httpx.Response) -> None:
+    limited = response.status_code == 429 or (
+        response.status_code == 403 and bool(_reasons(response) & _RATE_LIMIT_REASONS)
+    )
+    if limited:
+        raise CalendarRateLimited(_retry_after(response))
 
 
 def _reasons(response: httpx.Response) -> set[str]:

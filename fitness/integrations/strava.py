@@ -8,7 +8,6 @@ once with the rate-limit state, so the caller can keep what it has and come back
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,8 +17,8 @@ from urllib.parse import quote
 import httpx
 
 from fitness.config import Settings, get_settings
-from fitness.errors import IntegrationError, ReauthorizationRequired
-from fitness.integrations.oauth import valid_access_token
+from fitness.errors import IntegrationError
+from fitness.integrations.http import RetryPolicy, send_authorised
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +109,7 @@ class StravaClient:
         self._base_url = settings.strava_api_base_url.rstrip("/")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)
-        self._max_attempts = max(1, max_attempts)
-        self._backoff_seconds = backoff_seconds
+        self._policy = RetryPolicy(max(1, max_attempts), backoff_seconds)
         self._gear: dict[str, dict[str, object] | None] = {}
         self.last_rate_limit: RateLimitState | None = None
 
@@ -170,40 +168,23 @@ class StravaClient:
     def _get(
         self, path: str, operation: str, params: dict[str, int] | None = None
     ) -> httpx.Response:
-        url = f"{self._base_url}{path}"
-        failures = 0
-        refreshed = refresh_now = False
-        while True:
-            token = valid_access_token(PROVIDER, self._http, force_refresh=refresh_now)
-            refresh_now = False
-            try:
-                response = self._http.get(
-                    url, params=params, headers={"Authorization": f"Bearer {token}"}
-                )
-            except httpx.TimeoutException:
-                problem = "did not answer in time"
-            except httpx.TransportError as error:
-                problem = f"could not be reached ({type(error).__name__})"
-            else:
-                self.last_rate_limit = _rate_limit_state(response) or self.last_rate_limit
-                if response.status_code == 401:
-                    if refreshed:
-                        raise ReauthorizationRequired(PROVIDER)
-                    # Revoked or expired early: refresh the token once and try again.
-                    refreshed = refresh_now = True
-                    continue
-                if response.status_code == 429:
-                    state = self.last_rate_limit or RateLimitState()
-                    raise StravaRateLimited(state, state.retry_after())
-                if response.status_code < 500:
-                    return response
-                problem = f"answered HTTP {response.status_code}"
-            failures += 1
-            if failures >= self._max_attempts:
-                raise IntegrationError(f"Strava {problem} to {operation} ({failures} attempts)")
-            delay = self._backoff_seconds * 2 ** (failures - 1)
-            logger.warning("Strava %s to %s; retrying in %.1f s", problem, operation, delay)
-            time.sleep(delay)
+        return send_authorised(
+            self._http,
+            provider=PROVIDER,
+            service="Strava",
+            operation=operation,
+            method="GET",
+            url=f"{self._base_url}{path}",
+            policy=self._policy,
+            inspect=self._watch_rate_limit,
+            params=params,
+        )
+
+    def _watch_rate_limit(self, response: httpx.Response) -> None:
+        self.last_rate_limit = _rate_limit_state(response) or self.last_rate_limit
+        if response.status_code == 429:
+            state = self.last_rate_limit or RateLimitState()
+            raise StravaRateLimited(state, state.retry_after())
 
 
 def _json(response: httpx.Response, operation: str) -> object:

@@ -1,0 +1,81 @@
+"""Authorised requests to an OAuth-protected API, with the retry rules every client shares.
+
+A request carries the provider's current access token. A 401 refreshes the token once and
+retries; a second 401 means the authorisation is gone. Timeouts, connection errors and 5xx
+answers are retried a bounded number of times with exponential backoff. Messages name the
+service and the operation, never a token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from fitness.errors import IntegrationError, ReauthorizationRequired
+from fitness.integrations.oauth import valid_access_token
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often to try a request in all, and the first pause between tries (it doubles)."""
+
+    max_attempts: int = 3
+    backoff_seconds: float = 0.5
+
+
+def send_authorised(
+    http: httpx.Client,
+    *,
+    provider: str,
+    service: str,
+    operation: str,
+    method: str,
+    url: str,
+    policy: RetryPolicy,
+    inspect: Callable[[httpx.Response], None] | None = None,
+    **request: Any,
+) -> httpx.Response:
+    """Send one request with `provider`'s token; return the first answer below 500.
+
+    `inspect` sees every answer first and may raise (a provider's rate limit is its own
+    business). Raises `ReauthorizationRequired` on a 401 with a freshly refreshed token and
+    `IntegrationError` when the retries are used up.
+    """
+    failures = 0
+    refreshed = refresh_now = False
+    while True:
+        token = valid_access_token(provider, http, force_refresh=refresh_now)
+        refresh_now = False
+        try:
+            response = http.request(
+                method, url, headers={"Authorization": f"Bearer {token}"}, **request
+            )
+        except httpx.TimeoutException:
+            problem = "did not answer in time"
+        except httpx.TransportError as error:
+            problem = f"could not be reached ({type(error).__name__})"
+        else:
+            if inspect is not None:
+                inspect(response)
+            if response.status_code == 401:
+                if refreshed:
+                    raise ReauthorizationRequired(provider)
+                # Revoked or expired early: refresh the token once and try again.
+                refreshed = refresh_now = True
+                continue
+            if response.status_code < 500:
+                return response
+            problem = f"answered HTTP {response.status_code}"
+        failures += 1
+        if failures >= policy.max_attempts:
+            raise IntegrationError(f"{service} {problem} to {operation} ({failures} attempts)")
+        delay = policy.backoff_seconds * 2 ** (failures - 1)
+        logger.warning("%s %s to %s; retrying in %.1f s", service, problem, operation, delay)
+        time.sleep(delay)
