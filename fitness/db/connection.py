@@ -6,6 +6,7 @@ pooled connection and runs in its own transaction; with it, it joins the caller'
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import functools
 import logging
@@ -93,7 +94,7 @@ def masked_url(url: str) -> str:
 
 
 def get_pool() -> ConnectionPool:
-    """The process-wide pool, opened on first use from the settings."""
+    """The process-wide pool, opened on first use from the settings, closed at exit."""
     global _pool
     if _pool is None:
         with _pool_lock:
@@ -123,6 +124,10 @@ def close_pool() -> None:
         pool, _pool = _pool, None
     if pool is not None:
         pool.close()
+
+
+# Scripts never call close_pool themselves: end their connections cleanly at exit.
+atexit.register(close_pool)
 
 
 @contextmanager
