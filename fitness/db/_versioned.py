@@ -15,7 +15,7 @@ from psycopg import Connection
 from psycopg.rows import kwargs_row
 
 from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict, VersionNotFound
-from fitness.models import RunDetail
+from fitness.models import ChangeType, RunDetail
 
 RUN_COLUMNS: Final = (
     "id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id, "
@@ -36,9 +36,20 @@ CALENDAR_COLUMNS: Final = """
        sr.error_message AS sync_error"""
 
 # Every versioning statement defines the CTEs `current` (the locked row before the change,
-# absent if the run does not exist) and `updated` (the row after it, absent if nothing was
-# written), and a boolean `target_found`; this tail reports whichever row is now current.
-RESULT_TAIL: Final = f"""
+# absent if the run does not exist), `checks` (a boolean `target_found`) and, last,
+# `updated` (the row after the change, absent if nothing was written), then ends with this
+# tail: it writes the new row's snapshot (its `change_type` is a parameter) and reports
+# whichever row is now current.
+VERSIONED_TAIL: Final = f""",
+snapshot AS (
+    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
+                              duration, source, avg_heart_rate, shoe_id, changed_at, changed_by,
+                              change_reason)
+    SELECT u.id, u.version, %(change_type)s, u.datetime_utc, u.type, u.distance,
+           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.last_edited_at, %(changed_by)s,
+           %(change_reason)s
+    FROM updated AS u
+)
 SELECT true AS changed, true AS target_found, s.name AS shoe_name, r.*,{CALENDAR_COLUMNS}
 FROM updated AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
@@ -57,6 +68,7 @@ def apply_versioned_change(
     query: str,
     params: dict[str, object],
     *,
+    change_type: ChangeType,
     run_id: str,
     expected_version: int | None,
     version_number: int | None = None,
@@ -66,11 +78,11 @@ def apply_versioned_change(
     `conn` must be inside the caller's `transaction()`, which rolls the statement back if
     anything here raises (a savepoint of our own would only cost two more round trips).
     Raises `RunNotFound`, `VersionNotFound` (restore of a version that does not exist) or
-    `VersionConflict` (stale `expected_version`).
+    `VersionConflict` (stale `expected_version`). The snapshot is recorded as `change_type`.
     """
     try:
         with conn.cursor(row_factory=kwargs_row(_outcome)) as cur:
-            cur.execute(query, params)  # type: ignore[arg-type]
+            cur.execute(query, {**params, "change_type": change_type})  # type: ignore[arg-type]
             outcome = cur.fetchone()
     except (psycopg.errors.ForeignKeyViolation, psycopg.errors.ProgramLimitExceeded):
         # ProgramLimitExceeded: a shoe id too long to index, so no shoe can have it (it is

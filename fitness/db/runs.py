@@ -15,7 +15,7 @@ import psycopg
 from psycopg import Connection, sql
 
 from fitness.db._rows import model_row
-from fitness.db._versioned import CALENDAR_COLUMNS, RESULT_TAIL, apply_versioned_change
+from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
 from fitness.errors import InvalidUpdate
@@ -230,18 +230,9 @@ updated AS (
     WHERE r.id = c.id
       AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
     RETURNING r.*
-),
-snapshot AS (
-    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
-                              duration, source, avg_heart_rate, shoe_id, changed_at, changed_by,
-                              change_reason)
-    SELECT u.id, u.version, 'deletion', u.datetime_utc, u.type, u.distance,
-           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.last_edited_at, %(changed_by)s,
-           %(change_reason)s
-    FROM updated AS u
 )
 """
-    + RESULT_TAIL
+    + VERSIONED_TAIL
 )
 
 
@@ -268,7 +259,12 @@ def delete_run(
     }
     with transaction(conn) as active:
         return apply_versioned_change(
-            active, _DELETE_RUN, params, run_id=run_id, expected_version=expected_version
+            active,
+            _DELETE_RUN,
+            params,
+            change_type="deletion",
+            run_id=run_id,
+            expected_version=expected_version,
         )
 
 

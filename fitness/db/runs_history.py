@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from psycopg import Connection
 from psycopg.rows import class_row
 
-from fitness.db._versioned import RESULT_TAIL, apply_versioned_change
+from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import InvalidUpdate, ProtectedField, UnknownFields
 from fitness.models import (
@@ -74,18 +74,9 @@ updated AS (
           IS DISTINCT FROM
           (p.datetime_utc, p.type, p.distance, p.duration, p.avg_heart_rate, p.shoe_id)
     RETURNING r.*
-),
-snapshot AS (
-    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
-                              duration, source, avg_heart_rate, shoe_id, changed_at, changed_by,
-                              change_reason)
-    SELECT u.id, u.version, 'edit', u.datetime_utc, u.type, u.distance,
-           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.last_edited_at, %(changed_by)s,
-           %(change_reason)s
-    FROM updated AS u
 )
 """
-    + RESULT_TAIL
+    + VERSIONED_TAIL
 )
 
 # Restoring copies the chosen snapshot's data into the run as a new version and clears
@@ -123,18 +114,9 @@ updated AS (
     WHERE r.id = t.run_id
       AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
     RETURNING r.*
-),
-snapshot AS (
-    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
-                              duration, source, avg_heart_rate, shoe_id, changed_at, changed_by,
-                              change_reason)
-    SELECT u.id, u.version, 'restore', u.datetime_utc, u.type, u.distance,
-           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.last_edited_at, %(changed_by)s,
-           %(change_reason)s
-    FROM updated AS u
 )
 """
-    + RESULT_TAIL
+    + VERSIONED_TAIL
 )
 
 
@@ -175,7 +157,12 @@ def update_run_with_history(
         params[name] = updates.get(name)
     with transaction(conn) as active:
         return apply_versioned_change(
-            active, _UPDATE_RUN, params, run_id=run_id, expected_version=expected_version
+            active,
+            _UPDATE_RUN,
+            params,
+            change_type="edit",
+            run_id=run_id,
+            expected_version=expected_version,
         )
 
 
@@ -206,6 +193,7 @@ def restore_run_version(
             active,
             _RESTORE_RUN,
             params,
+            change_type="restore",
             run_id=run_id,
             expected_version=expected_version,
             version_number=version_number,
