@@ -17,7 +17,7 @@ import httpx
 
 from fitness.config import Settings, get_settings
 from fitness.errors import IntegrationError
-from fitness.integrations.http import RetryPolicy, send_authorised
+from fitness.integrations.http import AuthorisedClient, send_authorised
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class EventExists(IntegrationError):
         self.event_id = event_id
 
 
-class GoogleCalendarClient:
+class GoogleCalendarClient(AuthorisedClient):
     """Events of the calendar `GOOGLE_CALENDAR_ID` (default `primary`).
 
     >>> with GoogleCalendarClient() as calendar:   # doctest: +SKIP
@@ -87,20 +87,12 @@ class GoogleCalendarClient:
             f"{settings.google_api_base_url.rstrip('/')}/calendars/"
             f"{quote(settings.google_calendar_id, safe='')}/events"
         )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._policy = RetryPolicy(max(1, max_attempts), backoff_seconds)
-
-    def __enter__(self) -> GoogleCalendarClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP connections (only those this client opened itself)."""
-        if self._owns_http:
-            self._http.close()
+        super().__init__(
+            http_client=http_client,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            timeout=timeout,
+        )
 
     def insert_event(self, event: Event) -> Event:
         """Create `event` (events.insert) and return it as Google stored it, with its `id`.

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -28,6 +28,37 @@ class RetryPolicy:
 
     max_attempts: int = 3
     backoff_seconds: float = 0.5
+
+
+class AuthorisedClient:
+    """What every API client shares: its HTTP connections and its retry policy.
+
+    A client made with its own `http_client` (tests, a shared pool) leaves closing it to the
+    caller; one it made itself it closes in `close()` or at the end of a `with` block.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.Client | None,
+        max_attempts: int,
+        backoff_seconds: float,
+        timeout: float,
+    ) -> None:
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(timeout=timeout)
+        self._policy = RetryPolicy(max(1, max_attempts), backoff_seconds)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the HTTP connections (only those this client opened itself)."""
+        if self._owns_http:
+            self._http.close()
 
 
 def send_authorised(

@@ -18,7 +18,7 @@ import httpx
 
 from fitness.config import Settings, get_settings
 from fitness.errors import IntegrationError
-from fitness.integrations.http import RetryPolicy, send_authorised
+from fitness.integrations.http import AuthorisedClient, send_authorised
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class StravaRateLimited(IntegrationError):
         self.retry_after = retry_after
 
 
-class StravaClient:
+class StravaClient(AuthorisedClient):
     """The authorised athlete's activities and gear.
 
     >>> with StravaClient() as strava:   # doctest: +SKIP
@@ -107,22 +107,14 @@ class StravaClient:
     ) -> None:
         settings = settings or get_settings()
         self._base_url = settings.strava_api_base_url.rstrip("/")
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(timeout=timeout)
-        self._policy = RetryPolicy(max(1, max_attempts), backoff_seconds)
+        super().__init__(
+            http_client=http_client,
+            max_attempts=max_attempts,
+            backoff_seconds=backoff_seconds,
+            timeout=timeout,
+        )
         self._gear: dict[str, dict[str, object] | None] = {}
         self.last_rate_limit: RateLimitState | None = None
-
-    def __enter__(self) -> StravaClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP connections (only those this client opened itself)."""
-        if self._owns_http:
-            self._http.close()
 
     def list_activities(
         self, after: datetime | None = None, page: int = 1, per_page: int = MAX_PER_PAGE
