@@ -18,6 +18,7 @@ import psycopg
 
 from fitness.db.shoes import create_shoe
 from fitness.models import Run
+from tests.importers.mmf_csv import HEADER
 
 SEED = 20_250_506
 STRAVA_ID_BASE = 10_000_000_000
@@ -141,23 +142,6 @@ def empty_runs(url: str) -> None:
 
 
 MMF_WORKOUT_ID_BASE = 9_000_000_000
-MMF_HEADER = (
-    "Date Submitted",
-    "Workout Date",
-    "Activity Type",
-    "Calories Burned (kCal)",
-    "Distance (mi)",
-    "Workout Time (seconds)",
-    "Avg Pace (min/mi)",
-    "Max Pace (min/mi)",
-    "Avg Speed (mi/h)",
-    "Max Speed (mi/h)",
-    "Avg Heart Rate",
-    "Steps",
-    "Notes",
-    "Source",
-    "Link",
-)
 _MMF_NOTES = (
     "",
     "",
@@ -180,7 +164,7 @@ def write_mmf_csv(path: Path, rows: int, seed: int = SEED) -> int:
     day = datetime(2025, 6, 1, tzinfo=UTC)
     with path.open("w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
-        writer.writerow(MMF_HEADER)
+        writer.writerow(HEADER)
         for number in range(rows):
             if rng.random() < 0.6:
                 day -= timedelta(days=1)
