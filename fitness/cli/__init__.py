@@ -1,0 +1,143 @@
+"""The `fitness` command: serve the API, look after its database, import and sync runs.
+
+One module per command group: `serve.py` (`fitness serve`), `db.py` (`fitness db ...`),
+`imports.py` (`fitness import <source>`), `sync.py` (`fitness sync <service>`); what they
+share is in `_common.py`. Adding a subcommand takes one function and one line: the
+function adds a parser to the subcommands it is given and names a handler; the line
+registers it in its group's list (`DB_COMMANDS`, `IMPORT_COMMANDS`, `SYNC_COMMANDS`), or in
+`COMMANDS` below for a new group:
+
+    def _add_calendar(commands: Subcommands) -> None:
+        parser = commands.add_parser("calendar", help="...", description="...")
+        parser.add_argument("--dry-run", action="store_true", help="...")
+        parser.set_defaults(handler=_calendar)
+
+    def _calendar(args: argparse.Namespace) -> int:
+        ...   # call fitness functions, print the outcome for people, return 0
+
+A handler returns the exit status. It reports failure by raising (FitnessError, a psycopg
+error, OSError...): `main` turns any error into one line on stderr and exit status 1, and
+usage errors into one line and exit status 2. `--debug` (or FITNESS_DEBUG=1) shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+
+import psycopg
+from alembic.util import CommandError
+
+from fitness.cli import db, imports, serve, sync
+from fitness.cli._common import AddCommand, Parser, subcommands
+from fitness.db.connection import close_pool
+from fitness.errors import FitnessError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+COMMANDS: list[AddCommand] = [
+    serve.add,
+    db.add,
+    imports.add,
+    sync.add,
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `fitness` command with `argv` (default: the process's arguments).
+
+    Returns the exit status: 0 on success, 1 when the command failed, 2 for a usage error.
+
+    >>> main(["db", "current"])   # doctest: +SKIP
+    0001 (head)
+    0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return _status(exit_)
+    debug = args.debug or os.environ.get("FITNESS_DEBUG", "").strip() in ("1", "true", "yes")
+    _configure_logging(debug)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print("fitness: interrupted", file=sys.stderr)
+        return 130
+    except SystemExit as exit_:
+        return _status(exit_)
+    except Exception as error:
+        if debug:
+            raise
+        print(f"fitness: error: {_describe(error)}", file=sys.stderr)
+        return 1
+    finally:
+        close_pool()
+
+
+def build_parser() -> Parser:
+    """The parser of the whole command, with every registered subcommand."""
+    parser = Parser(
+        prog="fitness",
+        description=(
+            "Your running log in PostgreSQL: serve its API, look after its database, "
+            "import and sync runs."
+        ),
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log at DEBUG and show tracebacks of errors (also FITNESS_DEBUG=1)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_package_version()}")
+    commands = subcommands(parser, "COMMAND")
+    for add in COMMANDS:
+        add(commands)
+    return parser
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format=LOG_FORMAT,
+        datefmt="%Y-%m-%dT%H:%M:%S",
+    )
+    if not debug:
+        # Alembic narrates its setup at INFO; our commands say what changed themselves.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def _describe(error: BaseException) -> str:
+    """`error` as one line for people, without a traceback."""
+    original = getattr(error, "orig", None)  # SQLAlchemy (under Alembic) wraps psycopg
+    if isinstance(original, psycopg.Error):
+        error = original
+    text = " ".join(str(error).split())
+    if isinstance(error, psycopg.OperationalError):
+        return f"cannot use the database: {text}"
+    if isinstance(error, psycopg.Error):
+        return f"database error: {text}"
+    if isinstance(error, FitnessError | OSError | CommandError):
+        return text or type(error).__name__
+    return f"unexpected {type(error).__name__}: {text} (run with --debug for the traceback)"
+
+
+def _status(exit_: SystemExit) -> int:
+    code = exit_.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _package_version() -> str:
+    try:
+        return version("fitness")
+    except PackageNotFoundError:
+        return "unknown"

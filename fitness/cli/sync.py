@@ -1,0 +1,118 @@
+"""`fitness sync <service>`: bring runs in from Strava, or out to Google Calendar."""
+
+from __future__ import annotations
+
+import argparse
+
+from fitness.cli._common import (
+    MAX_ERRORS_SHOWN,
+    AddCommand,
+    Subcommands,
+    command_group,
+    count,
+    prepare_database,
+    progress,
+)
+from fitness.services.calendar_sync import sync_all
+from fitness.services.strava_sync import sync_strava
+
+
+def add(commands: Subcommands) -> None:
+    command_group(
+        commands,
+        "sync",
+        SYNC_COMMANDS,
+        "SERVICE",
+        help="sync with Strava or Google Calendar",
+        description="Bring runs in from, or out to, a connected service.",
+    )
+
+
+def _add_strava(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "strava",
+        help="fetch new runs from Strava",
+        description=(
+            "Fetch the activities started since the last sync (minus a week, for late "
+            "uploads) and store the runs among them; runs already stored are left alone. "
+            "If Strava's rate limit stops the sync, what was fetched is kept: run it again "
+            "after the time it prints. Needs STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET and "
+            "STRAVA_REFRESH_TOKEN (or a connection made through /oauth/strava/authorize)."
+        ),
+    )
+    parser.add_argument(
+        "--full", action="store_true", help="ignore the last sync and fetch every activity"
+    )
+    parser.set_defaults(handler=_strava)
+
+
+def _strava(args: argparse.Namespace) -> int:
+    prepare_database()
+    with progress("Fetching from Strava", total=None) as advance:
+        result = sync_strava(
+            full_sync=args.full,
+            progress=lambda fetched: advance(fetched, f"{fetched:,} activities"),
+        )
+    print(
+        f"fetched {result.fetched} activities: {result.inserted} new runs, "
+        f"{result.skipped_existing} already stored, "
+        f"{result.skipped_other_activities} other activities skipped"
+    )
+    if result.shoes_created:
+        print(f"new shoes: {', '.join(result.shoes_created)}")
+    for error in result.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  activity {error.activity_id}: {error.message}")
+    if result.last_synced_at is not None:
+        print(f"synced up to {result.last_synced_at.isoformat()}")
+    if result.rate_limited and result.retry_after is not None:
+        print(
+            "stopped early by Strava's rate limit; what was fetched is stored. "
+            f"Run it again after {result.retry_after.isoformat()}."
+        )
+    return 0
+
+
+def _add_calendar(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "calendar",
+        help="write runs to Google Calendar",
+        description=(
+            "Bring Google Calendar up to date: create the event of every run that has none, "
+            "update the events of runs edited since, and remove the events of deleted runs. "
+            "A run that fails is listed and retried by the next sync; if any failed the "
+            "exit status is 1. If Google's rate limit stops the sync, what was done is "
+            "kept: run it again later. Needs GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and "
+            "GOOGLE_REFRESH_TOKEN (or a connection made through /oauth/google/authorize); "
+            "GOOGLE_CALENDAR_ID chooses the calendar (default: primary)."
+        ),
+    )
+    parser.set_defaults(handler=_calendar)
+
+
+def _calendar(args: argparse.Namespace) -> int:
+    prepare_database()
+    with progress("Syncing to Google Calendar", total=None) as advance:
+        result = sync_all(progress=lambda done, total: advance(done, f"{done:,}/{total:,} runs"))
+    print(
+        f"calendar: {count(result.created, 'event')} created, {result.updated} updated, "
+        f"{result.deleted} removed, {result.unchanged} already current"
+    )
+    if result.failed:
+        print(f"{count(result.failed, 'run')} failed (the next sync retries them):")
+        for error in result.errors[:MAX_ERRORS_SHOWN]:
+            print(f"  run {error.run_id}: {error.message}")
+        if result.failed > MAX_ERRORS_SHOWN:
+            print(f"  ... and {result.failed - MAX_ERRORS_SHOWN} more")
+    if result.rate_limited:
+        when = f"after {result.retry_after.isoformat()}" if result.retry_after else "later"
+        print(
+            f"stopped early by Google's rate limit with {count(result.skipped, 'run')} to go; "
+            f"run it again {when}."
+        )
+    return 1 if result.failed else 0
+
+
+SYNC_COMMANDS: list[AddCommand] = [
+    _add_strava,
+    _add_calendar,
+]
