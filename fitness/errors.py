@@ -81,6 +81,13 @@ class UnknownFields(InvalidUpdate):
         super().__init__({name: "unknown field" for name in self.fields})
 
 
+class InvalidCursor(FitnessError):
+    """A page cursor that this library did not hand out (or that has been tampered with)."""
+
+    def __init__(self) -> None:
+        super().__init__("the cursor is not one this API handed out")
+
+
 class DatabaseUnavailable(FitnessError):
     """The database could not be reached (or the schema is not where it must be)."""
 

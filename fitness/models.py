@@ -1,24 +1,61 @@
 """The values the library hands out: frozen dataclasses, one per kind of row.
 
-Rows come straight from queries into these classes (`psycopg.rows.class_row`), so a field
-name here is a column name (or alias) in the SQL that fills it.
+Rows come straight from queries into these classes (`fitness.db._rows.model_row`), so a
+field name here is a column name (or alias) in the SQL that fills it. Each field's type is
+its rule (fitness.rules): the same annotations validate values (`validate_run_fields`) and
+give the API its response shapes and their JSON Schema.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal, get_type_hints
 
-RunType = Literal["Outdoor Run", "Treadmill Run"]
-RunSource = Literal["MapMyFitness", "Strava"]
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, with_config
+from typing_extensions import TypedDict
+
+from fitness.rules import (
+    MAX_HEART_RATE,
+    MIN_HEART_RATE,
+    RUN_SOURCES,
+    RUN_TYPES,
+    Distance,
+    Duration,
+    HeartRate,
+    Identifier,
+    RunSource,
+    RunType,
+    StartTime,
+    Timestamp,
+    as_utc,
+    field_problems,
+)
+
+__all__ = [
+    "MAX_HEART_RATE",
+    "MIN_HEART_RATE",
+    "RUN_SOURCES",
+    "RUN_TYPES",
+    "RunSource",
+    "RunType",
+    "as_utc",
+]
+
 ChangeType = Literal["original", "edit", "deletion", "restore"]
 SyncStatus = Literal["synced", "failed", "pending"]
 CalendarState = Literal["missing", "current", "stale", "failed"]
 
-RUN_TYPES: Final = ("Outdoor Run", "Treadmill Run")
-RUN_SOURCES: Final = ("MapMyFitness", "Strava")
+# The fields a run's data is made of, and the ones a user may change.
+DATA_FIELDS: Final = (
+    "datetime_utc",
+    "type",
+    "distance",
+    "duration",
+    "source",
+    "avg_heart_rate",
+    "shoe_id",
+)
 EDITABLE_FIELDS: Final = (
     "distance",
     "duration",
@@ -28,15 +65,12 @@ EDITABLE_FIELDS: Final = (
     "datetime_utc",
 )
 PROTECTED_FIELDS: Final = ("id", "source")
-MIN_HEART_RATE: Final = 20
-MAX_HEART_RATE: Final = 250
 
-
-def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
-    """`value` converted to UTC; a naive datetime is a `ValueError` (its zone is unknowable)."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
-    return value.astimezone(UTC)
+# How the API shows these classes: attribute docstrings become descriptions, and every
+# field is present in every answer (so the document marks them all required).
+SHAPE: Final = ConfigDict(
+    use_attribute_docstrings=True, json_schema_serialization_defaults_required=True
+)
 
 
 def _normalise_utc(obj: object, *names: str) -> None:
@@ -46,6 +80,7 @@ def _normalise_utc(obj: object, *names: str) -> None:
             object.__setattr__(obj, name, as_utc(value, name))
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Run:
     """One run as it is now. `distance` in miles, `duration` in seconds.
@@ -56,20 +91,26 @@ class Run:
     """
 
     id: str
-    datetime_utc: datetime
+    """`strava_<activity id>`, `mmf_<workout id>`: the same record always gets the same id."""
+    datetime_utc: StartTime
     type: RunType
-    distance: float
-    duration: float
+    distance: Distance
+    duration: Duration
     source: RunSource
-    avg_heart_rate: float | None = None
-    shoe_id: str | None = None
+    """Where the run was imported from; it never changes."""
+    avg_heart_rate: HeartRate | None = None
+    shoe_id: Identifier | None = None
+    """The id of the shoe it was run in."""
     shoe_name: str | None = None
+    """That shoe's name."""
     version: int = 1
-    last_edited_at: datetime | None = None
+    """The current version (1 is the original import); also the run's ETag."""
+    last_edited_at: Timestamp | None = None
     last_edited_by: str | None = None
-    deleted_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    deleted_at: Timestamp | None = None
+    """Set when the run is soft-deleted."""
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
 
     def __post_init__(self) -> None:
         _normalise_utc(
@@ -81,37 +122,44 @@ class Run:
         return self.deleted_at is not None
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunDetail(Run):
-    """A run with what a reader wants beside it: its shoe's name and its calendar event.
-
-    `calendar_state` is `missing` (never synced), `current` (synced at this version),
-    `stale` (edited since the event was written) or `failed` (the last sync failed).
-    """
+    """A run as it is now, with its shoe's name and its calendar event."""
 
     calendar_state: CalendarState = "missing"
+    """`missing`: no calendar event; `current`: the event shows this version; `stale`: the
+    run changed since; `failed`: the last sync failed."""
     google_event_id: str | None = None
     synced_version: int | None = None
-    synced_at: datetime | None = None
+    """The version the calendar event shows."""
+    synced_at: Timestamp | None = None
     sync_error: str | None = None
 
 
+ChangeValue = Timestamp | float | str | None
+Change = TypedDict("Change", {"from": ChangeValue, "to": ChangeValue})
+EditableField = Literal["distance", "duration", "avg_heart_rate", "type", "shoe_id", "datetime_utc"]
+
+
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunVersion:
-    """One immutable snapshot in `runs_history`: the run's data as of `version_number`."""
+    """One immutable snapshot of a run: its data as of `version_number`."""
 
-    history_id: int
+    history_id: Annotated[int, Field(exclude=True)]
     run_id: str
     version_number: int
+    """1 is the original import."""
     change_type: ChangeType
-    datetime_utc: datetime
+    datetime_utc: Timestamp
     type: RunType
-    distance: float
-    duration: float
+    distance: Distance
+    duration: Duration
     source: RunSource
-    avg_heart_rate: float | None
+    avg_heart_rate: HeartRate | None
     shoe_id: str | None
-    changed_at: datetime
+    changed_at: Timestamp
     changed_by: str | None
     change_reason: str | None
 
@@ -122,7 +170,7 @@ class RunVersion:
         """The editable fields of this snapshot, as an update that would reproduce it."""
         return {name: getattr(self, name) for name in EDITABLE_FIELDS}
 
-    def changes_since(self, previous: RunVersion | None) -> dict[str, dict[str, object]]:
+    def changes_since(self, previous: RunVersion | None) -> dict[str, Change]:
         """The editable fields whose value differs from `previous`: `{field: {"from", "to"}}`.
 
         Empty for the first version (nothing came before it) and for a deletion, which
@@ -132,26 +180,67 @@ class RunVersion:
             return {}
         before, after = previous.data(), self.data()
         return {
-            name: {"from": before[name], "to": after[name]}
+            name: {"from": before[name], "to": after[name]}  # type: ignore[typeddict-item]
             for name in EDITABLE_FIELDS
             if before[name] != after[name]
         }
 
 
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry(RunVersion):
+    """A snapshot and what it changed from the version before it."""
+
+    changes: dict[EditableField, Change]
+    """`{"field": {"from": old, "to": new}}` for each field that differs from the previous
+    version; empty for the original and for deletions."""
+
+    @classmethod
+    def of(cls, version: RunVersion, previous: RunVersion | None) -> HistoryEntry:
+        """`version` with its changes since `previous` (None for the first version)."""
+        values = {name: getattr(version, name) for name in _VERSION_FIELDS}
+        return cls(**values, changes=version.changes_since(previous))  # type: ignore[arg-type]
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page of runs, newest first."""
+
+    runs: list[RunDetail]
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True)
+class RunHistory:
+    """A run's versions, newest first, each with what it changed."""
+
+    run_id: str
+    versions: list[HistoryEntry]
+    next_cursor: str | None
+    """Pass as `cursor` for older versions; null when the original is on this page."""
+
+
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Shoe:
     """A shoe with its mileage and run count, computed from the non-deleted runs in it."""
 
     id: str
+    """Derived from the name: "Brooks Ghost 15" is `brooks_ghost_15`."""
     name: str
     retired_at: date | None = None
+    """Retired as of this day; null while in use."""
     notes: str | None = None
     retirement_notes: str | None = None
-    deleted_at: datetime | None = None
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    mileage: float = 0.0
-    run_count: int = 0
+    deleted_at: Timestamp | None = None
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    mileage: Annotated[float, Field(ge=0)] = 0.0
+    """Miles run in it (non-deleted runs)."""
+    run_count: Annotated[int, Field(ge=0)] = 0
 
     @property
     def is_retired(self) -> bool:
@@ -207,79 +296,27 @@ def validate_run_fields(values: dict[str, object]) -> dict[str, str]:
     """What is wrong with each of the given run fields, as `{field: message}` (empty if fine).
 
     Shared by edits and imports so that the library refuses the same values everywhere,
-    before the database's CHECK constraints would. Names it does not know pass unchecked.
+    before the database's CHECK constraints would; the rules are the types of `Run`'s
+    fields (fitness.rules). Names it does not know pass unchecked.
     """
-    errors: dict[str, str] = {}
-    for name, value in values.items():
-        check = _FIELD_CHECKS.get(name)
-        message = check(value) if check is not None else None
-        if message:
-            errors[name] = message
-    return errors
+    try:
+        _RUN_VALUES.validate_python(values)
+    except ValidationError as error:
+        return field_problems(error, _RUN_VALUES)
+    return {}
 
 
 def run_errors(run: Run) -> dict[str, str]:
     """`validate_run_fields` of every data field of `run` (what an import must check)."""
-    errors: dict[str, str] = {}
-    for name, check in _FIELD_CHECKS.items():
-        message = check(getattr(run, name))
-        if message:
-            errors[name] = message
-    return errors
+    return validate_run_fields({name: getattr(run, name) for name in DATA_FIELDS})
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _distance_error(value: object) -> str | None:
-    if not _is_number(value) or not math.isfinite(value) or value < 0:  # type: ignore[arg-type,operator]
-        return "must be a finite number of miles >= 0"
-    return None
-
-
-def _duration_error(value: object) -> str | None:
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:  # type: ignore[arg-type,operator]
-        return "must be a finite number of seconds > 0"
-    return None
-
-
-def _heart_rate_error(value: object) -> str | None:
-    if value is None:
-        return None
-    if not _is_number(value) or not MIN_HEART_RATE <= value <= MAX_HEART_RATE:  # type: ignore[operator]
-        return f"must be null or a number from {MIN_HEART_RATE} to {MAX_HEART_RATE}"
-    return None
-
-
-def _type_error(value: object) -> str | None:
-    return None if value in RUN_TYPES else f"must be one of {', '.join(RUN_TYPES)}"
-
-
-def _source_error(value: object) -> str | None:
-    return None if value in RUN_SOURCES else f"must be one of {', '.join(RUN_SOURCES)}"
-
-
-def _shoe_id_error(value: object) -> str | None:
-    if value is not None and (not isinstance(value, str) or not value):
-        return "must be a shoe id or null"
-    return None
-
-
-def _datetime_error(value: object) -> str | None:
-    if not isinstance(value, datetime):
-        return "must be a timezone-aware datetime"
-    if value.tzinfo is None or value.utcoffset() is None:
-        return "must be timezone-aware (include an offset, e.g. Z or +02:00)"
-    return None
-
-
-_FIELD_CHECKS: Final = {
-    "distance": _distance_error,
-    "duration": _duration_error,
-    "avg_heart_rate": _heart_rate_error,
-    "type": _type_error,
-    "source": _source_error,
-    "shoe_id": _shoe_id_error,
-    "datetime_utc": _datetime_error,
-}
+_VERSION_FIELDS: Final = tuple(
+    name for name in RunVersion.__dataclass_fields__ if name != "changes"
+)
+_RUN_HINTS: Final = get_type_hints(Run, include_extras=True)
+_RUN_VALUES: Final = TypeAdapter(
+    TypedDict(  # type: ignore[operator]
+        "RunValues", {name: _RUN_HINTS[name] for name in DATA_FIELDS}, total=False
+    )
+)

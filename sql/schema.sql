@@ -21,25 +21,29 @@ $$;
 CREATE TABLE shoes (
     id               text        PRIMARY KEY CHECK (id ~ '^[a-z0-9]+(_[a-z0-9]+)*$'),
     name             text        NOT NULL UNIQUE CHECK (btrim(name) <> ''),
-    retired_at       date,
-    notes            text,
-    retirement_notes text,
+    retired_at       date        CHECK (retired_at BETWEEN '1970-01-01' AND '2199-12-31'),
+    notes            text        CHECK (char_length(notes) <= 2000),
+    retirement_notes text        CHECK (char_length(retirement_notes) <= 2000),
     deleted_at       timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT shoes_name_length_check CHECK (char_length(name) <= 100)
 );
 
 CREATE TABLE runs (
     id             text             PRIMARY KEY,
-    datetime_utc   timestamptz      NOT NULL,
+    datetime_utc   timestamptz      NOT NULL CHECK (
+                                        datetime_utc >= '1970-01-01 00:00:00+00'
+                                        AND datetime_utc <= now() + interval '1 day'
+                                    ),
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance < 'Infinity'),
-    duration       double precision NOT NULL CHECK (duration > 0 AND duration < 'Infinity'),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),
     last_edited_at timestamptz,
-    last_edited_by text,
+    last_edited_by text             CHECK (char_length(last_edited_by) <= 100),
     version        integer          NOT NULL DEFAULT 1 CHECK (version >= 1),
     deleted_at     timestamptz,
     created_at     timestamptz      NOT NULL DEFAULT now(),
@@ -58,16 +62,19 @@ CREATE TABLE runs_history (
     change_type    text             NOT NULL CHECK (
                                         change_type IN ('original', 'edit', 'deletion', 'restore')
                                     ),
-    datetime_utc   timestamptz      NOT NULL,
+    datetime_utc   timestamptz      NOT NULL CHECK (
+                                        datetime_utc >= '1970-01-01 00:00:00+00'
+                                        AND datetime_utc <= now() + interval '1 day'
+                                    ),
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance < 'Infinity'),
-    duration       double precision NOT NULL CHECK (duration > 0 AND duration < 'Infinity'),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),
     changed_at     timestamptz      NOT NULL DEFAULT now(),
-    changed_by     text,
-    change_reason  text,
+    changed_by     text             CHECK (char_length(changed_by) <= 100),
+    change_reason  text             CHECK (char_length(change_reason) <= 1000),
     CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number)
 );
 

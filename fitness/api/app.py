@@ -2,20 +2,23 @@
 
 How the API is put together (follow this when adding a module):
 
-- Each module of fitness/api that serves requests exports three things next to its
-  endpoints: `routes` (a list of Starlette routes), `paths` (its operations in the OpenAPI
-  document) and `schemas` (the OpenAPI schemas those operations use).
-- `MODULES` below lists them; routes and the OpenAPI document are built from that one list,
-  so a new module (e.g. `imports` for `POST /mmf/upload-csv`, `sync` for Strava and Google
-  Calendar, `oauth` for the consent flow) is added with one entry, and a test fails if a
-  route is missing from the document or the other way round.
-- Every route needs a bearer token except `/health` and routes built with
-  `auth.PublicRoute` (see fitness/api/auth.py for when that is allowed).
-- Endpoints parse the request (fitness.api.parsing), call one fitness.db function through
-  `run_in_threadpool`, and serialise the result (fitness.api.serialise). They raise the
+- Each module of fitness/api that serves requests declares its operations on an
+  `Operations` (fitness.api.operations): path, query model, body model, response shape and
+  error statuses, once. Its request shapes (pydantic `Query`, `Body`, `Form` models built
+  from the rules in fitness.rules) sit at the top of the module; its responses are the
+  library's own dataclasses (fitness.models, a service's result), or a small dataclass
+  next to the endpoint for an envelope. The module exports `api`, and `routes` and `paths`
+  derived from it.
+- `MODULES` below lists the modules; routes and the OpenAPI document are built from that
+  one list, so a new module is added with one entry, and a test fails if a route is missing
+  from the document or the other way round.
+- Every route needs a bearer token except those declared `public=True` (see
+  fitness/api/auth.py for when that is allowed).
+- Endpoints receive validated inputs, call one library or service function through
+  `run_in_threadpool`, and return its result, which is encoded as declared. They raise the
   library's typed errors; fitness.api.errors turns those into problem documents.
 - JSON bodies are read through `parsing.read_json_object` (1 MiB limit); an upload route
-  reads its multipart body itself, with its own limit.
+  reads its multipart body with `operations.read_form`, with its own limit.
 
 Serve it with `fitness serve`, or `uvicorn --factory fitness.api.app:create_app`.
 """
@@ -89,8 +92,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.openapi = openapi.document(
-        paths=[module.paths for module in MODULES],
-        schemas=[module.schemas for module in MODULES],
+        (operation for module in MODULES for operation in module.api.operations),
         version=health.fitness_version(),
     )
     return app

@@ -1,13 +1,13 @@
 """Every error the API answers, as RFC 9457 `application/problem+json`, mapped in one place.
 
-Endpoints raise the library's typed errors (fitness.errors) or `ApiError`; the handlers in
-`EXCEPTION_HANDLERS` turn each into a problem document. A problem always has `type`, `title`,
-`status` and `detail`, plus extension members where they help a client react: `errors`
-(422: a list of `{"field", "message"}`), `fields` (400: the protected or unknown fields),
-`current_version` (412). `type` is `about:blank` when the status says it all, else a
-relative reference `/problems/<slug>` that names the problem. No response ever carries a
-traceback, SQL or a driver message: unexpected errors are logged here and answered with a
-generic 500.
+Endpoints raise the library's typed errors (fitness.errors) or `ApiError`; `ANSWERS` says how
+each is answered and `EXCEPTION_HANDLERS` applies it. A problem always has `type`, `title`,
+`status` and `detail` (the `Problem` shape), plus extension members where they help a client
+react: `errors` (422: a list of `{"field", "message"}`), `fields` (400: the protected or
+unknown fields), `current_version` (412). `type` is `about:blank` when the status says it
+all, else a relative reference `/problems/<slug>` that names the problem. No response ever
+carries a traceback, SQL or a driver message: unexpected errors are logged here and answered
+with a generic 500.
 """
 
 from __future__ import annotations
@@ -15,38 +15,68 @@ from __future__ import annotations
 import http
 import json
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
 import psycopg
 import psycopg_pool
+from pydantic import Field, with_config
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fitness.errors import (
-    ConfigurationError,
-    DatabaseUnavailable,
-    IntegrationError,
-    IntegrationNotConfigured,
-    InvalidImport,
-    InvalidOAuthState,
-    InvalidUpdate,
-    NotFound,
-    ProtectedField,
-    ReauthorizationRequired,
-    RunNotFound,
-    ShoeExists,
-    ShoeNotFound,
-    UnknownFields,
-    VersionConflict,
-    VersionNotFound,
-)
+from fitness import errors as lib
+from fitness.models import SHAPE
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 DATABASE_UNAVAILABLE_DETAIL = "The database is not answering; try again shortly."
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Problem:
+    """An RFC 9457 problem document."""
+
+    type: str
+    """`about:blank`, or `/problems/<slug>` naming the problem."""
+    title: str
+    status: Annotated[int, Field(ge=400, le=599)]
+    detail: str
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FieldError:
+    field: str
+    message: str
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ValidationProblem(Problem):
+    """422: what is wrong with each field or parameter."""
+
+    errors: list[FieldError]
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionConflictProblem(Problem):
+    """412: the run is no longer at the If-Match version."""
+
+    current_version: Annotated[int, Field(ge=1)]
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HealthProblem(Problem):
+    """503 from /health: the database does not answer."""
+
+    database: Literal["unavailable"]
+    version: str
 
 
 class ProblemResponse(JSONResponse):
@@ -79,12 +109,7 @@ def malformed(detail: str) -> ApiError:
 
 def invalid(errors: Mapping[str, str]) -> ApiError:
     """A 422 listing what is wrong with each named parameter or field."""
-    return ApiError(
-        422,
-        _invalid_detail(errors),
-        slug="invalid-values",
-        errors=_error_list(errors),
-    )
+    return ApiError(422, _invalid_detail(errors), slug="invalid-values", errors=_listed(errors))
 
 
 def problem(
@@ -106,86 +131,63 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return problem(exc.status, exc.detail, slug=exc.slug, **exc.extensions)
+def _sentence(error: Exception) -> str:
+    message = str(error)
+    return f"{message[:1].upper()}{message[1:]}."
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    slug = next((slug for kind, slug in _NOT_FOUND_SLUGS if isinstance(exc, kind)), None)
-    message = str(exc)
-    return problem(404, f"{message[:1].upper()}{message[1:]}.", slug=slug)
-
-
-async def _version_conflict(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, VersionConflict)
+def _conflict(error: Any) -> ProblemResponse:
     return problem(
         412,
-        f"Run {exc.run_id!r} is at version {exc.current_version}, not "
-        f"{exc.expected_version}: someone changed it first. Fetch it and try again.",
+        f"Run {error.run_id!r} is at version {error.current_version}, not "
+        f"{error.expected_version}: someone changed it first. Fetch it and try again.",
         slug="version-conflict",
-        headers={"ETag": f'"{exc.current_version}"'},
-        current_version=exc.current_version,
+        headers={"ETag": f'"{error.current_version}"'},
+        current_version=error.current_version,
     )
 
 
-async def _protected_field(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ProtectedField)
-    return problem(
+# How each typed error is answered. Looked up by the exception's class hierarchy, most
+# specific first, so `UnknownFields` (a kind of `InvalidUpdate`) and
+# `ReauthorizationRequired` (a kind of `IntegrationError`) get their own answers.
+ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
+    ApiError: lambda e: problem(e.status, e.detail, slug=e.slug, **e.extensions),
+    lib.RunNotFound: lambda e: problem(404, _sentence(e), slug="run-not-found"),
+    lib.VersionNotFound: lambda e: problem(404, _sentence(e), slug="version-not-found"),
+    lib.ShoeNotFound: lambda e: problem(404, _sentence(e), slug="shoe-not-found"),
+    lib.NotFound: lambda e: problem(404, _sentence(e)),
+    lib.VersionConflict: _conflict,
+    lib.ProtectedField: lambda e: problem(
         400,
-        f"These fields identify the run and cannot be changed: {', '.join(exc.fields)}.",
+        f"These fields identify the run and cannot be changed: {', '.join(e.fields)}.",
         slug="protected-fields",
-        fields=exc.fields,
-    )
-
-
-async def _unknown_fields(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, UnknownFields)
-    return problem(
-        400,
-        f"Unknown fields: {', '.join(exc.fields)}.",
-        slug="unknown-fields",
-        fields=exc.fields,
-    )
-
-
-async def _invalid_update(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, InvalidUpdate)
-    return problem(
-        422,
-        _invalid_detail(exc.errors),
-        slug="invalid-values",
-        errors=_error_list(exc.errors),
-    )
-
-
-async def _shoe_exists(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ShoeExists)
-    return problem(409, f"A shoe with id {exc.shoe_id!r} already exists.", slug="shoe-exists")
-
-
-async def _invalid_import(request: Request, exc: Exception) -> Response:
-    return problem(422, str(exc), slug="invalid-import")
-
-
-async def _invalid_oauth_state(request: Request, exc: Exception) -> Response:
-    return problem(
+        fields=e.fields,
+    ),
+    lib.UnknownFields: lambda e: problem(
+        400, f"Unknown fields: {', '.join(e.fields)}.", slug="unknown-fields", fields=e.fields
+    ),
+    lib.InvalidUpdate: lambda e: problem(
+        422, _invalid_detail(e.errors), slug="invalid-values", errors=_listed(e.errors)
+    ),
+    lib.ShoeExists: lambda e: problem(
+        409, f"A shoe with id {e.shoe_id!r} already exists.", slug="shoe-exists"
+    ),
+    lib.InvalidImport: lambda e: problem(422, str(e), slug="invalid-import"),
+    lib.InvalidCursor: lambda e: problem(400, _sentence(e), slug="malformed-request"),
+    lib.InvalidOAuthState: lambda e: problem(
         400,
         "The authorisation request is missing, forged or expired; start it again.",
         slug="invalid-oauth-state",
-    )
+    ),
+    lib.ReauthorizationRequired: lambda e: problem(409, str(e), slug="reauthorization-required"),
+    lib.IntegrationNotConfigured: lambda e: problem(503, str(e), slug="integration-not-configured"),
+    lib.IntegrationError: lambda e: problem(502, str(e), slug="integration-error"),
+}
 
 
-async def _reauthorization_required(request: Request, exc: Exception) -> Response:
-    return problem(409, str(exc), slug="reauthorization-required")
-
-
-async def _integration_not_configured(request: Request, exc: Exception) -> Response:
-    return problem(503, str(exc), slug="integration-not-configured")
-
-
-async def _integration_error(request: Request, exc: Exception) -> Response:
-    return problem(502, str(exc), slug="integration-error")
+async def _answer(request: Request, exc: Exception) -> Response:
+    kind = next(kind for kind in type(exc).__mro__ if kind in ANSWERS)
+    return ANSWERS[kind](exc)
 
 
 async def _configuration_error(request: Request, exc: Exception) -> Response:
@@ -220,24 +222,10 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return problem(500, "Something went wrong on our side; it has been logged.")
 
 
-# Looked up by the exception's class hierarchy, most specific first, so `UnknownFields`
-# (a kind of `InvalidUpdate`) and `ReauthorizationRequired` (a kind of `IntegrationError`)
-# get their own answers.
 EXCEPTION_HANDLERS: dict[Any, Any] = {
-    ApiError: _api_error,
-    NotFound: _not_found,
-    VersionConflict: _version_conflict,
-    ProtectedField: _protected_field,
-    UnknownFields: _unknown_fields,
-    InvalidUpdate: _invalid_update,
-    ShoeExists: _shoe_exists,
-    InvalidImport: _invalid_import,
-    InvalidOAuthState: _invalid_oauth_state,
-    ReauthorizationRequired: _reauthorization_required,
-    IntegrationNotConfigured: _integration_not_configured,
-    IntegrationError: _integration_error,
-    ConfigurationError: _configuration_error,
-    DatabaseUnavailable: _database_unavailable,
+    **{kind: _answer for kind in ANSWERS},
+    lib.ConfigurationError: _configuration_error,
+    lib.DatabaseUnavailable: _database_unavailable,
     psycopg.OperationalError: _database_unavailable,
     psycopg_pool.PoolTimeout: _database_unavailable,
     HTTPException: _http_exception,
@@ -245,14 +233,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
 }
 
 
-_NOT_FOUND_SLUGS = (
-    (RunNotFound, "run-not-found"),
-    (VersionNotFound, "version-not-found"),
-    (ShoeNotFound, "shoe-not-found"),
-)
-
-
-def _error_list(errors: Mapping[str, str]) -> list[dict[str, str]]:
+def _listed(errors: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"field": name, "message": message} for name, message in sorted(errors.items())]
 
 

@@ -6,28 +6,57 @@ needs no restart to report the database healthy again once it is back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
-from typing import Final
+from typing import Final, Literal
 
 import anyio
 import psycopg
+from pydantic import with_config
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from fitness.api.auth import PublicRoute
 from fitness.api.errors import problem
+from fitness.api.openapi import paths_of
+from fitness.api.operations import Operations
 from fitness.db.migrations import probe_current_revision
 from fitness.errors import DatabaseUnavailable
+from fitness.models import SHAPE
 
 # The probe's own connect timeout is 2 s (libpq's minimum); waiting a little less for it
 # keeps the whole answer under 2 s.
 DATABASE_CHECK_SECONDS: Final = 1.5
 
+api = Operations(tag="health")
 
-async def health(request: Request) -> Response:
-    """200 with the schema revision and package version, or 503 when the database is down."""
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True)
+class Health:
+    """The service and its database answer."""
+
+    status: Literal["ok"]
+    database: Literal["ok"]
+    schema: str | None
+    """The database's Alembic revision; null if never migrated."""
+    version: str
+    """The fitness package version."""
+
+
+@api.get(
+    "/health",
+    response=Health,
+    public=True,
+    problem_responses={503: "HealthUnavailable"},
+    operation_id="getHealth",
+)
+async def health(request: Request) -> Health | Response:
+    """Whether the service and its database answer
+
+    Public: no bearer token needed. Answers within 2 s; 503 (a problem document with
+    `"database": "unavailable"`) when the database does not answer."""
     settings = request.app.state.settings
     try:
         with anyio.fail_after(DATABASE_CHECK_SECONDS):
@@ -44,9 +73,7 @@ async def health(request: Request) -> Response:
             database="unavailable",
             version=fitness_version(),
         )
-    return JSONResponse(
-        {"status": "ok", "database": "ok", "schema": revision, "version": fitness_version()}
-    )
+    return Health("ok", "ok", revision, fitness_version())
 
 
 @lru_cache(maxsize=1)
@@ -58,65 +85,4 @@ def fitness_version() -> str:
         return "unknown"
 
 
-routes = [PublicRoute("/health", health, methods=["GET"])]
-
-paths = {
-    "/health": {
-        "get": {
-            "operationId": "getHealth",
-            "summary": "Whether the service and its database answer",
-            "description": (
-                "Public: no bearer token needed. Answers within 2 s; 503 (a problem document "
-                'with `"database": "unavailable"`) when the database does not answer.'
-            ),
-            "tags": ["health"],
-            "security": [],
-            "responses": {
-                "200": {
-                    "description": "The service and its database answer.",
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/Health"}}
-                    },
-                },
-                "503": {
-                    "description": "The database does not answer.",
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/HealthProblem"}
-                        }
-                    },
-                },
-            },
-        }
-    }
-}
-
-schemas = {
-    "Health": {
-        "type": "object",
-        "required": ["status", "database", "schema", "version"],
-        "additionalProperties": False,
-        "properties": {
-            "status": {"const": "ok"},
-            "database": {"const": "ok"},
-            "schema": {
-                "type": ["string", "null"],
-                "description": "The database's Alembic revision; null if never migrated.",
-            },
-            "version": {"type": "string", "description": "The fitness package version."},
-        },
-    },
-    "HealthProblem": {
-        "allOf": [
-            {"$ref": "#/components/schemas/Problem"},
-            {
-                "type": "object",
-                "required": ["database", "version"],
-                "properties": {
-                    "database": {"const": "unavailable"},
-                    "version": {"type": "string"},
-                },
-            },
-        ]
-    },
-}
+routes, paths = api.routes(), paths_of(api)

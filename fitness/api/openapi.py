@@ -1,48 +1,41 @@
-"""The OpenAPI 3.1 document, hand-written: shared pieces here, each route's paths in its module.
-
-Every API module describes its own operations in a `paths` dict (and its own schemas in
-`schemas`) next to its endpoints; `document()` assembles them with the shared components
-below (problem documents, common parameters and responses, the bearer scheme). A test checks
-that the routes of the app and the paths of the document are the same set.
+"""The OpenAPI 3.1 document: derived from the operations each API module declares
+(fitness.api.operations), plus what no declaration can say, written here once: the problem
+documents and the responses that carry them, the If-Match and ETag headers, and the bearer
+scheme.
 
 `GET /openapi.json` serves the document; like every route but `/health`, it needs a token.
+A test checks that the routes of the app and the operations of the document are the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any, Final
 
+from pydantic import TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+
+from fitness.api.errors import (
+    HealthProblem,
+    Problem,
+    ValidationProblem,
+    VersionConflictProblem,
+)
+from fitness.api.operations import Operation, Operations
+from fitness.api.parameters import PATH_PARAMETERS
 
 OpenApi = dict[str, Any]
 
 PROBLEM: Final = "application/problem+json"
+JSON: Final = "application/json"
+MULTIPART: Final = "multipart/form-data"
 
 
 def ref(name: str) -> dict[str, str]:
     """A reference to a schema in `components.schemas`."""
     return {"$ref": f"#/components/schemas/{name}"}
-
-
-def json_body(schema: Mapping[str, Any], *, required: bool = True) -> OpenApi:
-    """A JSON request body."""
-    return {"required": required, "content": {"application/json": {"schema": dict(schema)}}}
-
-
-def json_response(
-    description: str, schema: Mapping[str, Any], headers: Mapping[str, Any] | None = None
-) -> OpenApi:
-    """A JSON response, optionally with documented headers."""
-    response: OpenApi = {
-        "description": description,
-        "content": {"application/json": {"schema": dict(schema)}},
-    }
-    if headers:
-        response["headers"] = dict(headers)
-    return response
 
 
 def problems(*statuses: int) -> dict[str, dict[str, str]]:
@@ -53,16 +46,21 @@ def problems(*statuses: int) -> dict[str, dict[str, str]]:
     }
 
 
-def protected(responses: Mapping[str, Any]) -> OpenApi:
-    """`responses` plus what any protected, database-backed operation can answer."""
-    return {**responses, **problems(401, 500, 503)}
-
-
 ETAG_HEADER: Final = {
     "ETag": {
         "description": 'The run\'s current version, quoted (e.g. `"3"`); send it back in If-Match.',
         "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
+}
+
+LOCATION_HEADER: Final = {
+    "description": "The new resource's URL path.",
+    "schema": {"type": "string"},
+}
+
+REDIRECT_LOCATION_HEADER: Final = {
+    "description": "Where to go next.",
+    "schema": {"type": "string", "format": "uri"},
 }
 
 IF_MATCH: Final = {
@@ -77,102 +75,42 @@ IF_MATCH: Final = {
     "schema": {"type": "string", "pattern": '^(\\*|(W/)?"[1-9][0-9]{0,8}")$'},
 }
 
-_PROBLEM_SCHEMAS: Final = {
-    "Problem": {
-        "type": "object",
-        "description": "An RFC 9457 problem document.",
-        "required": ["type", "title", "status", "detail"],
-        "properties": {
-            "type": {
-                "type": "string",
-                "format": "uri-reference",
-                "description": "`about:blank`, or `/problems/<slug>` naming the problem.",
-            },
-            "title": {"type": "string"},
-            "status": {"type": "integer", "minimum": 400, "maximum": 599},
-            "detail": {"type": "string"},
-        },
-    },
-    "FieldsProblem": {
-        "description": "400 for protected or unknown fields: `fields` names them.",
-        "allOf": [
-            ref("Problem"),
-            {
-                "type": "object",
-                "required": ["fields"],
-                "properties": {"fields": {"type": "array", "items": {"type": "string"}}},
-            },
-        ],
-    },
-    "ValidationProblem": {
-        "description": "422: what is wrong with each field or parameter.",
-        "allOf": [
-            ref("Problem"),
-            {
-                "type": "object",
-                "required": ["errors"],
-                "properties": {
-                    "errors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["field", "message"],
-                            "properties": {
-                                "field": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                        },
-                    }
-                },
-            },
-        ],
-    },
-    "VersionConflictProblem": {
-        "description": "412: the run is no longer at the If-Match version.",
-        "allOf": [
-            ref("Problem"),
-            {
-                "type": "object",
-                "required": ["current_version"],
-                "properties": {"current_version": {"type": "integer", "minimum": 1}},
-            },
-        ],
-    },
-}
-
-
-def _problem_response(description: str, schema: str = "Problem", **headers: Any) -> OpenApi:
-    response: OpenApi = {"description": description, "content": {PROBLEM: {"schema": ref(schema)}}}
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-_RESPONSES: Final = {
-    "BadRequest": _problem_response(
+# The problem responses, each described once; operations name them by status (or, for an
+# answer of their own, by name). The shapes are declared in fitness.api.errors.
+_RESPONSES: Final[dict[str, tuple[str, type[Problem]]]] = {
+    "BadRequest": (
         "The request cannot be read: malformed JSON, a body that is not an object, a malformed "
-        "If-Match header or cursor, or protected/unknown fields (then `fields` names them)."
+        "If-Match header or cursor, or protected/unknown fields or query parameters (then "
+        "`fields` names them).",
+        Problem,
     ),
-    "Unauthorized": _problem_response(
-        "No bearer token, or not one of FITNESS_API_TOKENS.",
-        **{"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
-    ),
-    "NotFound": _problem_response("Nothing with this id (or it is deleted)."),
-    "Conflict": _problem_response("The resource already exists."),
-    "PreconditionFailed": _problem_response(
+    "Unauthorized": ("No bearer token, or not one of FITNESS_API_TOKENS.", Problem),
+    "NotFound": ("Nothing with this id (or it is deleted).", Problem),
+    "Conflict": ("The resource already exists.", Problem),
+    "PreconditionFailed": (
         "The run changed since the If-Match version; `current_version` says where it is now.",
-        "VersionConflictProblem",
-        ETag=ETAG_HEADER["ETag"],
+        VersionConflictProblem,
     ),
-    "ContentTooLarge": _problem_response("The JSON body is larger than 1 MiB."),
-    "UnprocessableContent": _problem_response(
-        "Some values are invalid; `errors` lists each.", "ValidationProblem"
+    "ContentTooLarge": ("The body is larger than the route's limit.", Problem),
+    "UnprocessableContent": (
+        "Some values are invalid; `errors` lists each.",
+        ValidationProblem,
     ),
-    "InternalError": _problem_response("An unexpected error; it has been logged."),
-    "BadGateway": _problem_response("An external service (Strava, Google) failed."),
-    "ServiceUnavailable": _problem_response("The database is not answering; try again shortly."),
+    "InternalError": ("An unexpected error; it has been logged.", Problem),
+    "BadGateway": ("An external service (Strava, Google) failed.", Problem),
+    "ServiceUnavailable": ("The database is not answering; try again shortly.", Problem),
+    "HealthUnavailable": ("The database does not answer.", HealthProblem),
+    "UnprocessableImport": (
+        "The file cannot be imported: a field of the form is invalid (`errors` lists each), "
+        "the file cannot be read at all (`detail` says why), or, in strict mode, some rows "
+        "are bad (`import-rejected`, with the import's report).",
+        Problem,
+    ),
 }
-
+_RESPONSE_HEADERS: Final = {
+    "Unauthorized": {"WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}},
+    "PreconditionFailed": ETAG_HEADER,
+}
 _RESPONSE_NAMES: Final = {
     400: "BadRequest",
     401: "Unauthorized",
@@ -187,17 +125,22 @@ _RESPONSE_NAMES: Final = {
 }
 
 
-def document(
-    paths: Iterable[Mapping[str, Any]], schemas: Iterable[Mapping[str, Any]], version: str
-) -> OpenApi:
-    """The whole OpenAPI document from the modules' `paths` and `schemas`."""
-    all_paths: OpenApi = {}
-    for module_paths in paths:
-        for path, operations in module_paths.items():
-            all_paths.setdefault(path, {}).update(operations)
-    all_schemas: OpenApi = dict(_PROBLEM_SCHEMAS)
-    for module_schemas in schemas:
-        all_schemas.update(module_schemas)
+def document(operations: Iterable[Operation], version: str) -> OpenApi:
+    """The whole OpenAPI document of `operations`: paths, and every shape they use."""
+    operations = list(operations)
+    shapes = _Shapes()
+    responses = {
+        name: {
+            "description": description,
+            **({"headers": _RESPONSE_HEADERS[name]} if name in _RESPONSE_HEADERS else {}),
+            "content": {PROBLEM: {"schema": shapes.use(shape, "serialization")}},
+        }
+        for name, (description, shape) in _RESPONSES.items()
+    }
+    paths: OpenApi = {}
+    for operation in operations:
+        item = paths.setdefault(operation.path, {})
+        item[operation.method.lower()] = _operation(operation, shapes)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -210,7 +153,7 @@ def document(
         },
         "servers": [{"url": "/"}],
         "security": [{"bearerAuth": []}],
-        "paths": all_paths,
+        "paths": paths,
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -219,31 +162,129 @@ def document(
                     "description": "One of the tokens in FITNESS_API_TOKENS.",
                 }
             },
-            "schemas": all_schemas,
-            "responses": _RESPONSES,
+            "responses": responses,
+            "schemas": shapes.components(),
         },
     }
 
 
+def paths_of(api: Operations) -> OpenApi:
+    """The paths of one module's operations, as the document lists them."""
+    return document(api.operations, version="")["paths"]
+
+
+def _operation(operation: Operation, shapes: _Shapes) -> OpenApi:
+    document: OpenApi = {"operationId": operation.id, "summary": operation.summary}
+    if operation.description:
+        document["description"] = operation.description
+    document["tags"] = [operation.tag]
+    parameters = [PATH_PARAMETERS[name].document() for name in operation.path_names]
+    if operation.query is not None:
+        parameters += _query_parameters(operation.query)
+    if operation.if_match:
+        parameters.append(IF_MATCH)
+    if parameters:
+        document["parameters"] = parameters
+    if operation.body is not None:
+        document["requestBody"] = {
+            "required": operation.body_required,
+            "content": {JSON: {"schema": shapes.use(operation.body, "validation")}},
+        }
+    if operation.form is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {MULTIPART: {"schema": shapes.use(operation.form, "validation")}},
+        }
+    answer: OpenApi = {
+        "description": _first_line(operation.response),
+        "content": {JSON: {"schema": shapes.use(operation.response, "serialization")}},
+    }
+    headers = {}
+    if operation.etag:
+        headers["ETag"] = ETAG_HEADER["ETag"]
+    if operation.location:
+        headers["Location"] = LOCATION_HEADER
+    if operation.status in (301, 302, 303, 307, 308):
+        headers["Location"] = REDIRECT_LOCATION_HEADER
+    if headers:
+        answer["headers"] = headers
+    # Any operation answers 400 for a query parameter it does not declare.
+    responses: OpenApi = {str(operation.status): answer, **problems(400, *operation.errors)}
+    for status, name in operation.problem_responses.items():
+        responses[str(status)] = {"$ref": f"#/components/responses/{name}"}
+    if operation.public:
+        document["security"] = []
+    else:
+        responses = {**responses, **problems(401, 500, 503)}
+    document["responses"] = responses
+    return document
+
+
+def _query_parameters(model: type[Any]) -> list[OpenApi]:
+    schema = model.model_json_schema(schema_generator=_Generator)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        # Absent is how a query says "none": null is not a value a query can carry.
+        options = prop.pop("anyOf", None)
+        if options:
+            kinds = [option for option in options if option.get("type") != "null"]
+            prop = {**prop, **kinds[0]} if len(kinds) == 1 else {**prop, "anyOf": kinds}
+        if prop.get("default", 0) is None:
+            del prop["default"]
+        parameter: OpenApi = {"name": name, "in": "query", "required": name in required}
+        if description:
+            parameter["description"] = description
+        parameter["schema"] = prop
+        parameters.append(parameter)
+    return parameters
+
+
+def _first_line(shape: object) -> str:
+    doc = getattr(shape, "__doc__", None) or ""
+    return doc.strip().split("\n", 1)[0] or "The answer."
+
+
+class _Shapes:
+    """The named shapes the operations use, turned into `components.schemas` at the end."""
+
+    def __init__(self) -> None:
+        self._named: dict[tuple[object, JsonSchemaMode], str] = {}
+
+    def use(self, shape: object, mode: JsonSchemaMode) -> OpenApi:
+        name = getattr(shape, "__name__", None)
+        if name is None or getattr(shape, "__origin__", None) is not None:
+            # An unnamed shape (dict[str, Any]) is written in place.
+            return TypeAdapter(shape).json_schema(mode=mode, schema_generator=_Generator)
+        self._named[(shape, mode)] = name
+        return ref(name)
+
+    def components(self) -> OpenApi:
+        if not self._named:
+            return {}
+        adapters = [((shape, mode), mode, TypeAdapter(shape)) for shape, mode in self._named]
+        _, schemas = TypeAdapter.json_schemas(
+            adapters, ref_template="#/components/schemas/{model}", schema_generator=_Generator
+        )
+        return schemas.get("$defs", {})
+
+
+class _Generator(GenerateJsonSchema):
+    """pydantic's JSON Schema, without a title on every field (the names say it)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+
+api = Operations(tag="meta")
+
+
+@api.get("/openapi.json", response=dict[str, Any], operation_id="getOpenApi")
 async def openapi_json(request: Request) -> Response:
-    """The OpenAPI document of this app."""
+    """This document"""
     return JSONResponse(request.app.state.openapi)
 
 
-routes = [Route("/openapi.json", openapi_json, methods=["GET"])]
-
-paths = {
-    "/openapi.json": {
-        "get": {
-            "operationId": "getOpenApi",
-            "summary": "This document",
-            "tags": ["meta"],
-            "responses": {
-                "200": json_response("The OpenAPI 3.1 document.", {"type": "object"}),
-                **problems(401, 500),
-            },
-        }
-    }
-}
-
-schemas: dict[str, Any] = {}
+routes, paths = api.routes(), paths_of(api)

@@ -13,14 +13,23 @@ from psycopg.rows import class_row
 
 from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
-from fitness.errors import InvalidUpdate, ProtectedField, UnknownFields
+from fitness.errors import (
+    InvalidUpdate,
+    ProtectedField,
+    RunNotFound,
+    UnknownFields,
+    VersionNotFound,
+)
 from fitness.models import (
     EDITABLE_FIELDS,
     PROTECTED_FIELDS,
+    HistoryEntry,
     RunDetail,
+    RunHistory,
     RunVersion,
     validate_run_fields,
 )
+from fitness.paging import decode_cursor, encode_cursor
 
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
@@ -201,12 +210,64 @@ def restore_run_version(
 
 
 @retry_on_disconnect
-def get_run_history(run_id: str, *, conn: Connection | None = None) -> list[RunVersion]:
-    """Every version of the run, newest first; empty if the run does not exist."""
-    query = _SELECT_VERSIONS + "WHERE run_id = %s\nORDER BY version_number DESC"
+def get_run_history(
+    run_id: str,
+    *,
+    limit: int | None = None,
+    before_version: int | None = None,
+    conn: Connection | None = None,
+) -> list[RunVersion]:
+    """Versions of the run, newest first; empty if the run does not exist.
+
+    `limit` versions at most, all older than `before_version` when given (a page of a long
+    history: versions are gap-free, so the next page starts below the last one returned).
+    """
+    query = (
+        _SELECT_VERSIONS
+        + """WHERE run_id = %(run_id)s
+  AND (%(before)s::bigint IS NULL OR version_number < %(before)s::bigint)
+ORDER BY version_number DESC
+LIMIT %(limit)s"""
+    )
+    params = {"run_id": run_id, "before": before_version, "limit": limit}
     with connection(conn) as active, active.cursor(row_factory=class_row(RunVersion)) as cur:
-        cur.execute(query, (run_id,))
+        cur.execute(query, params)
         return cur.fetchall()
+
+
+def get_run_history_page(
+    run_id: str, *, limit: int = 100, cursor: str | None = None, conn: Connection | None = None
+) -> RunHistory:
+    """A page of the run's versions, newest first, each with the `changes` it made.
+
+    `cursor` is the `next_cursor` of the page before (`InvalidCursor` if it is not one this
+    function made). `RunNotFound` if the run does not exist (deleted runs have history).
+
+    >>> [v.changes for v in get_run_history_page("mmf_1", limit=1).versions]  # doctest: +SKIP
+    [{'distance': {'from': 4.35, 'to': 4.5}}]
+    """
+    before = None if cursor is None else decode_cursor(cursor, int)[0]
+    # One version more than the page: it says whether there is a next page, and it is what
+    # the page's oldest version changed.
+    versions = get_run_history(run_id, limit=limit + 1, before_version=before, conn=conn)  # type: ignore[arg-type]
+    if not versions and get_latest_version_number(run_id, conn=conn) is None:
+        raise RunNotFound(run_id)
+    entries = [
+        HistoryEntry.of(version, versions[index + 1] if index + 1 < len(versions) else None)
+        for index, version in enumerate(versions[:limit])
+    ]
+    more = len(versions) > limit
+    return RunHistory(run_id, entries, encode_cursor(entries[-1].version_number) if more else None)
+
+
+def get_run_version_entry(
+    run_id: str, version_number: int, *, conn: Connection | None = None
+) -> HistoryEntry:
+    """One version of the run with the `changes` it made; `VersionNotFound` if there is none."""
+    versions = get_run_history(run_id, limit=2, before_version=version_number + 1, conn=conn)
+    if not versions or versions[0].version_number != version_number:
+        raise VersionNotFound(run_id, version_number)
+    return HistoryEntry.of(versions[0], versions[1] if len(versions) > 1 else None)
 
 
 @retry_on_disconnect

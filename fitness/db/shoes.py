@@ -29,7 +29,9 @@ SELECT s.id, s.name, s.retired_at, s.notes, s.retirement_notes,
        coalesce(m.run_count, 0) AS run_count
 FROM shoes AS s
 LEFT JOIN LATERAL (
-    SELECT sum(r.distance) AS mileage, count(*)::int AS run_count
+    -- Summed as numeric: each distance exactly as stored, so 79.1 is 79.1, not
+    -- 79.10000000000001 (float addition), whatever the order of the runs.
+    SELECT sum(r.distance::numeric)::float8 AS mileage, count(*)::int AS run_count
     FROM runs AS r
     WHERE r.shoe_id = s.id
       AND r.deleted_at IS NULL

@@ -36,6 +36,7 @@ from fitness.integrations.google_calendar import (
     GoogleCalendarClient,
 )
 from fitness.models import Run, RunDetail
+from fitness.rules import Timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ class CalendarSyncResult:
     unchanged: int = 0
     skipped: int = 0
     rate_limited: bool = False
-    retry_after: datetime | None = None
+    retry_after: Timestamp | None = None
     errors: tuple[RunSyncFailure, ...] = field(default=())
 
     def to_dict(self) -> dict[str, object]:

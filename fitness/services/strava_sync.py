@@ -21,6 +21,7 @@ from fitness.errors import IntegrationError
 from fitness.importers.strava import gear_name, is_run, run_from_activity, start_time
 from fitness.integrations.strava import Activity, StravaClient, StravaRateLimited
 from fitness.models import ImportResult, Run
+from fitness.rules import Timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ class StravaSyncResult:
     skipped_other_activities: int
     shoes_created: tuple[str, ...]
     rate_limited: bool
-    retry_after: datetime | None
-    last_synced_at: datetime | None
+    retry_after: Timestamp | None
+    last_synced_at: Timestamp | None
     errors: tuple[ActivityError, ...] = ()
 
     def to_dict(self) -> dict[str, object]:

@@ -549,3 +549,117 @@ def test_runs_from_far_apart_days_list_in_order(client: TestClient, add_runs: Ad
     ids = [run["id"] for run in client.get("/runs").json()["runs"]]
 
     assert ids == [new[0].id, old[0].id]
+
+
+# --- bounds, unknown parameters, history pages (issues 9, 10 and 12) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"distance": 1.7e308}, "distance"),
+        ({"distance": 1000.01}, "distance"),
+        ({"duration": 1e308}, "duration"),
+        ({"duration": 15 * 24 * 3600}, "duration"),
+        ({"datetime_utc": "9999-12-31T23:59:59Z"}, "datetime_utc"),
+        ({"datetime_utc": "1969-12-31T23:59:59Z"}, "datetime_utc"),
+        ({"changed_by": "x" * 101}, "changed_by"),
+        ({"change_reason": "x" * 1001}, "change_reason"),
+    ],
+)
+def test_values_no_real_run_has_are_a_422_and_every_sum_still_answers(
+    client: TestClient, add_runs: AddRuns, body: dict[str, object], field: str
+) -> None:
+    shoe = create_shoe("Brooks Ghost 15")
+    (run,) = add_runs(1, shoe_id=shoe.id)
+
+    response = client.patch(f"/runs/{run.id}", json={"distance": 3.0, **body})
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == [field]
+    assert client.get("/shoes").status_code == 200
+    assert client.get(f"/runs/{run.id}").json()["version"] == 1
+
+
+@pytest.mark.parametrize("end", ["9999-12-31", "0001-01-01", "2200-01-01"])
+def test_a_date_no_run_can_have_is_a_422_not_a_server_error(client: TestClient, end: str) -> None:
+    response = client.get("/runs", params={"end": end})
+
+    assert response.status_code == 422
+    assert [error["field"] for error in response.json()["errors"]] == ["end"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/runs"),
+        ("GET", "/runs/strava_1001"),
+        ("GET", "/runs/strava_1001/history"),
+        ("GET", "/shoes"),
+        ("POST", "/strava/sync"),
+        ("GET", "/openapi.json"),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(
+    client: TestClient, add_runs: AddRuns, method: str, path: str
+) -> None:
+    add_runs(1)
+
+    response = client.request(method, path, params={"sort": "distance"})
+
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/unknown-parameters"
+    assert response.json()["fields"] == ["sort"]
+
+
+def test_an_upload_with_an_unknown_query_parameter_imports_nothing(client: TestClient) -> None:
+    from tests.importers.mmf_csv import SAMPLE_EXPORT
+
+    with open(SAMPLE_EXPORT, "rb") as export:
+        response = client.post(
+            "/mmf/upload-csv?dry_run=true", files={"file": ("export.csv", export, "text/csv")}
+        )
+
+    assert response.status_code == 400
+    assert response.json()["fields"] == ["dry_run"]
+    assert client.get("/runs").json()["runs"] == []
+
+
+def test_history_comes_a_page_at_a_time_each_version_with_its_changes(
+    client: TestClient, add_runs: AddRuns
+) -> None:
+    (run,) = add_runs(1, distance=1.0)
+    for distance in (2.0, 3.0, 4.0, 5.0):
+        client.patch(f"/runs/{run.id}", json={"distance": distance})
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        body = client.get(f"/runs/{run.id}/history", params=params).json()
+        pages.append(body["versions"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert [[v["version_number"] for v in page] for page in pages] == [[5, 4], [3, 2], [1]]
+    # The last version of a page shows its changes too: the page fetches one more.
+    changes = [v["changes"] for page in pages for v in page]
+    assert changes == [
+        {"distance": {"from": 4.0, "to": 5.0}},
+        {"distance": {"from": 3.0, "to": 4.0}},
+        {"distance": {"from": 2.0, "to": 3.0}},
+        {"distance": {"from": 1.0, "to": 2.0}},
+        {},
+    ]
+
+
+def test_one_version_shows_what_it_changed(client: TestClient, add_runs: AddRuns) -> None:
+    (run,) = add_runs(1, distance=1.0)
+    client.patch(f"/runs/{run.id}", json={"distance": 2.5, "change_reason": "GPS"})
+
+    second = client.get(f"/runs/{run.id}/history/2").json()
+    first = client.get(f"/runs/{run.id}/history/1").json()
+
+    assert second["changes"] == {"distance": {"from": 1.0, "to": 2.5}}
+    assert second["change_reason"] == "GPS"
+    assert first["changes"] == {}

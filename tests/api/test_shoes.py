@@ -140,3 +140,13 @@ def test_delete_shoe_is_soft_and_returns_the_deleted_shoe(
     assert client.get("/shoes").json()["shoes"] == []
     assert client.delete("/shoes/brooks_ghost_15").status_code == 404
     assert client.get(f"/runs/{run.id}").json()["shoe_id"] == "brooks_ghost_15"
+
+
+def test_mileage_is_the_exact_sum_of_the_distances_without_float_noise(
+    client: TestClient, add_runs: Callable[..., list[Run]]
+) -> None:
+    shoe = client.post("/shoes", json={"name": "Hoka Clifton 9"}).json()
+    # 0.1 added 791 times is 79.10000000000001 in floating point.
+    add_runs(791, shoe_id=shoe["id"], distance=0.1)
+
+    assert client.get(f"/shoes/{shoe['id']}").json()["mileage"] == 79.1

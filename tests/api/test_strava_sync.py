@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from starlette.testclient import TestClient
@@ -36,7 +37,7 @@ def test_a_sync_stores_the_runs_and_answers_with_a_summary(
     assert body["fetched"] == 8 and body["inserted"] == 6
     assert body["skipped_other_activities"] == 2
     assert body["rate_limited"] is False and body["retry_after"] is None
-    assert body["last_synced_at"] == "2025-01-09T12:00:00Z"
+    assert datetime.fromisoformat(body["last_synced_at"]) == datetime(2025, 1, 9, 12, tzinfo=UTC)
     assert sorted(body["shoes_created"]) == ["Nike Pegasus 40", "Saucony Endorphin Speed 3"]
     assert len(get_all_runs()) == 6
 

@@ -28,12 +28,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from fitness.api.parsing import text_problem
 from fitness.db.integrity import find_problems
 from fitness.db.runs import import_runs
 from fitness.errors import InvalidImport
 from fitness.ids import shoe_id_from_name
 from fitness.models import Run
+from fitness.rules import MAX_CHANGED_BY_CHARS
 from fitness.services.mmf_import import MMFImportResult, import_mmf_csv
 from tests.factories import RunFactory
 from tests.guarantees.conftest import row_counts
@@ -94,6 +94,7 @@ def test_hostile_change_notes_are_stored_and_read_back_exactly(
     client: TestClient, seeded: Run, raw_conn: psycopg.Connection, text: str
 ) -> None:
     before = row_counts(raw_conn)
+    text = text[:MAX_CHANGED_BY_CHARS]
     note = {"changed_by": text, "change_reason": text}
 
     edited = client.patch(f"/runs/{RUN_ID}", json={"distance": 9.5, **note})
@@ -171,12 +172,35 @@ def test_any_text_as_a_change_note_round_trips_or_is_a_422(
         f"/runs/{RUN_ID}", content=body, headers={"Content-Type": "application/json"}
     )
 
-    if text_problem(text) is not None or not text.strip():
+    if not _storable(text) or not text.strip() or len(text) > MAX_CHANGED_BY_CHARS:
         assert response.status_code == 422, response.text
         return
     assert response.status_code == 200, response.text
     newest = client.get(f"/runs/{RUN_ID}/history").json()["versions"][0]
     assert (newest["changed_by"], newest["change_reason"]) == (text, text)
+
+
+def _storable(text: str) -> bool:
+    """PostgreSQL text holds it: no NUL, no lone surrogate."""
+    return "\x00" not in text and not any("\ud800" <= char <= "\udfff" for char in text)
+
+
+def test_a_change_note_over_its_bound_is_a_422_and_writes_nothing(
+    client: TestClient, seeded: Run, raw_conn: psycopg.Connection
+) -> None:
+    before = row_counts(raw_conn)
+    note = {"changed_by": HOSTILE["very-long"], "change_reason": HOSTILE["very-long"]}
+
+    edited = client.patch(f"/runs/{RUN_ID}", json={"distance": 9.5, **note})
+    deleted = client.request("DELETE", f"/runs/{RUN_ID}", json=note)
+    restored = client.post(f"/runs/{RUN_ID}/restore/1", json=note)
+
+    assert [edited.status_code, deleted.status_code, restored.status_code] == [422, 422, 422]
+    assert [error["field"] for error in edited.json()["errors"]] == [
+        "change_reason",
+        "changed_by",
+    ]
+    assert_intact(raw_conn, before)
 
 
 # --- path segments and query parameters ---------------------------------------------------

@@ -173,9 +173,11 @@ class LoadClient:
         return self.random.choice(self.run_ids)
 
     def change(self) -> dict[str, object]:
-        # A distance no other edit uses, so that every accepted edit changes the run.
+        # A distance no other edit uses, so that every accepted edit changes the run (within
+        # the 1,000-mile bound: 40 miles per client, ten-thousandths per edit).
         self._edits += 1
-        return {"distance": 100 + self.index * 1_000_000 + self._edits, "changed_by": "load"}
+        distance = round(100 + self.index * 40 + self._edits / 10_000, 4)
+        return {"distance": distance, "changed_by": "load"}
 
     def request(
         self, operation: str, method: str, path: str, *, run_id: str | None = None, **kwargs: object

@@ -218,7 +218,7 @@ def test_bad_rows_are_reported_with_their_line_and_do_not_stop_the_others() -> N
     assert "Workout Date" in messages[0] and "Smarch" in messages[0]
     assert "Distance (mi)" in messages[1] and "'three'" in messages[1]
     assert "Link" in messages[2]
-    assert "Distance (mi)" in messages[3] and ">= 0" in messages[3]
+    assert "Distance (mi)" in messages[3] and "from 0" in messages[3]
     assert "Workout Time (seconds)" in messages[4] and "empty" in messages[4]
     assert "Avg Heart Rate" in messages[5]
     assert "finite" in messages[6]

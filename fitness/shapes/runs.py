@@ -1,0 +1,79 @@
+"""What the runs routes and pages take: list and history queries, edits, change notes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Final
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from fitness.models import PROTECTED_FIELDS, RunType
+from fitness.rules import (
+    ChangedBy,
+    ChangeReason,
+    Day,
+    Distance,
+    Duration,
+    HeartRate,
+    Identifier,
+    StartTimeText,
+)
+from fitness.shapes import Body, Query
+
+DEFAULT_PAGE_SIZE: Final = 100
+MAX_PAGE_SIZE: Final = 1000
+DEFAULT_CHANGED_BY: Final = "api"
+
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+
+
+class IncludeDeleted(Query):
+    include_deleted: bool = False
+    """Include soft-deleted runs."""
+
+
+class RunListQuery(IncludeDeleted):
+    start: Day | None = None
+    """First UTC day to include (YYYY-MM-DD)."""
+    end: Day | None = None
+    """Last UTC day to include (YYYY-MM-DD); not before start."""
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    """Runs per page."""
+    cursor: str | None = None
+    """`next_cursor` of the previous page (opaque)."""
+
+    @field_validator("end")
+    @classmethod
+    def _not_before_start(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError("must not be before start")
+        return end
+
+
+class HistoryQuery(Query):
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    """Versions per page."""
+    cursor: str | None = None
+    """`next_cursor` of the previous page (opaque)."""
+
+
+class ChangeNote(Body):
+    """Who made a change and why; both optional."""
+
+    changed_by: ChangedBy = DEFAULT_CHANGED_BY
+    change_reason: ChangeReason | None = None
+
+
+class RunEdit(ChangeNote):
+    """Any of a run's editable fields, and optionally who changed it and why."""
+
+    protected = PROTECTED_FIELDS
+
+    distance: Distance = None  # type: ignore[assignment]
+    duration: Duration = None  # type: ignore[assignment]
+    avg_heart_rate: HeartRate | None = None
+    type: RunType = None  # type: ignore[assignment]
+    shoe_id: Identifier | None = None
+    """An existing shoe's id, or null for none."""
+    datetime_utc: StartTimeText = None  # type: ignore[assignment]

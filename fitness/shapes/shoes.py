@@ -1,0 +1,28 @@
+"""What the shoes routes and pages take: the list's filter, a new shoe, a shoe's changes."""
+
+from __future__ import annotations
+
+from fitness.rules import Day, ShoeName, ShoeNotes
+from fitness.shapes import Body, Query
+
+
+class ShoeListQuery(Query):
+    retired: bool | None = None
+    """true: only retired shoes; false: only active ones."""
+
+
+class ShoeCreate(Body):
+    """A new shoe: its name (the id is made from it) and notes."""
+
+    name: ShoeName
+    """Must contain a letter or digit (the id is made from it)."""
+    notes: ShoeNotes | None = None
+
+
+class ShoeUpdate(Body):
+    """Any of: retire (a date) or unretire (null), and the notes."""
+
+    retired_at: Day | None = None
+    """Retire as of this date; null to unretire."""
+    retirement_notes: ShoeNotes | None = None
+    notes: ShoeNotes | None = None
