@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 
-from fitness.api.auth import check_settings
+from fitness.api.auth import check_settings, is_loopback
 from fitness.cli._common import Subcommands, logger, prepare_database
 from fitness.config import Settings, get_settings
 from fitness.errors import ConfigurationError
-
-LOOPBACK_NAMES = ("localhost",)
 
 
 def add(commands: Subcommands) -> None:
@@ -66,16 +63,6 @@ def _check_exposure(settings: Settings, host: str) -> None:
         "only (%s)",
         host,
     )
-
-
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, bracketed or not)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _port(text: str) -> int:

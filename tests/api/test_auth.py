@@ -85,7 +85,7 @@ def test_without_tokens_dev_serves_everyone_but_only_on_loopback(
     open_settings = dataclasses.replace(settings, api_tokens=())
     app: Starlette = create_app(open_settings)
 
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost:8000", client=("127.0.0.1", 50000)) as client:
         assert client.get("/runs").status_code == 200
     assert requires_loopback(open_settings)
     assert not requires_loopback(settings)
