@@ -15,7 +15,8 @@ How the API is put together (follow this when adding a module):
   `run_in_threadpool`, and serialise the result (fitness.api.serialise). They raise the
   library's typed errors; fitness.api.errors turns those into problem documents.
 - JSON bodies are read through `parsing.read_json_object` (1 MiB limit); an upload route
-  reads its multipart body itself, with its own limit.
+  reads its multipart body itself, with its own limit. Every body, whatever reads it, is
+  also bounded as it streams in by `limits.RequestBodyLimits` (size and arrival rate).
 
 Serve it with `fitness serve`, or `uvicorn --factory fitness.api.app:create_app`.
 """
@@ -34,6 +35,7 @@ from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, 
 from fitness.api.access_log import AccessLogMiddleware
 from fitness.api.auth import BearerAuthMiddleware, check_settings
 from fitness.api.errors import EXCEPTION_HANDLERS
+from fitness.api.limits import RequestBodyLimits
 from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
 from fitness.errors import ConfigurationError
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
+            Middleware(RequestBodyLimits, max_bytes=imports.MAX_UPLOAD_BYTES),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -6,14 +6,14 @@ The upload is spooled to disk by the multipart parser and streamed into the impo
 
 from __future__ import annotations
 
-from typing import Final, NoReturn
+from typing import Final
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from fitness.api.errors import ApiError, invalid, problem
+from fitness.api.errors import invalid, problem
 from fitness.api.openapi import json_response, problems, protected, ref
 from fitness.api.routing import route
 from fitness.errors import UnknownFields
@@ -21,14 +21,14 @@ from fitness.importers.mmf import timezone_named
 from fitness.services.mmf_import import MAX_REPORTED_ERRORS, MMFImportResult, import_mmf_csv
 
 # Far beyond any real export (ten years of daily runs is ~1 MB); the file is on disk, not
-# in memory, so this bounds disk use and import time, not memory.
+# in memory, so this bounds disk use and import time, not memory. The app enforces it on
+# every request body as it streams in (fitness.api.limits), chunked or not.
 MAX_UPLOAD_BYTES: Final = 200 * 1024 * 1024
 _FIELDS: Final = ("file", "timezone", "dry_run", "strict")
 
 
 async def upload_mmf_csv(request: Request) -> Response:
     """Import the runs of the uploaded export; 200 with what was imported and each bad row."""
-    _check_declared_size(request)
     async with request.form(max_files=1, max_fields=len(_FIELDS)) as form:
         unknown = [name for name in form if name not in _FIELDS]
         if unknown:
@@ -43,8 +43,6 @@ async def upload_mmf_csv(request: Request) -> Response:
         if errors:
             raise invalid(errors)
         assert isinstance(upload, UploadFile)
-        if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
-            _too_large()
         if timezone is not None:
             timezone_named(timezone)
         result = await run_in_threadpool(
@@ -53,20 +51,6 @@ async def upload_mmf_csv(request: Request) -> Response:
     if result.aborted:
         return _rejected(result)
     return JSONResponse(result.to_dict())
-
-
-def _check_declared_size(request: Request) -> None:
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
-        _too_large()
-
-
-def _too_large() -> NoReturn:
-    raise ApiError(
-        413,
-        f"The upload is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB.",
-        slug="content-too-large",
-    )
 
 
 def _text(value: object, name: str, errors: dict[str, str]) -> str | None:
