@@ -10,14 +10,18 @@ takes (the MapMyFitness upload); routes that take less count for themselves
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Final
 
 import anyio
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fitness.api.errors import ApiError, problem
+
+logger = logging.getLogger(__name__)
 
 # The rule of Apache's mod_reqtimeout (`body=20,MinRate=500`), a little stricter: a body
 # gets 20 s, plus one more second for each KiB received, so any honest connection (even
@@ -30,7 +34,9 @@ class RequestBodyLimits:
     """ASGI middleware: a body over `max_bytes` is a 413, one arriving too slowly a 408.
 
     Both are raised from `receive` as `ApiError`, so the route that is reading stops there
-    and nothing it would have written is written; the app's error handler answers.
+    and nothing it would have written is written; the app's error handler answers. A client
+    that goes away in the middle of its body is not an error of the app: nobody is left to
+    answer, so it is logged at DEBUG, not as a traceback.
     """
 
     def __init__(
@@ -56,7 +62,12 @@ class RequestBodyLimits:
             )
             return
         body = _MeteredBody(self, receive)
-        await self.app(scope, body.receive, send)
+        try:
+            await self.app(scope, body.receive, send)
+        except ClientDisconnect:
+            if not body.disconnected:
+                raise
+            logger.debug("The client went away while sending its request body")
 
     def _too_large_detail(self) -> str:
         return f"The request body is larger than {self.max_bytes // (1024 * 1024)} MiB."
@@ -71,6 +82,7 @@ class _MeteredBody:
         self._started = time.monotonic()
         self._received = 0
         self._complete = False
+        self.disconnected = False
 
     async def receive(self) -> Message:
         if self._complete:
@@ -94,6 +106,7 @@ class _MeteredBody:
             )
         if message["type"] != "http.request":
             self._complete = True
+            self.disconnected = message["type"] == "http.disconnect"
             return message
         self._received += len(message.get("body", b""))
         if self._received > limits.max_bytes:

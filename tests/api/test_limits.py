@@ -3,12 +3,14 @@ route, with or without Content-Length."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -110,23 +112,33 @@ def test_a_trickled_body_is_cut_however_long_it_keeps_trickling() -> None:
 
 def _limited(
     max_bytes: int, grace_seconds: float = 20.0, min_bytes_per_second: int = 1024
-) -> RequestBodyLimits:
+) -> Starlette:
+    """An app with one route that reads its body, put together as `create_app` does."""
+
     async def echo_length(request: Request) -> Response:
         return JSONResponse({"length": len(await request.body())})
 
-    app = Starlette(
-        routes=[Route("/", echo_length, methods=["POST"])], exception_handlers=EXCEPTION_HANDLERS
+    limits = Middleware(
+        RequestBodyLimits,
+        max_bytes=max_bytes,
+        grace_seconds=grace_seconds,
+        min_bytes_per_second=min_bytes_per_second,
     )
-    return RequestBodyLimits(app, max_bytes, grace_seconds, min_bytes_per_second)
+    return Starlette(
+        routes=[Route("/", echo_length, methods=["POST"])],
+        middleware=[limits],
+        exception_handlers=EXCEPTION_HANDLERS,
+    )
 
 
 def _call(
-    app: RequestBodyLimits,
+    app: Starlette,
     chunks: list[bytes],
     *,
     headers: list[tuple[bytes, bytes]] | None = None,
     stall: bool = False,
     delay: float = 0.0,
+    disconnect: bool = False,
 ) -> list[Message]:
     """Run one POST through `app` the way a server does; the messages it sent back."""
     scope: Scope = {
@@ -151,10 +163,11 @@ def _call(
             if delay:
                 await anyio.sleep(delay)
             chunk = pending.pop(0)
-            return {"type": "http.request", "body": chunk, "more_body": bool(pending) or stall}
-        if stall:
-            await anyio.sleep_forever()
-        await anyio.sleep_forever()  # only a disconnect would come now
+            more_body = bool(pending) or stall or disconnect
+            return {"type": "http.request", "body": chunk, "more_body": more_body}
+        if disconnect:
+            return {"type": "http.disconnect"}
+        await anyio.sleep_forever()  # a stalled body, or past the body: only a disconnect
         raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
@@ -169,3 +182,14 @@ def _call(
 
 def _status(messages: list[Message]) -> int:
     return next(m["status"] for m in messages if m["type"] == "http.response.start")
+
+
+def test_a_client_that_leaves_in_the_middle_of_its_body_is_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = _limited(max_bytes=1000)
+    messages = _call(app, [b"x" * 10], disconnect=True)
+    assert messages == []  # nobody to answer
+    assert "Traceback" not in caplog.text and not any(
+        record.levelno >= logging.WARNING for record in caplog.records
+    )
