@@ -47,6 +47,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitness.api.errors import ProblemResponse, problem
 from fitness.config import Settings
+from fitness.crypto import weakness
 from fitness.errors import ConfigurationError
 
 LOOPBACK_NAMES: Final = ("localhost",)
@@ -64,7 +65,8 @@ def check_settings(settings: Settings) -> None:
     """Refuse settings that would expose the API or its secrets in production.
 
     Prod needs at least one bearer token, and FITNESS_SECRET_KEY so that OAuth tokens are
-    never stored in plaintext (without it every sync would fail at its first token write).
+    encrypted with a key kept outside the data directory; every token and the key must pass
+    `fitness.crypto.weakness` (at least 32 characters, at least 10 different ones).
     """
     if settings.is_prod and not settings.api_tokens:
         raise ConfigurationError(
@@ -75,6 +77,21 @@ def check_settings(settings: Settings) -> None:
         raise ConfigurationError(
             "FITNESS_SECRET_KEY is not set: FITNESS_ENV=prod refuses to serve without the key "
             "that encrypts OAuth tokens at rest"
+        )
+    if not settings.is_prod:
+        return
+    for number, token in enumerate(settings.api_tokens, start=1):
+        problem_with_token = weakness(token)
+        if problem_with_token:
+            raise ConfigurationError(
+                f"FITNESS_API_TOKENS: token {number} {problem_with_token} (make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    problem_with_key = weakness(settings.secret_key or "")
+    if problem_with_key:
+        raise ConfigurationError(
+            f"FITNESS_SECRET_KEY {problem_with_key} (make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
         )
 
 
