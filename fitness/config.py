@@ -35,6 +35,7 @@ class Settings:
     prepared_statements: bool = True
     api_tokens: tuple[str, ...] = field(default=(), repr=False)
     secret_key: str | None = field(default=None, repr=False)
+    new_secret_key: str | None = field(default=None, repr=False)
     mmf_timezone: str = "UTC"
     strava_client_id: str | None = None
     strava_client_secret: str | None = field(default=None, repr=False)
@@ -143,6 +144,7 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
         prepared_statements=flag("FITNESS_DB_PREPARED_STATEMENTS", not behind_pooler),
         api_tokens=tokens,
         secret_key=text("FITNESS_SECRET_KEY"),
+        new_secret_key=text("FITNESS_NEW_SECRET_KEY"),
         mmf_timezone=text("MMF_TIMEZONE") or defaults.mmf_timezone,
         strava_client_id=text("STRAVA_CLIENT_ID"),
         strava_client_secret=text("STRAVA_CLIENT_SECRET"),

@@ -35,6 +35,7 @@ ISOLATED_ENVIRONMENT = {
     "FITNESS_ENV": "dev",
     "FITNESS_API_TOKENS": "",
     "FITNESS_SECRET_KEY": "",
+    "FITNESS_NEW_SECRET_KEY": "",
     "MMF_TIMEZONE": "UTC",
     "STRAVA_CLIENT_ID": "",
     "STRAVA_CLIENT_SECRET": "",
@@ -53,9 +54,15 @@ ISOLATED_ENVIRONMENT = {
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_environment() -> Iterator[None]:
-    """Run the whole session with ISOLATED_ENVIRONMENT, restoring the real one afterwards."""
-    saved = {name: os.environ.get(name) for name in ISOLATED_ENVIRONMENT}
-    os.environ.update(ISOLATED_ENVIRONMENT)
+    """Run the whole session with ISOLATED_ENVIRONMENT, restoring the real one afterwards.
+
+    FITNESS_DATA_DIR is a temporary directory too, so that nothing a test stores (dev's
+    key file, an embedded database) lands in the user's own data directory.
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix="fitness-test-data-"))
+    isolated = ISOLATED_ENVIRONMENT | {"FITNESS_DATA_DIR": str(data_dir)}
+    saved = {name: os.environ.get(name) for name in isolated}
+    os.environ.update(isolated)
     reset_settings()
     yield
     for name, value in saved.items():
@@ -64,6 +71,7 @@ def isolated_environment() -> Iterator[None]:
         else:
             os.environ[name] = value
     reset_settings()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -58,12 +58,14 @@ def test_api_tokens_are_split_and_secrets_stay_out_of_repr(tmp_path: Path) -> No
             "DATABASE_URL": "postgresql://u:hunter2@db.example/fitness",
             "STRAVA_CLIENT_SECRET": "s3cret-strava",
             "FITNESS_SECRET_KEY": "k3y",
+            "FITNESS_NEW_SECRET_KEY": "n3w-k3y",
         },
         root=tmp_path,
     )
     assert settings.api_tokens == ("alpha", "beta")
+    assert settings.new_secret_key == "n3w-k3y"
     text = repr(settings)
-    for secret in ("alpha", "hunter2", "s3cret-strava", "k3y"):
+    for secret in ("alpha", "hunter2", "s3cret-strava", "k3y", "n3w-k3y"):
         assert secret not in text
 
 

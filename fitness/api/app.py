@@ -4,8 +4,8 @@ How the API is put together (follow this when adding a module):
 
 - Each module of fitness/api that serves requests declares its operations on an
   `Operations` (fitness.api.operations): path, query model, body model, response shape and
-  error statuses, once. Its request shapes (pydantic `Query`, `Body`, `Form` models built
-  from the rules in fitness.rules) sit at the top of the module; its responses are the
+  error statuses, once. Its request shapes are pydantic `Query`, `Body`, `Form` models in
+  fitness/shapes/<area>.py, built from the rules in fitness.rules; its responses are the
   library's own dataclasses (fitness.models, a service's result), or a small dataclass
   next to the endpoint for an envelope. The module exports `api`, and `routes` and `paths`
   derived from it.
@@ -18,7 +18,8 @@ How the API is put together (follow this when adding a module):
   `run_in_threadpool`, and return its result, which is encoded as declared. They raise the
   library's typed errors; fitness.api.errors turns those into problem documents.
 - JSON bodies are read through `parsing.read_json_object` (1 MiB limit); an upload route
-  reads its multipart body with `operations.read_form`, with its own limit.
+  reads its multipart body with `operations.read_form`. Every body, whatever reads it, is
+  also bounded as it streams in by `limits.RequestBodyLimits` (size and arrival rate).
 
 Serve it with `fitness serve`, or `uvicorn --factory fitness.api.app:create_app`.
 """
@@ -37,6 +38,7 @@ from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, 
 from fitness.api.access_log import AccessLogMiddleware
 from fitness.api.auth import BearerAuthMiddleware, check_settings
 from fitness.api.errors import EXCEPTION_HANDLERS
+from fitness.api.limits import RequestBodyLimits
 from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
 from fitness.errors import ConfigurationError
@@ -86,6 +88,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
+            Middleware(RequestBodyLimits, max_bytes=imports.MAX_UPLOAD_BYTES),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -15,26 +15,46 @@ Public routes, reachable without a token, are exactly:
 A route is public only for the methods it declares (`Match.FULL`), never for a path that
 merely resembles it.
 
-With no tokens configured (dev only: `create_app` refuses prod without them) every route is
-open, which is why `fitness serve` then listens on loopback only (`requires_loopback`).
-Loopback alone does not keep out a web page open in the user's browser, which can send
-"simple" cross-site requests to 127.0.0.1; so without tokens, requests that a browser marks
-as coming from another site (`Sec-Fetch-Site`, or an `Origin` that is not this server) are
-refused with a 403, except on public routes.
+With no tokens configured (dev only: `create_app` refuses prod without them) the API is for
+this machine only, and the app enforces that itself, however it is served (`fitness serve`
+also refuses to listen anywhere but on loopback, `requires_loopback`). Except on public
+routes, a request is refused when:
+- its client address is not loopback (127.0.0.0/8, ::1): 403. This is what makes
+  `uvicorn --factory fitness.api.app:create_app --host 0.0.0.0` as safe as `fitness serve`;
+  a server that gives no client address (a Unix socket) is refused too, since who is
+  behind it cannot be known;
+- its `Host` is not a loopback name (`localhost`, 127.0.0.0/8, `[::1]`, with or without a
+  port): 421 Misdirected Request (RFC 9110 15.5.20: this server is not authoritative for
+  that name). This defeats DNS rebinding, where a web page re-points its own name at
+  127.0.0.1 and then reads and writes the API as a same-origin page: its requests carry
+  the page's name in `Host`;
+- a browser marks it as coming from another site (`Sec-Fetch-Site`, or an `Origin` that is
+  not this server): 403, because a web page can send "simple" cross-site requests to
+  127.0.0.1 without any rebinding.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
 from collections.abc import Sequence
+from typing import Final
 
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fitness.api.errors import problem
+from fitness.api.errors import ProblemResponse, problem
 from fitness.config import Settings
+from fitness.crypto import weakness
 from fitness.errors import ConfigurationError
+
+LOOPBACK_NAMES: Final = ("localhost",)
+# A Host header: a bracketed IPv6 literal or a name/IPv4 address, then an optional port.
+_HOST_HEADER: Final = re.compile(r"(\[[^\]]*\]|[^:\[\]]*)(?::[0-9]{1,5})?")
+# How much of a refused Host header the problem repeats back.
+_SHOWN_HOST_CHARS: Final = 100
 
 
 class PublicRoute(Route):
@@ -45,7 +65,8 @@ def check_settings(settings: Settings) -> None:
     """Refuse settings that would expose the API or its secrets in production.
 
     Prod needs at least one bearer token, and FITNESS_SECRET_KEY so that OAuth tokens are
-    never stored in plaintext (without it every sync would fail at its first token write).
+    encrypted with a key kept outside the data directory; every token and the key must pass
+    `fitness.crypto.weakness` (at least 32 characters, at least 10 different ones).
     """
     if settings.is_prod and not settings.api_tokens:
         raise ConfigurationError(
@@ -57,11 +78,43 @@ def check_settings(settings: Settings) -> None:
             "FITNESS_SECRET_KEY is not set: FITNESS_ENV=prod refuses to serve without the key "
             "that encrypts OAuth tokens at rest"
         )
+    if not settings.is_prod:
+        return
+    for number, token in enumerate(settings.api_tokens, start=1):
+        problem_with_token = weakness(token)
+        if problem_with_token:
+            raise ConfigurationError(
+                f"FITNESS_API_TOKENS: token {number} {problem_with_token} (make one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+    problem_with_key = weakness(settings.secret_key or "")
+    if problem_with_key:
+        raise ConfigurationError(
+            f"FITNESS_SECRET_KEY {problem_with_key} (make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
 
 
 def requires_loopback(settings: Settings) -> bool:
     """True when the API is open to anyone who reaches it, so it must listen on loopback."""
     return not settings.api_tokens
+
+
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, bracketed or not).
+
+    An IPv4 address mapped into IPv6 (`::ffff:127.0.0.1`, how a dual-stack socket reports an
+    IPv4 client) counts as the IPv4 address it carries.
+    """
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        address = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
 
 
 class BearerAuthMiddleware:
@@ -76,12 +129,9 @@ class BearerAuthMiddleware:
             await self.app(scope, receive, send)
             return
         if not self._tokens:
-            if _is_cross_site(scope):
-                detail = (
-                    "Cross-site requests are refused while the API has no tokens; "
-                    "set FITNESS_API_TOKENS to call it from other origins."
-                )
-                await problem(403, detail)(scope, receive, send)
+            refusal = _refusal_without_tokens(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send)
                 return
             await self.app(scope, receive, send)
             return
@@ -113,6 +163,40 @@ class BearerAuthMiddleware:
         for token in self._tokens:
             known |= hmac.compare_digest(given, token)
         return known
+
+
+def _refusal_without_tokens(scope: Scope) -> ProblemResponse | None:
+    """The problem for a request that an API without tokens must not serve, else None."""
+    client = scope.get("client")
+    if client is None or not is_loopback(str(client[0])):
+        return problem(
+            403,
+            "The API has no tokens, so it serves only this machine (loopback clients); "
+            "set FITNESS_API_TOKENS to serve other machines.",
+            slug="not-loopback",
+        )
+    host = Headers(scope=scope).get("host")
+    if host is None or not _is_loopback_host_header(host):
+        shown = "no Host header" if host is None else f"Host {host[:_SHOWN_HOST_CHARS]!r}"
+        return problem(
+            421,
+            "The API has no tokens, so it answers only for localhost, 127.0.0.1 and [::1], "
+            f"not for {shown}; set FITNESS_API_TOKENS to serve other names.",
+            slug="not-loopback-host",
+        )
+    if _is_cross_site(scope):
+        return problem(
+            403,
+            "Cross-site requests are refused while the API has no tokens; "
+            "set FITNESS_API_TOKENS to call it from other origins.",
+            slug="cross-site",
+        )
+    return None
+
+
+def _is_loopback_host_header(value: str) -> bool:
+    match = _HOST_HEADER.fullmatch(value.strip())
+    return match is not None and is_loopback(match.group(1))
 
 
 def _is_cross_site(scope: Scope) -> bool:

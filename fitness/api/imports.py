@@ -21,7 +21,8 @@ from fitness.services.mmf_import import MMFImportResult, import_mmf_csv
 from fitness.shapes.imports import MmfUpload
 
 # Far beyond any real export (ten years of daily runs is ~1 MB); the file is on disk, not
-# in memory, so this bounds disk use and import time, not memory.
+# in memory, so this bounds disk use and import time, not memory. The app enforces it on
+# every request body as it streams in (fitness.api.limits), chunked or not.
 MAX_UPLOAD_BYTES: Final = 200 * 1024 * 1024
 
 api = Operations(tag="imports")
@@ -42,7 +43,7 @@ async def upload_mmf_csv(request: Request) -> MMFImportResult | Response:
     rows are reported with their line numbers and the others are imported, unless `strict`
     (then a 422 `import-rejected` carrying the same report, and nothing written). A file that
     cannot be read at all (no required column, not UTF-8, an unknown timezone) is a 422."""
-    async with read_form(request, MmfUpload, MAX_UPLOAD_BYTES) as form:
+    async with read_form(request, MmfUpload) as form:
         if form.timezone is not None:
             timezone_named(form.timezone)
         result = await run_in_threadpool(

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -172,15 +171,12 @@ async def call(operation: Operation, request: Request) -> Response:
 
 
 @asynccontextmanager
-async def read_form(request: Request, model: type[F], max_bytes: int) -> AsyncIterator[F]:
+async def read_form(request: Request, model: type[F]) -> AsyncIterator[F]:
     """The multipart body of `request` as `model`, its files spooled to disk meanwhile.
 
-    A body declared (Content-Length) or found larger than `max_bytes` is a 413; a field
-    `model` does not name is a 400; values it refuses (a missing file) are a 422.
+    A field `model` does not name is a 400; values it refuses (a missing file) are a 422.
+    The body's size is bounded as it streams in, for every route (fitness.api.limits).
     """
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdigit() and int(declared) > max_bytes:
-        raise _too_large(max_bytes)
     fields = len(model.model_fields)
     async with request.form(max_files=model.max_files, max_fields=fields) as form:
         unknown = [name for name in form if name not in model.model_fields]
@@ -192,9 +188,6 @@ async def read_form(request: Request, model: type[F], max_bytes: int) -> AsyncIt
             parsed = model.model_validate(values)
         except ValidationError as error:
             raise InvalidUpdate(field_problems(error, model)) from None
-        sizes = [value.size or 0 for value in form.values() if isinstance(value, UploadFile)]
-        if sum(sizes) > max_bytes:
-            raise _too_large(max_bytes)
         yield parsed
 
 
@@ -252,12 +245,6 @@ def _parse_query(model: type[Query], request: Request) -> Query:
         return model.model_validate(values)
     except ValidationError as error:
         raise invalid(field_problems(error, model)) from None
-
-
-def _too_large(max_bytes: int) -> ApiError:
-    mib = 1024 * 1024
-    limit = f"{max_bytes // mib} MiB" if max_bytes >= mib else f"{max_bytes:,} bytes"
-    return ApiError(413, f"The upload is larger than {limit}.", slug="content-too-large")
 
 
 def _unknown_parameters(names: list[str]) -> ApiError:

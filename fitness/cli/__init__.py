@@ -32,7 +32,7 @@ from importlib.metadata import PackageNotFoundError, version
 import psycopg
 from alembic.util import CommandError
 
-from fitness.cli import db, imports, serve, sync
+from fitness.cli import db, imports, secrets, serve, sync
 from fitness.cli._common import AddCommand, Parser, subcommands
 from fitness.db.connection import close_pool
 from fitness.errors import FitnessError
@@ -44,6 +44,7 @@ COMMANDS: list[AddCommand] = [
     db.add,
     imports.add,
     sync.add,
+    secrets.add,
 ]
 
 

@@ -1,16 +1,53 @@
-"""`fitness serve`: the HTTP API under uvicorn, on loopback unless tokens protect it."""
+"""`fitness serve`: the HTTP API under Granian, on loopback unless tokens protect it.
+
+The server bounds what a client can hold (see `SERVER_LIMITS` and README, Guarantees): a
+request head larger than `MAX_HEADER_BYTES` is a 431, a connection that has not sent a
+whole request head `HEADER_TIMEOUT_SECONDS` after it opened (or after its previous
+response) is closed, and at most `MAX_CONNECTIONS` connections are served at once (more
+wait in the listen backlog). uvicorn, which served before, has none of the three with its
+fast parser (httptools): no header limit, no timeout before the first request, and a
+concurrency limit that answers 503 to everyone once slow clients fill it. Granian (hyper,
+in Rust) has all three built in. Request bodies are bounded by the app itself
+(fitness.api.limits), so they hold under any server.
+"""
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import errno
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any, Final
 
-from fitness.api.auth import check_settings
+from fitness.api.auth import check_settings, is_loopback
 from fitness.cli._common import Subcommands, logger, prepare_database
 from fitness.config import Settings, get_settings
 from fitness.errors import ConfigurationError
 
-LOOPBACK_NAMES = ("localhost",)
+APP_FACTORY: Final = "fitness.api.app:create_app"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerLimits:
+    """What one client may hold of the server: header bytes, time, connections."""
+
+    max_header_bytes: int
+    header_timeout_seconds: float
+    max_connections: int
+    listen_backlog: int
+
+
+# 64 KiB holds any real request head (a bearer token, cookies) 8 times over; nginx
+# allows 32 KiB. 10 s is what a slow phone needs to send a head, and Go's usual
+# ReadHeaderTimeout. 512 connections: far beyond one user's clients, and each costs the
+# server at most one header buffer while it waits.
+SERVER_LIMITS: Final = ServerLimits(
+    max_header_bytes=64 * 1024,
+    header_timeout_seconds=10.0,
+    max_connections=512,
+    listen_backlog=1024,
+)
 
 
 def add(commands: Subcommands) -> None:
@@ -18,7 +55,7 @@ def add(commands: Subcommands) -> None:
         "serve",
         help="serve the HTTP API",
         description=(
-            "Serve the HTTP API with uvicorn. On the embedded database, migrations are "
+            "Serve the HTTP API with Granian. On the embedded database, migrations are "
             "applied first; a DATABASE_URL database must already be at head "
             "(`fitness db upgrade`). Without FITNESS_API_TOKENS the API is unauthenticated "
             "and serves on loopback only."
@@ -30,22 +67,65 @@ def add(commands: Subcommands) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     settings = get_settings()
     _check_exposure(settings, args.host)
     check_settings(settings)
+    address = _listen_address(args.host, args.port)
     prepare_database(settings)
-    uvicorn.run(
-        "fitness.api.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=1,
-        access_log=False,
-        log_config=None,
-    )
+    server = _server(address, args.port, debug=args.debug)
+    logger.info("Serving the API on http://%s", _authority(address, args.port))
+    server.serve()
     return 0
+
+
+def _server(address: str, port: int, *, debug: bool) -> Any:
+    """The Granian server for `create_app`, with `SERVER_LIMITS`: one worker process."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+
+    limits = SERVER_LIMITS
+    return Granian(
+        APP_FACTORY,
+        factory=True,
+        address=address,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=1,
+        # HTTP/1.1 only: HTTP/2 (h2c) would bring limits of its own to keep.
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=int(limits.header_timeout_seconds * 1000),
+            keep_alive=True,
+            max_buffer_size=limits.max_header_bytes,
+        ),
+        backpressure=limits.max_connections,
+        backlog=limits.listen_backlog,
+        log_level=LogLevels.info if debug else LogLevels.warning,
+        log_dictconfig=_log_config(debug),
+    )
+
+
+def _log_config(debug: bool) -> dict[str, Any]:
+    """The worker process's logging: what `fitness` itself logs (fitness.cli.main)."""
+    from fitness.cli import LOG_FORMAT
+
+    root = logging.getLogger()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"fitness": {"format": LOG_FORMAT, "datefmt": "%Y-%m-%dT%H:%M:%S"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "fitness",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": "DEBUG" if debug else root.level},
+        "loggers": {"alembic": {"level": "WARNING"}},
+    }
 
 
 def _check_exposure(settings: Settings, host: str) -> None:
@@ -68,14 +148,41 @@ def _check_exposure(settings: Settings, host: str) -> None:
     )
 
 
-def is_loopback(host: str) -> bool:
-    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1, bracketed or not)."""
-    if host.lower() in LOOPBACK_NAMES:
-        return True
+def _listen_address(host: str, port: int) -> str:
+    """The IP address to listen on for `host`, once it is known that it can be listened on.
+
+    Raises `ConfigurationError` (one line) when the name does not resolve or the port is in
+    use or not ours to take, before anything starts.
+    """
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+        family, _, _, _, sockaddr = socket.getaddrinfo(
+            host.removeprefix("[").removesuffix("]"),
+            port,
+            type=socket.SOCK_STREAM,
+            flags=socket.AI_PASSIVE,
+        )[0]
+    except socket.gaierror as error:
+        raise ConfigurationError(f"cannot listen on {host}: {error.strerror}") from None
+    address = str(sockaddr[0])
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As the server will: a port still in TIME_WAIT from a previous run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(sockaddr)
+        except OSError as error:
+            where = _authority(address, port)
+            if error.errno == errno.EADDRINUSE:
+                raise ConfigurationError(
+                    f"{where} is already in use: stop what listens there or pick another --port"
+                ) from None
+            raise ConfigurationError(
+                f"cannot listen on {where}: {error.strerror or error}"
+            ) from None
+    return address
+
+
+def _authority(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def _port(text: str) -> int:

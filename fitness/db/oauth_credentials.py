@@ -1,15 +1,18 @@
 """The `oauth_credentials` table: one provider's OAuth client and tokens, kept fresh.
 
-Secrets are encrypted at rest when FITNESS_SECRET_KEY is set (fitness.crypto) and never
-logged; `get_credentials_for_update` lets a refresh hold the row lock while it rotates
-tokens, so two concurrent syncs never both spend the same refresh token.
+The columns in `ENCRYPTED_COLUMNS` are always encrypted at rest (fitness.crypto: the key is
+FITNESS_SECRET_KEY, or dev's key file) and never logged; `reencrypt_secrets` moves all of
+them to a new key at once. `get_credentials_for_update` lets a refresh hold the row lock
+while it rotates tokens, so two concurrent syncs never both spend the same refresh token.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
-from psycopg import Connection
+from psycopg import Connection, sql
 from psycopg.rows import dict_row
 
 from fitness import crypto
@@ -17,6 +20,10 @@ from fitness.config import get_settings
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import ConfigurationError
 from fitness.models import OAuthCredentials, as_utc
+
+# Every column holding a secret: encrypted on write, decrypted on read, re-encrypted by
+# `reencrypt_secrets`. A new secret column is added here, and to nothing else.
+ENCRYPTED_COLUMNS: Final = ("client_secret", "access_token", "refresh_token")
 
 _SELECT_CREDENTIALS = """
 SELECT provider, client_id, client_secret, access_token, refresh_token, expires_at,
@@ -136,10 +143,8 @@ def update_tokens(
         current = cur.fetchone()
         if current is None:
             return None
-        secret = crypto.decrypt(current["client_secret"], get_settings().secret_key)
-        new_refresh = refresh_token or crypto.decrypt(
-            current["refresh_token"], get_settings().secret_key
-        )
+        secret = _open(current["client_secret"])
+        new_refresh = refresh_token or _open(current["refresh_token"])
         cur.execute(
             """
             UPDATE oauth_credentials
@@ -172,14 +177,89 @@ def delete_credentials(provider: str, *, conn: Connection | None = None) -> bool
         return cur.rowcount > 0
 
 
-def _sealed(value: str | None) -> str | None:
-    settings = get_settings()
-    key = settings.secret_key
-    if not key and settings.is_prod:
-        raise ConfigurationError("FITNESS_SECRET_KEY must be set in prod to store OAuth tokens")
-    if value is None or not key:
+def reencrypt_secrets(
+    old_keys: Sequence[str], new_key: str, *, conn: Connection | None = None
+) -> int:
+    """Encrypt every stored secret under `new_key`, all or nothing; how many there were.
+
+    Each value is decrypted with whichever of `old_keys` opens it (legacy plaintext needs
+    none). The table is locked against other writers until the transaction ends, so no
+    token refresh can write under the old key meanwhile. Raises `ConfigurationError`,
+    changing nothing, when a value opens with none of `old_keys`.
+    """
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in ENCRYPTED_COLUMNS)
+    assignments = sql.SQL(", ").join(
+        sql.SQL("{} = %({})s").format(sql.Identifier(name), sql.SQL(name))
+        for name in ENCRYPTED_COLUMNS
+    )
+    count = 0
+    with transaction(conn) as active, active.cursor(row_factory=dict_row) as cur:
+        cur.execute("LOCK TABLE oauth_credentials IN SHARE ROW EXCLUSIVE MODE")
+        cur.execute(
+            sql.SQL("SELECT provider, {} FROM oauth_credentials ORDER BY provider").format(columns)
+        )
+        for row in cur.fetchall():
+            values: dict[str, str | None] = {"provider": row["provider"]}
+            for name in ENCRYPTED_COLUMNS:
+                stored = row[name]
+                values[name] = None
+                if stored is not None:
+                    values[name] = crypto.encrypt(_open_with(stored, old_keys), new_key)
+                    count += 1
+            cur.execute(
+                sql.SQL("UPDATE oauth_credentials SET {} WHERE provider = %(provider)s").format(
+                    assignments
+                ),
+                values,
+            )
+    return count
+
+
+def stored_secrets_open_with(key: str, *, conn: Connection | None = None) -> bool:
+    """True when every encrypted stored secret decrypts with `key` (and there is one)."""
+    columns = sql.SQL(", ").join(sql.Identifier(name) for name in ENCRYPTED_COLUMNS)
+    with connection(conn) as active, active.cursor() as cur:
+        cur.execute(sql.SQL("SELECT {} FROM oauth_credentials").format(columns))
+        encrypted = [
+            value
+            for row in cur.fetchall()
+            for value in row
+            if isinstance(value, str) and crypto.is_encrypted(value)
+        ]
+    try:
+        for value in encrypted:
+            crypto.decrypt(value, key)
+    except ConfigurationError:
+        return False
+    return bool(encrypted)
+
+
+def _open_with(value: str, keys: Sequence[str]) -> str:
+    if not crypto.is_encrypted(value):
         return value
-    return crypto.encrypt(value, key)
+    for key in keys:
+        try:
+            return crypto.decrypt(value, key)
+        except ConfigurationError:
+            continue
+    raise ConfigurationError(
+        "a stored secret cannot be decrypted with the current key: nothing was re-encrypted"
+    )
+
+
+def _sealed(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = crypto.secret_key(get_settings(), create=True)
+    assert key is not None  # created when missing
+    return crypto.encrypt(value, key.value)
+
+
+def _open(value: str) -> str:
+    if not crypto.is_encrypted(value):
+        return value
+    key = crypto.secret_key(get_settings(), create=False)
+    return crypto.decrypt(value, key.value if key else None)
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -187,10 +267,9 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 def _decrypted(row: dict[str, object]) -> OAuthCredentials:
-    key = get_settings().secret_key
     fields = dict(row)
-    for name in ("client_secret", "access_token", "refresh_token"):
+    for name in ENCRYPTED_COLUMNS:
         value = fields[name]
         if isinstance(value, str):
-            fields[name] = crypto.decrypt(value, key)
+            fields[name] = _open(value)
     return OAuthCredentials(**fields)  # type: ignore[arg-type]

@@ -85,7 +85,7 @@ def test_without_tokens_dev_serves_everyone_but_only_on_loopback(
     open_settings = dataclasses.replace(settings, api_tokens=())
     app: Starlette = create_app(open_settings)
 
-    with TestClient(app) as client:
+    with TestClient(app, base_url="http://localhost:8000", client=("127.0.0.1", 50000)) as client:
         assert client.get("/runs").status_code == 200
     assert requires_loopback(open_settings)
     assert not requires_loopback(settings)
@@ -106,7 +106,40 @@ def test_prod_without_a_secret_key_refuses_to_start(settings: Settings) -> None:
 
 
 def test_prod_without_a_database_url_refuses_to_start(settings: Settings) -> None:
-    prod = dataclasses.replace(settings, env="prod", database_url=None, secret_key="k")
+    prod = dataclasses.replace(
+        settings, env="prod", database_url=None, api_tokens=(STRONG,), secret_key=STRONG_KEY
+    )
 
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         create_app(prod)
+
+
+STRONG = "Vq3k9XcN2b7LmT4sRz8YhW1pGd6FjK0a"
+STRONG_KEY = "kP7wQ2nZ5xR9tB3vM8cL1sD6fH4gJ0yA"
+
+
+@pytest.mark.parametrize(
+    ("tokens", "key", "named"),
+    [
+        (("test-token-5f1d0c",), STRONG_KEY, "FITNESS_API_TOKENS: token 1 is 17 characters"),
+        ((STRONG, "a" * 40), STRONG_KEY, "token 2 uses only 1 different characters"),
+        ((STRONG,), "operator passphrase", "FITNESS_SECRET_KEY is 19 characters"),
+    ],
+)
+def test_prod_refuses_weak_tokens_and_keys_without_repeating_them(
+    settings: Settings, tokens: tuple[str, ...], key: str, named: str
+) -> None:
+    prod = dataclasses.replace(settings, env="prod", api_tokens=tokens, secret_key=key)
+
+    with pytest.raises(ConfigurationError, match=named) as refused:
+        create_app(prod)
+    assert not any(secret in str(refused.value) for secret in (*tokens, key))
+
+
+def test_prod_serves_with_strong_tokens_and_key(settings: Settings) -> None:
+    prod = dataclasses.replace(settings, env="prod", api_tokens=(STRONG,), secret_key=STRONG_KEY)
+    assert create_app(prod).state.settings.is_prod
+
+
+def test_dev_accepts_short_tokens(settings: Settings) -> None:
+    assert create_app(dataclasses.replace(settings, api_tokens=("dev",)))

@@ -9,7 +9,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from fitness.api import imports
+from fitness.api.app import create_app
+from fitness.config import Settings
 from fitness.db.runs import get_all_runs
+from tests.api.conftest import TOKEN
 from tests.importers.mmf_csv import SAMPLE_EXPORT, mmf_csv, mmf_row
 
 SAMPLE_RUNS = 59
@@ -113,10 +116,11 @@ def test_an_unknown_form_field_is_a_400(client: TestClient) -> None:
 
 
 def test_an_upload_over_the_limit_is_a_413(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(imports, "MAX_UPLOAD_BYTES", 1_000)
-    response = upload(client, sample())
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        response = upload(client, sample())
     assert response.status_code == 413
     assert get_all_runs() == []
 

@@ -257,7 +257,7 @@ def test_full_syncs_and_an_api_session_leak_no_secret_anywhere(
     assert "Refreshed the strava access token" in caplog.text  # the logs were captured
     # While runs were failing, their errors were stored (and are searched below).
     assert "answered HTTP 500 to events.insert" in session.stored[0]
-    assert "enc:v1:" in session.stored[0]  # the tokens are there, encrypted
+    assert "enc:v2:" in session.stored[0]  # the tokens are there, encrypted
     assert "answered HTTP 502 to events.patch" in session.stored[1]
     assert_no_secret(
         secrets_of(strava.tokens, google.tokens),
@@ -308,7 +308,7 @@ def test_a_served_api_session_logs_no_secret_even_at_debug(
 def test_production_without_a_secret_key_refuses_to_store_tokens(
     db: str, raw_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A row written in development, before any key was set, is stored as it came.
+    # A row written in development, under dev's key file.
     upsert_credentials("strava", "client-123", "dev-secret", "dev-refresh", "dev-access")
     before = every_stored_value(raw_conn)
     monkeypatch.setenv("FITNESS_ENV", "prod")
