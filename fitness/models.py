@@ -7,6 +7,7 @@ name here is a column name (or alias) in the SQL that fills it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final, Literal
@@ -26,10 +27,16 @@ EDITABLE_FIELDS: Final = (
     "type",
     "shoe_id",
     "datetime_utc",
+    "name",
+    "notes",
 )
 PROTECTED_FIELDS: Final = ("id", "source")
 MIN_HEART_RATE: Final = 20
 MAX_HEART_RATE: Final = 250
+# A run's title and notes: far beyond what a runner writes (the CSV reader's own field limit
+# is 128 KiB), and repeated as CHECK constraints on runs and runs_history.
+MAX_RUN_NAME_CHARS: Final = 1_000
+MAX_RUN_NOTES_CHARS: Final = 100_000
 
 
 def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
@@ -50,6 +57,9 @@ def _normalise_utc(obj: object, *names: str) -> None:
 class Run:
     """One run as it is now. `distance` in miles, `duration` in seconds.
 
+    `name` and `notes` are what the runner wrote (an activity's title, a workout's notes),
+    None when the source had none.
+
     >>> Run(id="strava_1", datetime_utc=datetime(2025, 5, 6, 7, tzinfo=UTC),
     ...     type="Outdoor Run", distance=5.0, duration=2400, source="Strava").version
     1
@@ -64,6 +74,8 @@ class Run:
     avg_heart_rate: float | None = None
     shoe_id: str | None = None
     shoe_name: str | None = None
+    name: str | None = None
+    notes: str | None = None
     version: int = 1
     last_edited_at: datetime | None = None
     last_edited_by: str | None = None
@@ -114,6 +126,8 @@ class RunVersion:
     changed_at: datetime
     changed_by: str | None
     change_reason: str | None
+    name: str | None = None
+    notes: str | None = None
 
     def __post_init__(self) -> None:
         _normalise_utc(self, "datetime_utc", "changed_at")
@@ -195,6 +209,20 @@ class OAuthCredentials:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderGear:
+    """A piece of gear as a provider (Strava) describes it, for the shoe that stands for it.
+
+    `name` and `retired` are None when the provider no longer has the gear: then only a
+    shoe already linked to `gear_id` is found, and nothing about it changes.
+    """
+
+    provider: Literal["strava"]
+    gear_id: str
+    name: str | None = None
+    retired: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ImportResult:
     """What `import_runs` did: new runs inserted, known ids skipped, shoes it had to create."""
 
@@ -266,6 +294,23 @@ def _shoe_id_error(value: object) -> str | None:
     return None
 
 
+def _text_error(limit: int) -> Callable[[object], str | None]:
+    def text_error(value: object) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > limit:
+            return f"must be null or text of at most {limit:,} characters"
+        if "\x00" in value:
+            return "must not contain NUL characters"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "must be valid Unicode text"
+        return None
+
+    return text_error
+
+
 def _datetime_error(value: object) -> str | None:
     if not isinstance(value, datetime):
         return "must be a timezone-aware datetime"
@@ -282,4 +327,6 @@ _FIELD_CHECKS: Final = {
     "source": _source_error,
     "shoe_id": _shoe_id_error,
     "datetime_utc": _datetime_error,
+    "name": _text_error(MAX_RUN_NAME_CHARS),
+    "notes": _text_error(MAX_RUN_NOTES_CHARS),
 }

@@ -128,6 +128,15 @@ _SUMMARY_PROPERTIES: Final = {
         "minimum": 0,
         "description": "Runs already stored (a re-import leaves them, and any edits, alone).",
     },
+    "repeated_in_file": {
+        "type": "integer",
+        "minimum": 0,
+        "description": (
+            "Rows repeating a workout an earlier row of the file has (see `repeats`). "
+            "inserted + skipped_existing + repeated_in_file + skipped_other_activities + "
+            "error_count = rows, unless aborted."
+        ),
+    },
     "skipped_other_activities": {
         "type": "integer",
         "minimum": 0,
@@ -141,6 +150,30 @@ _SUMMARY_PROPERTIES: Final = {
     "errors": _ROW_ERRORS,
     "error_count": {"type": "integer", "minimum": 0},
     "rows": {"type": "integer", "minimum": 0, "description": "Data rows read."},
+    "repeats": {
+        "type": "array",
+        "maxItems": MAX_REPORTED_ERRORS,
+        "description": "Each repeated row, and the earlier row whose copy was kept.",
+        "items": {
+            "type": "object",
+            "required": ["line", "run_id", "kept_line"],
+            "additionalProperties": False,
+            "properties": {
+                "line": {"type": "integer", "minimum": 1},
+                "run_id": {"type": "string"},
+                "kept_line": {"type": "integer", "minimum": 1},
+            },
+        },
+    },
+    "warnings": {
+        **_ROW_ERRORS,
+        "description": "Rows imported without part of them (a `Shoes:` line naming no shoe).",
+    },
+    "distance_unit": {
+        "type": ["string", "null"],
+        "enum": ["mi", "km", None],
+        "description": "The unit of the file's distance column; km are converted to miles.",
+    },
     "dry_run": {
         "type": "boolean",
         "description": "True: the counts are what an import would do; nothing was written.",

@@ -43,6 +43,8 @@ from fitness.errors import (
 from fitness.models import (
     EDITABLE_FIELDS,
     MAX_HEART_RATE,
+    MAX_RUN_NAME_CHARS,
+    MAX_RUN_NOTES_CHARS,
     MIN_HEART_RATE,
     PROTECTED_FIELDS,
     RUN_SOURCES,
@@ -66,6 +68,8 @@ _FIELD_PARSERS: Final = {
     "type": parsing.required_text,
     "shoe_id": parsing.optional_text,
     "datetime_utc": parsing.aware_datetime,
+    "name": parsing.optional_text,
+    "notes": parsing.optional_text,
 }
 _NOTE_PARSERS: Final = {
     "changed_by": parsing.non_empty_text,
@@ -313,6 +317,16 @@ _RUN_DATA: Final = {
         "maximum": MAX_HEART_RATE,
     },
     "shoe_id": {"type": ["string", "null"]},
+    "name": {
+        "type": ["string", "null"],
+        "maxLength": MAX_RUN_NAME_CHARS,
+        "description": "The activity's title, as the runner wrote it.",
+    },
+    "notes": {
+        "type": ["string", "null"],
+        "maxLength": MAX_RUN_NOTES_CHARS,
+        "description": "The runner's notes on the run.",
+    },
 }
 
 paths = {

@@ -76,6 +76,7 @@ schemas = {
             "skipped_existing",
             "skipped_other_activities",
             "shoes_created",
+            "shoes_changed",
             "rate_limited",
             "retry_after",
             "last_synced_at",
@@ -92,6 +93,11 @@ schemas = {
                 "description": "Rides, walks and other activities that are not runs.",
             },
             "shoes_created": {"type": "array", "items": {"type": "string"}},
+            "shoes_changed": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Shoes renamed, retired or unretired because their Strava gear was.",
+            },
             "rate_limited": {
                 "type": "boolean",
                 "description": "True: Strava's rate limit stopped the sync; run it again later.",

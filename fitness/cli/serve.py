@@ -26,7 +26,8 @@ def add(commands: Subcommands) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on (%(default)s)")
-    parser.set_defaults(handler=_serve)
+    # A server's log is its output: INFO without --verbose.
+    parser.set_defaults(handler=_serve, logs_by_default=True)
 
 
 def _serve(args: argparse.Namespace) -> int:

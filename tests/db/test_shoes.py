@@ -10,6 +10,7 @@ from fitness.db.runs import bulk_create_runs, delete_run
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import (
     bulk_create_shoes_by_names,
+    create_missing_shoes,
     create_shoe,
     delete_shoe_by_id,
     get_existing_shoes_by_names,
@@ -20,6 +21,7 @@ from fitness.db.shoes import (
     update_shoe_by_id,
 )
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
+from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
 from tests.factories import RunFactory
 
 
@@ -40,10 +42,45 @@ def test_a_name_normalising_to_an_existing_id_is_a_conflict(db: str) -> None:
     assert caught.value.shoe_id == "brooks_ghost_15"
 
 
-def test_a_name_with_nothing_to_make_an_id_from_is_invalid(db: str) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_an_empty_or_overlong_name_is_invalid(db: str, name: str) -> None:
     with pytest.raises(InvalidUpdate) as caught:
-        create_shoe("???")
+        create_shoe(name)
     assert "name" in caught.value.errors
+
+
+def test_a_name_in_any_script_is_a_shoe_with_a_readable_id(db: str) -> None:
+    assert create_shoe("Кроссовки Привет 2").id == "krossovki_privet_2"
+    assert create_shoe("Größe 42").id == "grosse_42"
+    assert create_shoe("ナイキ ペガサス 40").id == "naiki_pegasasu_40"
+    assert create_shoe("???").id == shoe_id_from_name("???")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("ナイキ 40", "アシックス 40"),
+        ("Привет", "Privet"),
+        ("Größe 42", "Grosse 42"),
+        ("!!!", "???"),
+    ],
+)
+def test_different_names_never_collide(db: str, first: str, second: str) -> None:
+    one, other = create_shoe(first), create_shoe(second)
+    assert one.id != other.id
+    assert (one.name, other.name) == (first, second)
+    mapping = bulk_create_shoes_by_names({first, second, first.upper()})
+    assert mapping == {first: one.id, second: other.id, first.upper(): one.id}
+
+
+def test_names_that_transliterate_alike_are_told_apart_in_one_import(db: str) -> None:
+    mapping, created = create_missing_shoes({"Privet 2", "Привет 2", "привет-2"})
+    assert created == ["Privet 2", "Привет 2"]
+    assert mapping["Привет 2"] == mapping["привет-2"] != mapping["Privet 2"]
+    assert {shoe.name: shoe.id for shoe in get_shoes()} == {
+        "Privet 2": "privet_2",
+        "Привет 2": disambiguated_shoe_id("privet_2", shoe_name_key("Привет 2")),
+    }
 
 
 def test_mileage_and_run_count_come_from_non_deleted_runs(db: str, runs: RunFactory) -> None:

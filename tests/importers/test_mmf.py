@@ -231,10 +231,27 @@ def test_several_problems_in_one_row_are_reported_together() -> None:
     assert "Workout Date" in error.message and "Distance (mi)" in error.message
 
 
-def test_a_short_row_treats_missing_cells_as_empty() -> None:
-    text = mmf_csv([]) + '"May 6, 2025","May 6, 2025",Run,300,3.1,1700\r\n'
-    [error] = parse(text)
-    assert isinstance(error, RowError) and "Link" in error.message
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        ('"May 6, 2025","May 6, 2025",Run,300,3.1,1700\r\n', 6),
+        # A date whose quotes an editor dropped: its comma makes one field two.
+        (
+            "May 6, 2025,May 6, 2025,Walk,300,3.1,1700,9,8,6,7,,5000,,Map My Run iPhone,"
+            "https://www.mapmyfitness.com/workout/86\r\n",
+            17,
+        ),
+    ],
+)
+def test_a_row_with_more_or_fewer_fields_than_the_header_is_an_error(
+    line: str, fields: int
+) -> None:
+    rows = parse(mmf_csv([mmf_row()]) + line + mmf_csv([mmf_row()], bom=False).split("\r\n", 1)[1])
+    assert [type(row) for row in rows] == [MMFRun, RowError, MMFRun]
+    error = rows[1]
+    assert isinstance(error, RowError)
+    assert error.line == 3
+    assert f"has {fields} fields where the header has {len(HEADER)}" in error.message
 
 
 def test_a_huge_field_is_a_row_error_and_parsing_goes_on() -> None:
