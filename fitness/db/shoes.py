@@ -267,7 +267,7 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
 
     >>> sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Peggy")])
     GearShoes(shoe_ids={'g1': 'nike_pegasus_40'}, created=(),
-              changes=('Nike Pegasus 40 renamed to Peggy (Strava gear g1)',))  # doctest: +SKIP
+              changes=('Nike Pegasus 40 renamed to Peggy (renamed on Strava)',))  # doctest: +SKIP
     """
     if not gears:
         return GearShoes(shoe_ids={})
@@ -308,8 +308,7 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
                     active.execute("UPDATE shoes SET name = %s WHERE id = %s", (new_name, shoe_id))
                     known.rename(shoe_id, new_name)
                     changes.append(
-                        f"{old_name} renamed to {new_name} ({_label(gear.provider)} gear "
-                        f"{gear.gear_id})"
+                        f"{old_name} renamed to {new_name} (renamed on {_label(gear.provider)})"
                     )
             shoe_ids[gear.gear_id] = shoe_id
             if gear.retired is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import psycopg
 import pytest
 
 from fitness.db.runs import bulk_create_runs, delete_run
@@ -17,11 +18,13 @@ from fitness.db.shoes import (
     get_shoe_by_id,
     get_shoes,
     retire_shoe_by_id,
+    sync_gear_shoes,
     unretire_shoe_by_id,
     update_shoe_by_id,
 )
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
 from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
+from fitness.models import ProviderGear
 from tests.factories import RunFactory
 
 
@@ -155,3 +158,34 @@ def test_existing_shoes_by_names_matches_normalised_names(db: str) -> None:
     assert get_existing_shoes_by_names({"BROOKS GHOST 15", "Unknown Shoe"}) == {
         "BROOKS GHOST 15": "brooks_ghost_15"
     }
+
+
+def gear(gear_id: str, name: str | None, retired: bool | None = None) -> ProviderGear:
+    return ProviderGear(provider="strava", gear_id=gear_id, name=name, retired=retired)
+
+
+def test_a_gear_rename_to_a_name_another_shoe_has_keeps_the_shoes_apart(db: str) -> None:
+    create_shoe("Peggy")
+    sync_gear_shoes([gear("g1", "Nike Pegasus 40")])
+    result = sync_gear_shoes([gear("g1", "peggy")])
+    assert result.shoe_ids == {"g1": "nike_pegasus_40"}
+    assert result.changes == ("Nike Pegasus 40 renamed to peggy (Strava g1) (renamed on Strava)",)
+    assert sorted(shoe.name for shoe in get_shoes()) == ["Peggy", "peggy (Strava g1)"]
+
+
+def test_gear_without_details_is_only_looked_up(db: str) -> None:
+    assert sync_gear_shoes([gear("g1", None)]).shoe_ids == {}
+    sync_gear_shoes([gear("g1", "Ghost 15", retired=False)])
+    result = sync_gear_shoes([gear("g1", None)])
+    assert (result.shoe_ids, result.changes) == ({"g1": "ghost_15"}, ())
+
+
+def test_retiring_a_shoe_here_records_that_the_user_decided(
+    db: str, raw_conn: psycopg.Connection
+) -> None:
+    create_shoe("Ghost 15")
+    retire_shoe_by_id("ghost_15", date(2025, 1, 1))
+    row = raw_conn.execute("SELECT retirement_set_by FROM shoes").fetchone()
+    assert row == ("user",)
+    assert sync_gear_shoes([gear("g1", "Ghost 15", retired=False)]).changes == ()
+    assert get_shoe_by_id("ghost_15").is_retired  # type: ignore[union-attr]
