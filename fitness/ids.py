@@ -6,6 +6,7 @@ and shoe ids derived from the shoe's name, in any script.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -63,6 +64,8 @@ def mmf_run_id(link: str) -> str:
     return f"mmf_{int(match.group(1))}"
 
 
+# An export names the same few shoes on thousands of rows: each name is worked out once.
+@functools.lru_cache(maxsize=4096)
 def shoe_name_key(name: str) -> str:
     """What identifies a shoe name: two names with the same key are the same shoe.
 
@@ -81,6 +84,7 @@ def shoe_name_key(name: str) -> str:
     return " ".join(words) if words else " ".join(folded.split())
 
 
+@functools.lru_cache(maxsize=4096)
 def shoe_id_from_name(name: str) -> str:
     """The id a shoe named `name` gets: "Nike Air Zoom Pegasus 38" → `nike_air_zoom_pegasus_38`.
 
