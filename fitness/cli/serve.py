@@ -37,6 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
     _check_exposure(settings, args.host)
     check_settings(settings)
     prepare_database(settings)
+    if not settings.api_tokens:
+        # Only once the server will start: a refusal above is the one line printed.
+        logger.warning(
+            "FITNESS_API_TOKENS is not set: the API is unauthenticated and serves on "
+            "loopback only (%s)",
+            args.host,
+        )
     uvicorn.run(
         "fitness.api.app:create_app",
         factory=True,
@@ -62,11 +69,6 @@ def _check_exposure(settings: Settings, host: str) -> None:
             f"FITNESS_API_TOKENS is not set: without tokens the API serves only on loopback "
             f"(127.0.0.1, ::1, localhost), not on {host}"
         )
-    logger.warning(
-        "FITNESS_API_TOKENS is not set: the API is unauthenticated and serves on loopback "
-        "only (%s)",
-        host,
-    )
 
 
 def is_loopback(host: str) -> bool:
