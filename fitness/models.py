@@ -24,6 +24,8 @@ from fitness.rules import (
     Duration,
     HeartRate,
     Identifier,
+    RunName,
+    RunNotes,
     RunSource,
     RunType,
     StartTime,
@@ -55,6 +57,8 @@ DATA_FIELDS: Final = (
     "source",
     "avg_heart_rate",
     "shoe_id",
+    "name",
+    "notes",
 )
 EDITABLE_FIELDS: Final = (
     "distance",
@@ -63,6 +67,8 @@ EDITABLE_FIELDS: Final = (
     "type",
     "shoe_id",
     "datetime_utc",
+    "name",
+    "notes",
 )
 PROTECTED_FIELDS: Final = ("id", "source")
 
@@ -85,6 +91,9 @@ def _normalise_utc(obj: object, *names: str) -> None:
 class Run:
     """One run as it is now. `distance` in miles, `duration` in seconds.
 
+    `name` and `notes` are what the runner wrote (an activity's title, a workout's notes),
+    None when the source had none.
+
     >>> Run(id="strava_1", datetime_utc=datetime(2025, 5, 6, 7, tzinfo=UTC),
     ...     type="Outdoor Run", distance=5.0, duration=2400, source="Strava").version
     1
@@ -103,6 +112,10 @@ class Run:
     """The id of the shoe it was run in."""
     shoe_name: str | None = None
     """That shoe's name."""
+    name: RunName | None = None
+    """The run's title, as its source names it (Strava's activity name)."""
+    notes: RunNotes | None = None
+    """What the runner wrote about it."""
     version: int = 1
     """The current version (1 is the original import); also the run's ETag."""
     last_edited_at: Timestamp | None = None
@@ -139,7 +152,7 @@ class RunDetail(Run):
 
 ChangeValue = Timestamp | float | str | None
 Change = TypedDict("Change", {"from": ChangeValue, "to": ChangeValue})
-EditableField = Literal["distance", "duration", "avg_heart_rate", "type", "shoe_id", "datetime_utc"]
+EditableField = Literal[EDITABLE_FIELDS]  # type: ignore[valid-type]
 
 
 @with_config(SHAPE)
@@ -162,6 +175,8 @@ class RunVersion:
     changed_at: Timestamp
     changed_by: str | None
     change_reason: str | None
+    name: str | None = None
+    notes: str | None = None
 
     def __post_init__(self) -> None:
         _normalise_utc(self, "datetime_utc", "changed_at")
@@ -281,6 +296,20 @@ class OAuthCredentials:
             return True
         now = now or datetime.now(UTC)
         return (self.expires_at - now).total_seconds() <= seconds
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderGear:
+    """A piece of gear as a provider (Strava) describes it, for the shoe that stands for it.
+
+    `name` and `retired` are None when the provider no longer has the gear: then only a
+    shoe already linked to `gear_id` is found, and nothing about it changes.
+    """
+
+    provider: Literal["strava"]
+    gear_id: str
+    name: str | None = None
+    retired: bool | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

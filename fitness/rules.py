@@ -43,6 +43,10 @@ MAX_SHOE_NAME_CHARS: Final = 100
 MAX_CHANGED_BY_CHARS: Final = 100
 MAX_CHANGE_REASON_CHARS: Final = 1000
 MAX_SHOE_NOTES_CHARS: Final = 2000
+# A run's title and notes: far beyond what a runner writes (the CSV reader's own field limit
+# is 128 KiB).
+MAX_RUN_NAME_CHARS: Final = 1_000
+MAX_RUN_NOTES_CHARS: Final = 100_000
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava"]
@@ -180,6 +184,12 @@ ShoeName = Annotated[
 """A shoe's display name; its id is derived from it."""
 
 ShoeNotes = Annotated[StorableText, Field(max_length=MAX_SHOE_NOTES_CHARS)]
+
+RunName = Annotated[StorableText, Field(max_length=MAX_RUN_NAME_CHARS)]
+"""A run's title."""
+
+RunNotes = Annotated[StorableText, Field(max_length=MAX_RUN_NOTES_CHARS)]
+"""What the runner wrote about a run."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

@@ -27,6 +27,8 @@ CREATE TABLE shoes (
     deleted_at       timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- Who last retired or unretired the shoe: a provider's retirement never overrides the user's.
+    retirement_set_by text       CHECK (retirement_set_by IN ('user', 'strava')),
     CONSTRAINT shoes_name_length_check CHECK (char_length(name) <= 100)
 );
 
@@ -47,7 +49,10 @@ CREATE TABLE runs (
     version        integer          NOT NULL DEFAULT 1 CHECK (version >= 1),
     deleted_at     timestamptz,
     created_at     timestamptz      NOT NULL DEFAULT now(),
-    updated_at     timestamptz      NOT NULL DEFAULT now()
+    updated_at     timestamptz      NOT NULL DEFAULT now(),
+    -- What the runner wrote: the activity's title and notes.
+    name           text             CHECK (char_length(name) <= 1000),
+    notes          text             CHECK (char_length(notes) <= 100000)
 );
 
 -- Date ranges and newest-first keyset pagination.
@@ -75,10 +80,24 @@ CREATE TABLE runs_history (
     changed_at     timestamptz      NOT NULL DEFAULT now(),
     changed_by     text             CHECK (char_length(changed_by) <= 100),
     change_reason  text             CHECK (char_length(change_reason) <= 1000),
+    name           text             CHECK (char_length(name) <= 1000),
+    notes          text             CHECK (char_length(notes) <= 100000),
     CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number)
 );
 
 CREATE INDEX runs_history_shoe_id_idx ON runs_history (shoe_id) WHERE shoe_id IS NOT NULL;
+
+-- The provider gear (a Strava gear id) each shoe stands for: a rename at the provider is a
+-- rename here, and two gears with one name stay two shoes.
+CREATE TABLE shoe_gear (
+    provider   text        NOT NULL CHECK (provider IN ('strava')),
+    gear_id    text        NOT NULL CHECK (char_length(gear_id) BETWEEN 1 AND 100),
+    shoe_id    text        NOT NULL REFERENCES shoes (id),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (provider, gear_id)
+);
+
+CREATE INDEX shoe_gear_shoe_id_idx ON shoe_gear (shoe_id);
 
 CREATE TABLE synced_runs (
     id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -25,7 +25,15 @@ from fitness.db.migrations import upgrade_to_head
 from tests.factories import RunFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("runs_history", "synced_runs", "runs", "shoes", "sync_metadata", "oauth_credentials")
+TABLES = (
+    "runs_history",
+    "synced_runs",
+    "runs",
+    "shoe_gear",
+    "shoes",
+    "sync_metadata",
+    "oauth_credentials",
+)
 
 
 # Whatever a developer keeps in the environment or in .env.dev.local, the tests must never

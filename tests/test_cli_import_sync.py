@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fitness.cli import main
+from fitness.cli import _configure_logging, main
 from fitness.config import reset_settings
 from fitness.db.runs import get_all_runs
 from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
@@ -186,3 +188,102 @@ def test_import_mmf_refuses_a_database_url_whose_schema_is_not_at_head(
         reset_settings()
     assert code == 1
     assert "fitness db upgrade" in err
+
+
+CASES = Path(__file__).resolve().parent / "fixtures" / "cases"
+
+
+def fitness_command(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "fitness.cli", *argv]
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdin"])
+def test_import_mmf_from_a_pipe_streams_like_a_file(db: str, tmp_path: Path, name: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(mmf_csv([mmf_row() for _ in range(2_500)]), newline="")
+    with open(path, "rb") as export:
+        cat = subprocess.Popen(["cat"], stdin=export, stdout=subprocess.PIPE)
+        done = subprocess.run(
+            fitness_command("import", "mmf", name),
+            stdin=cat.stdout,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        cat.wait()
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("imported 2500 runs (0 already stored, 0 other activities")
+    assert done.stderr == ""
+    assert len(get_all_runs()) == 2_500
+
+
+def test_commands_are_quiet_by_default_and_verbose_shows_the_log(db: str) -> None:
+    quiet = subprocess.run(
+        fitness_command("import", "mmf", SAMPLE_EXPORT, "--dry-run"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stderr == ""
+    assert "imported" not in quiet.stdout
+    assert quiet.stdout.startswith("dry run: would import 59 runs")
+    assert "nothing written" in quiet.stdout.splitlines()[0]
+
+    verbose = subprocess.run(
+        fitness_command("--verbose", "import", "mmf", SAMPLE_EXPORT, "--dry-run"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert " INFO fitness.services.mmf_import: MMF import dry run: would insert 59" in (
+        verbose.stderr
+    )
+    assert "imported" not in verbose.stderr.lower()
+    assert get_all_runs() == []
+
+
+def test_import_mmf_of_a_metric_export_says_the_unit(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(capsys, "import", "mmf", str(CASES / "mmf-metric-export.csv"))
+    assert status == 0, err
+    assert out == (
+        "imported 2 runs (0 already stored, 1 other activity skipped); "
+        "distances in km, converted to miles\n"
+    )
+
+
+def test_import_mmf_says_which_copy_of_a_repeated_workout_it_kept(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, _ = run_cli(capsys, "import", "mmf", str(CASES / "mmf-repeated-workout.csv"))
+    assert status == 0
+    assert out == (
+        "imported 2 runs (0 already stored, 1 repeated in the file, 0 other activities "
+        "skipped); distances in miles\n"
+        "1 row repeated a workout of an earlier row (the earlier row is the one kept):\n"
+        "  line 4: mmf_8613100001, kept from line 2\n"
+    )
+
+
+def test_import_mmf_lists_rows_imported_without_their_shoe(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(mmf_csv([mmf_row(Notes="Shoes: " + "x" * 120)]), newline="")
+    status, out, _ = run_cli(capsys, "import", "mmf", str(path))
+    assert status == 0
+    assert "1 row imported without part of it:\n  line 2: Notes: 'Shoes: xxx" in out
+
+
+def test_log_lines_go_to_the_stderr_of_the_moment_one_line_each(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _configure_logging(debug=False, verbose=False)
+    replaced = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", replaced)  # as rich's progress bar does
+    logging.getLogger("fitness.test").warning("first line\nsecond line")
+    logging.getLogger("fitness.test").info("not shown without --verbose")
+    assert replaced.getvalue().endswith("WARNING fitness.test: first line | second line\n")
+    assert "not shown" not in replaced.getvalue()

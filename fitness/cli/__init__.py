@@ -19,6 +19,12 @@ A handler returns the exit status. It reports failure by raising (FitnessError, 
 error, OSError...): `main` turns any error into one line on stderr and exit status 1, and
 usage errors into one line and exit status 2. `--debug` (or FITNESS_DEBUG=1) shows the
 traceback instead.
+
+Commands are quiet: they print what they did on stdout and only warnings and errors on
+stderr. `--verbose` shows the INFO log, `--debug` the DEBUG log; `fitness serve`, whose log
+is its output, logs at INFO by default (its parser sets `logs_by_default`). Log lines are
+one line each, and go to whatever `sys.stderr` is when they are written, so a progress bar
+that redirects stderr prints them above itself instead of through it.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import os
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
+from typing import TextIO
 
 import psycopg
 from alembic.util import CommandError
@@ -63,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exit_:
         return _status(exit_)
     debug = args.debug or os.environ.get("FITNESS_DEBUG", "").strip() in ("1", "true", "yes")
-    _configure_logging(debug)
+    _configure_logging(debug, args.verbose or getattr(args, "logs_by_default", False))
     try:
         return args.handler(args)
     except KeyboardInterrupt:
@@ -94,6 +101,7 @@ def build_parser() -> Parser:
         action="store_true",
         help="log at DEBUG and show tracebacks of errors (also FITNESS_DEBUG=1)",
     )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the INFO log on stderr")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_package_version()}")
     commands = subcommands(parser, "COMMAND")
     for add in COMMANDS:
@@ -101,15 +109,44 @@ def build_parser() -> Parser:
     return parser
 
 
-def _configure_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format=LOG_FORMAT,
-        datefmt="%Y-%m-%dT%H:%M:%S",
+def _configure_logging(debug: bool, verbose: bool) -> None:
+    handler = _StderrHandler()
+    handler.setFormatter(
+        logging.Formatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+        if debug
+        else _OneLineFormatter(LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
     )
+    root = logging.getLogger()
+    for previous in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(previous)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING)
     if not debug:
         # Alembic narrates its setup at INFO; our commands say what changed themselves.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to the `sys.stderr` of the moment, not the one at set-up: rich's progress bar
+    replaces it while it runs, and prints what is written there above the bar."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """`StreamHandler` sets its stream; this handler always looks it up instead."""
+
+
+class _OneLineFormatter(logging.Formatter):
+    """A record on one line: line breaks in messages (and tracebacks) become ` | `."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return " | ".join(line for line in super().format(record).splitlines() if line.strip())
 
 
 def _describe(error: BaseException) -> str:

@@ -92,6 +92,6 @@ def progress(description: str, total: float | None) -> Iterator[Callable[[float,
         yield lambda done, note: bar.update(task, completed=done, note=note)
 
 
-def count(number: int, noun: str) -> str:
-    """`1 run`, `2 runs`."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def count(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 run`, `2 runs` (`plural` for nouns that do not take an s)."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"

@@ -63,7 +63,8 @@ def add(commands: Subcommands) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on (%(default)s)")
-    parser.set_defaults(handler=_serve)
+    # A server's log is its output: INFO without --verbose.
+    parser.set_defaults(handler=_serve, logs_by_default=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -72,6 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
     check_settings(settings)
     address = _listen_address(args.host, args.port)
     prepare_database(settings)
+    if not settings.api_tokens:
+        # Only once the server will start: a refusal above is the one line printed.
+        logger.warning(
+            "FITNESS_API_TOKENS is not set: the API is unauthenticated and serves on "
+            "loopback only (%s)",
+            args.host,
+        )
     server = _server(address, args.port, debug=args.debug)
     logger.info("Serving the API on http://%s", _authority(address, args.port))
     server.serve()
@@ -141,11 +149,6 @@ def _check_exposure(settings: Settings, host: str) -> None:
             f"FITNESS_API_TOKENS is not set: without tokens the API serves only on loopback "
             f"(127.0.0.1, ::1, localhost), not on {host}"
         )
-    logger.warning(
-        "FITNESS_API_TOKENS is not set: the API is unauthenticated and serves on loopback "
-        "only (%s)",
-        host,
-    )
 
 
 def _listen_address(host: str, port: int) -> str:

@@ -60,6 +60,8 @@ def _strava(args: argparse.Namespace) -> int:
     )
     if result.shoes_created:
         print(f"new shoes: {', '.join(result.shoes_created)}")
+    for change in result.shoes_changed:
+        print(f"shoe {change}")
     for error in result.errors[:MAX_ERRORS_SHOWN]:
         print(f"  activity {error.activity_id}: {error.message}")
     if result.last_synced_at is not None:

@@ -29,6 +29,7 @@ FITNESS_TABLES: Final = (
     "runs",
     "runs_history",
     "shoes",
+    "shoe_gear",
     "synced_runs",
     "sync_metadata",
     "oauth_credentials",

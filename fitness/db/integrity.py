@@ -130,13 +130,17 @@ SELECT 'data_mismatch' AS kind,
                   CASE WHEN r.source IS DISTINCT FROM n.source THEN 'source' END,
                   CASE WHEN r.avg_heart_rate IS DISTINCT FROM n.avg_heart_rate
                        THEN 'avg_heart_rate' END,
-                  CASE WHEN r.shoe_id IS DISTINCT FROM n.shoe_id THEN 'shoe_id' END
+                  CASE WHEN r.shoe_id IS DISTINCT FROM n.shoe_id THEN 'shoe_id' END,
+                  CASE WHEN r.name IS DISTINCT FROM n.name THEN 'name' END,
+                  CASE WHEN r.notes IS DISTINCT FROM n.notes THEN 'notes' END
               ], ', ')) AS message
 FROM runs AS r
 JOIN newest AS n ON n.run_id = r.id
-WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id)
+WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id,
+       r.name, r.notes)
       IS DISTINCT FROM
-      (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id)
+      (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id,
+       n.name, n.notes)
 ORDER BY r.id
 """
 

@@ -29,16 +29,16 @@ IMPORT_BATCH_SIZE: Final = 50_000
 
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
-       r.shoe_id, s.name AS shoe_name, r.version, r.last_edited_at, r.last_edited_by,
-       r.deleted_at, r.created_at, r.updated_at
+       r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 """
 
 _SELECT_RUN_DETAILS = f"""
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
-       r.shoe_id, s.name AS shoe_name, r.version, r.last_edited_at, r.last_edited_by,
-       r.deleted_at, r.created_at, r.updated_at,{CALENDAR_COLUMNS}
+       r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at,{CALENDAR_COLUMNS}
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
@@ -111,7 +111,12 @@ def import_runs(
         for start in range(0, len(unique), batch_size):
             batch = unique[start : start + batch_size]
             inserted += _insert_batch(active, batch, shoe_ids, changed_by)
-    logger.info("Imported %s new runs (%s already known)", inserted, len(unique) - inserted)
+    # DEBUG, and not "imported": the caller's transaction (a dry run, say) may still roll back.
+    logger.debug(
+        "Wrote %s new runs (%s already stored) in this transaction",
+        inserted,
+        len(unique) - inserted,
+    )
     return ImportResult(
         inserted=inserted,
         skipped_existing=len(unique) - inserted,
@@ -335,25 +340,32 @@ CREATE TEMPORARY TABLE IF NOT EXISTS import_staging (
     duration       double precision,
     source         text,
     avg_heart_rate double precision,
-    shoe_id        text
+    shoe_id        text,
+    name           text,
+    notes          text
 ) ON COMMIT DROP
 """
-_STAGING_TYPES = ("text", "timestamptz", "text", "float8", "float8", "text", "float8", "text")
+_STAGING_TYPES = (
+    "text", "timestamptz", "text", "float8", "float8", "text", "float8", "text", "text", "text",
+)  # fmt: skip
 _COPY_STAGING = "COPY pg_temp.import_staging FROM STDIN (FORMAT BINARY)"
 
 _INSERT_BATCH = """
 WITH inserted AS (
-    INSERT INTO runs (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id)
-    SELECT id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id
+    INSERT INTO runs (id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id,
+                      name, notes)
+    SELECT id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id,
+           name, notes
     FROM pg_temp.import_staging
     ON CONFLICT (id) DO NOTHING
     RETURNING id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id,
-              created_at
+              name, notes, created_at
 )
 INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
-                          duration, source, avg_heart_rate, shoe_id, changed_at, changed_by)
+                          duration, source, avg_heart_rate, shoe_id, name, notes, changed_at,
+                          changed_by)
 SELECT id, 1, 'original', datetime_utc, type, distance,
-       duration, source, avg_heart_rate, shoe_id, created_at, %(changed_by)s
+       duration, source, avg_heart_rate, shoe_id, name, notes, created_at, %(changed_by)s
 FROM inserted
 """
 
@@ -374,6 +386,8 @@ def _insert_batch(
                     run.source,
                     None if run.avg_heart_rate is None else float(run.avg_heart_rate),
                     run.shoe_id or (shoe_ids.get(run.shoe_name) if run.shoe_name else None),
+                    run.name,
+                    run.notes,
                 )
             )
     try:

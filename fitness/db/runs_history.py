@@ -33,7 +33,7 @@ from fitness.paging import decode_cursor, encode_cursor
 
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
-       source, avg_heart_rate, shoe_id, changed_at, changed_by, change_reason
+       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason
 FROM runs_history
 """
 
@@ -61,7 +61,9 @@ proposed AS (
            CASE WHEN %(set_duration)s THEN %(duration)s::float8 ELSE c.duration END AS duration,
            CASE WHEN %(set_avg_heart_rate)s THEN %(avg_heart_rate)s::float8
                 ELSE c.avg_heart_rate END AS avg_heart_rate,
-           CASE WHEN %(set_shoe_id)s THEN %(shoe_id)s::text ELSE c.shoe_id END AS shoe_id
+           CASE WHEN %(set_shoe_id)s THEN %(shoe_id)s::text ELSE c.shoe_id END AS shoe_id,
+           CASE WHEN %(set_name)s THEN %(name)s::text ELSE c.name END AS name,
+           CASE WHEN %(set_notes)s THEN %(notes)s::text ELSE c.notes END AS notes
     FROM current AS c
     WHERE %(expected_version)s::integer IS NULL
        OR c.version = %(expected_version)s::integer
@@ -74,14 +76,18 @@ updated AS (
         duration = p.duration,
         avg_heart_rate = p.avg_heart_rate,
         shoe_id = p.shoe_id,
+        name = p.name,
+        notes = p.notes,
         version = r.version + 1,
         last_edited_at = now(),
         last_edited_by = %(changed_by)s
     FROM proposed AS p
     WHERE r.id = p.id
-      AND (r.datetime_utc, r.type, r.distance, r.duration, r.avg_heart_rate, r.shoe_id)
+      AND (r.datetime_utc, r.type, r.distance, r.duration, r.avg_heart_rate, r.shoe_id,
+           r.name, r.notes)
           IS DISTINCT FROM
-          (p.datetime_utc, p.type, p.distance, p.duration, p.avg_heart_rate, p.shoe_id)
+          (p.datetime_utc, p.type, p.distance, p.duration, p.avg_heart_rate, p.shoe_id,
+           p.name, p.notes)
     RETURNING r.*
 )
 """
@@ -115,6 +121,8 @@ updated AS (
         duration = t.duration,
         avg_heart_rate = t.avg_heart_rate,
         shoe_id = t.shoe_id,
+        name = t.name,
+        notes = t.notes,
         deleted_at = NULL,
         version = r.version + 1,
         last_edited_at = now(),
@@ -148,7 +156,8 @@ def update_run_with_history(
     ...     changed_by="user123", change_reason="Corrected GPS").version
     2
 
-    Only `distance, duration, avg_heart_rate, type, shoe_id, datetime_utc` are editable:
+    Only `distance, duration, avg_heart_rate, type, shoe_id, datetime_utc, name, notes` are
+    editable (`name` and `notes`: text or None, at most 1,000 and 100,000 characters):
     `id`/`source` raise `ProtectedField`, other names `UnknownFields`, bad values
     `InvalidUpdate` (all before touching the database). An edit that changes nothing
     returns the run unchanged and writes no version. `RunNotFound` for a missing or

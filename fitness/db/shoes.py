@@ -1,24 +1,32 @@
-"""The `shoes` table: the shoes runs were run in, with mileage computed from those runs.
+"""The `shoes` table and `shoe_gear`: the shoes runs were run in, with mileage computed from
+those runs, and the provider gear each shoe stands for.
 
-Shoe ids are derived from names (`fitness.ids.shoe_id_from_name`), so a name always maps to
-the same id; deleting a shoe is soft, and its runs keep pointing at it.
+A shoe is found by its name's key (`fitness.ids.shoe_name_key`: case, spacing and
+punctuation variants of a name are one shoe) or, for provider gear, by the gear id, so a
+rename at the provider renames the shoe. Its id is derived from the name it was created
+with; deleting a shoe is soft, and its runs keep pointing at it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Final
 
-import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import class_row
 
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
-from fitness.ids import shoe_id_from_name
-from fitness.models import Shoe
+from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
+from fitness.models import ProviderGear, Shoe
 
 SHOE_UPDATABLE_FIELDS = ("retired_at", "retirement_notes", "notes")
+# Creating, renaming or linking shoes takes this transaction-level advisory lock, so two
+# imports at once cannot give two shoes one name key (the key is computed in Python, so no
+# unique index can hold it).
+_SHOE_NAMES_LOCK: Final = 7_734_221_906
 
 # Mileage and run count come from the non-deleted runs, never from a stored counter that
 # could drift.
@@ -74,23 +82,28 @@ def get_shoe_by_id(
 
 @retry_on_disconnect
 def create_shoe(name: str, notes: str | None = None, *, conn: Connection | None = None) -> Shoe:
-    """Create a shoe named `name`; `ShoeExists` if its id (or name) is taken.
+    """Create a shoe named `name`; `ShoeExists` (with that shoe's id) if a shoe has a name
+    with the same key ("brooks-ghost 15" when "Brooks Ghost 15" exists).
 
-    A name with nothing to make an id from is an `InvalidUpdate` on `name`.
+    The id is `shoe_id_from_name(name)`, or that id with a digest of the name's key when a
+    differently named shoe already has it. An empty or over-long name is an `InvalidUpdate`
+    on `name`.
     """
     clean_name = name.strip()
     try:
-        shoe_id = shoe_id_from_name(clean_name)
+        shoe_id_from_name(clean_name)
     except ValueError as error:
         raise InvalidUpdate({"name": str(error)}) from None
     with transaction(conn) as active:
-        try:
-            active.execute(
-                "INSERT INTO shoes (id, name, notes) VALUES (%s, %s, %s)",
-                (shoe_id, clean_name, notes),
-            )
-        except psycopg.errors.UniqueViolation:
-            raise ShoeExists(shoe_id) from None
+        _lock_shoe_names(active)
+        known = _ShoeNames.load(active)
+        existing = known.by_key.get(shoe_name_key(clean_name))
+        if existing is not None:
+            raise ShoeExists(existing)
+        shoe_id = known.free_id(clean_name)
+        active.execute(
+            "INSERT INTO shoes (id, name, notes) VALUES (%s, %s, %s)", (shoe_id, clean_name, notes)
+        )
         shoe = get_shoe_by_id(shoe_id, conn=active)
     assert shoe is not None
     return shoe
@@ -100,7 +113,11 @@ def create_shoe(name: str, notes: str | None = None, *, conn: Connection | None 
 def update_shoe_by_id(
     shoe_id: str, updates: Mapping[str, object], *, conn: Connection | None = None
 ) -> Shoe:
-    """Change any of `retired_at` (a date, or None to unretire), `retirement_notes`, `notes`."""
+    """Change any of `retired_at` (a date, or None to unretire), `retirement_notes`, `notes`.
+
+    A change of `retired_at` is the user's: from then on, retirement on a provider (Strava
+    gear) no longer changes this shoe's.
+    """
     unknown = set(updates) - set(SHOE_UPDATABLE_FIELDS)
     if unknown:
         raise UnknownFields(unknown)
@@ -121,6 +138,9 @@ def update_shoe_by_id(
         for name in SHOE_UPDATABLE_FIELDS
         if name in updates
     )
+    if "retired_at" in updates:
+        # Recorded so that a provider's retirement (Strava gear) never overrides the user's.
+        assignments = sql.SQL(", ").join([assignments, sql.SQL("retirement_set_by = 'user'")])
     query = sql.SQL("UPDATE shoes SET {} WHERE id = %(id)s AND deleted_at IS NULL").format(
         assignments
     )
@@ -169,16 +189,13 @@ def delete_shoe_by_id(shoe_id: str, *, conn: Connection | None = None) -> Shoe:
 def get_existing_shoes_by_names(
     names: Collection[str], *, conn: Connection | None = None
 ) -> dict[str, str]:
-    """Map each of `names` that is already a shoe (by name or by its id) to that shoe's id."""
-    wanted = _ids_by_name(names)
+    """Map each of `names` that is already a shoe (a name with the same key) to its id."""
+    wanted = _keys_by_name(names)
     if not wanted:
         return {}
     with connection(conn) as active:
-        rows = active.execute(
-            "SELECT id FROM shoes WHERE id = ANY(%s)", (list(set(wanted.values())),)
-        ).fetchall()
-    existing = {row[0] for row in rows}
-    return {name: shoe_id for name, shoe_id in wanted.items() if shoe_id in existing}
+        known = _ShoeNames.load(active)
+    return {name: known.by_key[key] for name, key in wanted.items() if key in known.by_key}
 
 
 @retry_on_disconnect
@@ -187,9 +204,9 @@ def bulk_create_shoes_by_names(
 ) -> dict[str, str]:
     """Make sure a shoe exists for each name and map every name to its shoe id.
 
-    Names that normalise to the same id ("Brooks Ghost 15", "brooks-ghost-15") are one shoe,
-    named by the alphabetically first of them unless it already exists. One statement,
-    whatever the number of names. A name with no letters or digits is an `InvalidUpdate`.
+    Names with the same key ("Brooks Ghost 15", "brooks-ghost-15") are one shoe, named by
+    the alphabetically first of them unless it already exists. An empty or over-long name
+    is an `InvalidUpdate`.
     """
     return create_missing_shoes(names, conn=conn)[0]
 
@@ -197,32 +214,212 @@ def bulk_create_shoes_by_names(
 def create_missing_shoes(
     names: Collection[str], *, conn: Connection | None = None
 ) -> tuple[dict[str, str], list[str]]:
-    """Like `bulk_create_shoes_by_names`, also returning the names of the shoes created."""
-    wanted = _ids_by_name(names)
+    """Like `bulk_create_shoes_by_names`, also returning the names of the shoes created.
+
+    Shoes already there cost one query and no lock; new ones are created under the shoe
+    names lock, in one statement whatever their number.
+    """
+    wanted = _keys_by_name(names)
     if not wanted:
         return {}, []
-    first_name_by_id: dict[str, str] = {}
-    for name, shoe_id in wanted.items():
-        first_name_by_id.setdefault(shoe_id, name.strip())
     with transaction(conn) as active:
-        rows = active.execute(
-            """
-            INSERT INTO shoes (id, name)
-            SELECT id, name
-            FROM unnest(%s::text[], %s::text[]) AS incoming (id, name)
-            ON CONFLICT DO NOTHING
-            RETURNING name
-            """,
-            (list(first_name_by_id), list(first_name_by_id.values())),
-        ).fetchall()
-    return wanted, sorted(row[0] for row in rows)
+        known = _ShoeNames.load(active)
+        if any(key not in known.by_key for key in wanted.values()):
+            _lock_shoe_names(active)
+            known = _ShoeNames.load(active)
+        new: dict[str, tuple[str, str]] = {}
+        for name, key in wanted.items():
+            if key not in known.by_key and key not in new:
+                shoe_id = known.free_id(name, taken={shoe_id for shoe_id, _ in new.values()})
+                new[key] = (shoe_id, name.strip())
+        if new:
+            active.execute(
+                """
+                INSERT INTO shoes (id, name)
+                SELECT id, name
+                FROM unnest(%s::text[], %s::text[]) AS incoming (id, name)
+                """,
+                ([shoe_id for shoe_id, _ in new.values()], [n for _, n in new.values()]),
+            )
+    ids = {**known.by_key, **{key: shoe_id for key, (shoe_id, _) in new.items()}}
+    return {name: ids[key] for name, key in wanted.items()}, sorted(n for _, n in new.values())
 
 
-def _ids_by_name(names: Collection[str]) -> dict[str, str]:
-    ids: dict[str, str] = {}
+@dataclass(frozen=True, slots=True)
+class GearShoes:
+    """What `sync_gear_shoes` did: each gear id's shoe, the shoes it created, and every
+    rename, retirement and unretirement it applied, worded for people."""
+
+    shoe_ids: dict[str, str]
+    created: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+
+@retry_on_disconnect
+def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = None) -> GearShoes:
+    """Find or create the shoe each provider gear stands for, and bring it up to date.
+
+    A gear id seen before keeps its shoe: a new name at the provider renames the shoe (its
+    id and mileage stay). A new gear id adopts the shoe whose name has the same key, unless
+    another gear of the provider already has it; otherwise it gets a new shoe. So two gears
+    with one name are two shoes, the second named `<name> (Strava <gear id>)` (and so when
+    a rename would give a shoe a name another shoe has). Retirement follows the provider's
+    (`retired` true or false) unless the user retired or unretired the shoe here. Gear
+    without a name (gone at the provider) is only looked up.
+
+    >>> sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Peggy")])
+    GearShoes(shoe_ids={'g1': 'nike_pegasus_40'}, created=(),
+              changes=('Nike Pegasus 40 renamed to Peggy (renamed on Strava)',))  # doctest: +SKIP
+    """
+    if not gears:
+        return GearShoes(shoe_ids={})
+    with transaction(conn) as active:
+        _lock_shoe_names(active)
+        known = _ShoeNames.load(active)
+        linked = {
+            (provider, gear_id): shoe_id
+            for provider, gear_id, shoe_id in active.execute(
+                "SELECT provider, gear_id, shoe_id FROM shoe_gear"
+            ).fetchall()
+        }
+        shoe_ids: dict[str, str] = {}
+        created: list[str] = []
+        changes: list[str] = []
+        for gear in sorted(gears, key=lambda g: g.gear_id):
+            taken = {
+                shoe_id for (provider, _), shoe_id in linked.items() if provider == gear.provider
+            }
+            shoe_id = linked.get((gear.provider, gear.gear_id))
+            if shoe_id is None:
+                if gear.name is None:
+                    continue
+                shoe_id, name = _shoe_for_new_gear(known, gear, taken)
+                if shoe_id not in known.names:
+                    active.execute("INSERT INTO shoes (id, name) VALUES (%s, %s)", (shoe_id, name))
+                    known.add(shoe_id, name)
+                    created.append(name)
+                active.execute(
+                    "INSERT INTO shoe_gear (provider, gear_id, shoe_id) VALUES (%s, %s, %s)",
+                    (gear.provider, gear.gear_id, shoe_id),
+                )
+                linked[(gear.provider, gear.gear_id)] = shoe_id
+            if gear.name is not None and known.names[shoe_id] != gear.name:
+                old_name = known.names[shoe_id]
+                new_name = _gear_shoe_name(known, gear, shoe_id)
+                if new_name != old_name:
+                    active.execute("UPDATE shoes SET name = %s WHERE id = %s", (new_name, shoe_id))
+                    known.rename(shoe_id, new_name)
+                    changes.append(
+                        f"{old_name} renamed to {new_name} (renamed on {_label(gear.provider)})"
+                    )
+            shoe_ids[gear.gear_id] = shoe_id
+            if gear.retired is not None:
+                changes.extend(_follow_retirement(active, shoe_id, gear))
+    return GearShoes(shoe_ids=shoe_ids, created=tuple(sorted(created)), changes=tuple(changes))
+
+
+@dataclass
+class _ShoeNames:
+    """Every shoe's name and name key (deleted shoes too: their names stay taken)."""
+
+    names: dict[str, str]
+    by_key: dict[str, str]
+
+    @classmethod
+    def load(cls, conn: Connection) -> _ShoeNames:
+        rows = conn.execute("SELECT id, name FROM shoes ORDER BY created_at, id").fetchall()
+        known = cls(names={}, by_key={})
+        for shoe_id, name in rows:
+            known.add(shoe_id, name)
+        return known
+
+    def add(self, shoe_id: str, name: str) -> None:
+        self.names[shoe_id] = name
+        self.by_key.setdefault(shoe_name_key(name), shoe_id)
+
+    def rename(self, shoe_id: str, name: str) -> None:
+        old_key = shoe_name_key(self.names[shoe_id])
+        if self.by_key.get(old_key) == shoe_id:
+            del self.by_key[old_key]
+        self.add(shoe_id, name)
+
+    def free_id(self, name: str, taken: Collection[str] = ()) -> str:
+        """The id a new shoe named `name` gets: its derived id, unless another shoe has it."""
+        shoe_id = shoe_id_from_name(name.strip())
+        if shoe_id in self.names or shoe_id in taken:
+            shoe_id = disambiguated_shoe_id(shoe_id, shoe_name_key(name))
+        if shoe_id in self.names or shoe_id in taken:
+            raise ShoeExists(shoe_id)
+        return shoe_id
+
+
+def _shoe_for_new_gear(known: _ShoeNames, gear: ProviderGear, taken: set[str]) -> tuple[str, str]:
+    """(shoe id, name) for a gear id seen for the first time: an existing shoe to adopt, or
+    the id and name of a new one."""
+    assert gear.name is not None
+    for name in (gear.name, _suffixed(gear)):
+        existing = known.by_key.get(shoe_name_key(name))
+        if existing is None:
+            return known.free_id(name), name
+        if existing not in taken:
+            return existing, known.names[existing]
+    raise ShoeExists(known.by_key[shoe_name_key(_suffixed(gear))])
+
+
+def _gear_shoe_name(known: _ShoeNames, gear: ProviderGear, shoe_id: str) -> str:
+    """The name the gear's shoe should have: the gear's, unless another shoe has that key."""
+    assert gear.name is not None
+    for name in (gear.name, _suffixed(gear)):
+        if known.by_key.get(shoe_name_key(name), shoe_id) == shoe_id:
+            return name
+    return known.names[shoe_id]
+
+
+def _suffixed(gear: ProviderGear) -> str:
+    return f"{gear.name} ({_label(gear.provider)} {gear.gear_id})"
+
+
+def _label(provider: str) -> str:
+    return provider.capitalize()
+
+
+def _follow_retirement(conn: Connection, shoe_id: str, gear: ProviderGear) -> list[str]:
+    """Retire or unretire the shoe as the provider has the gear, unless the user decided."""
+    label = _label(gear.provider)
+    row = conn.execute(
+        """
+        UPDATE shoes
+        SET retired_at = CASE WHEN %(retired)s THEN current_date END,
+            retirement_notes = CASE WHEN %(retired)s THEN %(notes)s END,
+            retirement_set_by = %(provider)s
+        WHERE id = %(id)s
+          AND (retirement_set_by IS NULL OR retirement_set_by = %(provider)s)
+          AND (retired_at IS NOT NULL) <> %(retired)s
+        RETURNING name
+        """,
+        {
+            "id": shoe_id,
+            "retired": gear.retired,
+            "provider": gear.provider,
+            "notes": f"Retired on {label}",
+        },
+    ).fetchone()
+    if row is None:
+        return []
+    action = "retired" if gear.retired else "unretired"
+    return [f"{row[0]} {action} ({action} on {label})"]
+
+
+def _lock_shoe_names(conn: Connection) -> None:
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SHOE_NAMES_LOCK,))
+
+
+def _keys_by_name(names: Collection[str]) -> dict[str, str]:
+    keys: dict[str, str] = {}
     for name in sorted(names):
         try:
-            ids[name] = shoe_id_from_name(name.strip())
+            shoe_id_from_name(name.strip())
         except ValueError as error:
             raise InvalidUpdate({"shoe_name": str(error)}) from None
-    return ids
+        keys[name] = shoe_name_key(name)
+    return keys

@@ -1,7 +1,8 @@
-"""Strava activities (the JSON of `GET /athlete/activities`) turned into runs.
+"""Strava activities (the JSON of `GET /athlete/activities`) turned into runs, and gear
+(`GET /gear/{id}`) into the shoes it stands for.
 
-Pure: the caller fetches the activity and its gear's name; this decides whether it is a
-run and what the run looks like in our units (miles, seconds, UTC).
+Pure: the caller fetches the activity and its gear; this decides whether it is a run, what
+the run looks like in our units (miles, seconds, UTC) and what the gear is called.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Final
 
-from fitness.ids import shoe_id_from_name, strava_run_id
-from fitness.models import MAX_HEART_RATE, MIN_HEART_RATE, Run, RunType
+from fitness.ids import MAX_SHOE_NAME_CHARS, strava_run_id
+from fitness.models import ProviderGear, Run, RunType
+from fitness.rules import MAX_HEART_RATE, MAX_RUN_NAME_CHARS, MAX_RUN_NOTES_CHARS, MIN_HEART_RATE
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +53,15 @@ def start_time(activity: Activity) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
-    """The run an activity describes; `shoe_name` is the name of its `gear_id`, if any.
+def run_from_activity(activity: Activity) -> Run:
+    """The run an activity describes (without its shoe: see `provider_gear`).
 
     Distance is converted from metres to miles, `moving_time` (or `elapsed_time` when that
     is missing or zero) is the duration, `average_heartrate` is kept when it is plausible.
-    A malformed activity (no id, no start, no positive duration, gear whose name cannot
-    name a shoe) is a `ValueError`.
+    The activity's `name` (its title) is the run's name; its `description` becomes the
+    notes when the activity carries one (a list page never does: Strava sends descriptions
+    only with a single activity). A malformed activity (no id, no start, no positive
+    duration, a title or description longer than a run can hold) is a `ValueError`.
 
     >>> run_from_activity({"id": 1, "type": "Run", "distance": 8046.72, "moving_time": 2400,
     ...                    "start_date": "2025-01-14T12:02:31Z"}).distance
@@ -72,12 +76,6 @@ def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
     duration = _number(activity.get("moving_time")) or _number(activity.get("elapsed_time"))
     if not duration or duration <= 0:
         raise ValueError("has no moving or elapsed time")
-    if shoe_name:
-        try:
-            shoe_id_from_name(shoe_name)
-        except ValueError as error:
-            # Caught here, the activity is reported; at the insert it would fail the sync.
-            raise ValueError(f"has gear that cannot be a shoe: {error}") from None
     return Run(
         id=run_id,
         datetime_utc=start_time(activity),
@@ -86,7 +84,31 @@ def run_from_activity(activity: Activity, shoe_name: str | None = None) -> Run:
         duration=duration,
         source=SOURCE,
         avg_heart_rate=_heart_rate(activity),
-        shoe_name=shoe_name or None,
+        name=_text(activity, "name", MAX_RUN_NAME_CHARS),
+        notes=_text(activity, "description", MAX_RUN_NOTES_CHARS),
+    )
+
+
+def provider_gear(gear_id: str, gear: Mapping[str, object] | None) -> ProviderGear:
+    """The shoe a Strava gear id stands for, from its `GET /gear/{id}` body.
+
+    `gear` None (Strava no longer has it) leaves name and retirement unknown: a shoe already
+    linked to the gear id keeps it. A name longer than a shoe name can be is cut (the gear
+    id, not the name, identifies the shoe).
+    """
+    if gear is None:
+        return ProviderGear(provider="strava", gear_id=gear_id)
+    name = gear_name(gear)
+    if name is not None:
+        name = name.replace("\x00", "")
+        if len(name) > MAX_SHOE_NAME_CHARS:
+            name = name[: MAX_SHOE_NAME_CHARS - 1].rstrip() + "…"
+    retired = gear.get("retired")
+    return ProviderGear(
+        provider="strava",
+        gear_id=gear_id,
+        name=name or f"Strava gear {gear_id}",
+        retired=retired if isinstance(retired, bool) else None,
     )
 
 
@@ -106,6 +128,16 @@ def _required(activity: Activity, key: str) -> object:
     if value is None:
         raise ValueError(f"has no {key}")
     return value
+
+
+def _text(activity: Activity, key: str, limit: int) -> str | None:
+    value = activity.get(key)
+    if not isinstance(value, str):
+        return None
+    text = value.replace("\x00", "").strip()
+    if len(text) > limit:
+        raise ValueError(f"has a {key} longer than {limit:,} characters")
+    return text or None
 
 
 def _number(value: object) -> float | None:

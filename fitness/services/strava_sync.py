@@ -10,17 +10,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from fitness.db.connection import transaction
 from fitness.db.runs import import_runs
+from fitness.db.shoes import sync_gear_shoes
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
 from fitness.errors import IntegrationError
-from fitness.importers.strava import gear_name, is_run, run_from_activity, start_time
+from fitness.importers.strava import is_run, provider_gear, run_from_activity, start_time
 from fitness.integrations.strava import Activity, StravaClient, StravaRateLimited
-from fitness.models import ImportResult, Run
+from fitness.models import ImportResult, ProviderGear, Run
 from fitness.rules import Timestamp
 
 logger = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ class StravaSyncResult:
     """What a sync did. `rate_limited` means it stopped early; sync again after `retry_after`.
 
     `fetched` counts every activity received, runs or not; `last_synced_at` is the marker
-    after the sync (the newest start date fetched, never moved backwards).
+    after the sync (the newest start date fetched, never moved backwards); `shoes_changed`
+    says which shoes a rename or a retirement of their Strava gear changed.
     """
 
     fetched: int
@@ -59,6 +61,7 @@ class StravaSyncResult:
     retry_after: Timestamp | None
     last_synced_at: Timestamp | None
     errors: tuple[ActivityError, ...] = ()
+    shoes_changed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The summary as JSON-ready data, as the API and the CLI show it."""
@@ -68,6 +71,7 @@ class StravaSyncResult:
             "skipped_existing": self.skipped_existing,
             "skipped_other_activities": self.skipped_other_activities,
             "shoes_created": list(self.shoes_created),
+            "shoes_changed": list(self.shoes_changed),
             "rate_limited": self.rate_limited,
             "retry_after": _iso(self.retry_after),
             "last_synced_at": _iso(self.last_synced_at),
@@ -111,13 +115,14 @@ def sync_strava(
             rate_limited = error
         except IntegrationError as error:
             failure = error
-    imported, marker = _store(fetched, previous)
+    imported, shoes_changed, marker = _store(fetched, previous)
     result = StravaSyncResult(
         fetched=fetched.count,
         inserted=imported.inserted,
         skipped_existing=imported.skipped_existing,
         skipped_other_activities=fetched.other_activities,
         shoes_created=imported.shoes_created,
+        shoes_changed=shoes_changed,
         rate_limited=rate_limited is not None,
         retry_after=rate_limited.retry_after if rate_limited else None,
         last_synced_at=marker,
@@ -131,29 +136,36 @@ def sync_strava(
         f", stopped by the rate limit until {result.retry_after}" if rate_limited else "",
     )
     if failure is not None:
-        logger.warning("Strava sync stopped after storing %s activities", fetched.count)
+        # INFO: the error itself is what the caller reports, on one line.
+        logger.info("Strava sync stopped after storing %s activities", fetched.count)
         raise failure
     return result
 
 
 @dataclass
 class _Fetched:
-    """The activities of one sync, turned into runs as they arrive."""
+    """The activities of one sync, turned into runs as they arrive, with their gear."""
 
     count: int = 0
     other_activities: int = 0
     runs: list[Run] = field(default_factory=list)
     errors: list[ActivityError] = field(default_factory=list)
     newest: datetime | None = None
+    gear: dict[str, ProviderGear] = field(default_factory=dict)
+    gear_of_run: dict[str, str] = field(default_factory=dict)
 
     def add(self, activity: Activity, strava: StravaClient) -> None:
         # Gear is looked up first: if that is rate-limited, this activity counts as not
         # fetched, and the marker stays behind it.
-        shoe = _shoe_name(activity, strava) if is_run(activity) else None
+        gear = _gear(activity, strava) if is_run(activity) else None
         self.count += 1
         try:
             if is_run(activity):
-                self.runs.append(run_from_activity(activity, shoe))
+                run = run_from_activity(activity)
+                self.runs.append(run)
+                if gear is not None:
+                    self.gear[gear.gear_id] = gear
+                    self.gear_of_run[run.id] = gear.gear_id
             else:
                 self.other_activities += 1
             started = start_time(activity)
@@ -164,25 +176,33 @@ class _Fetched:
             self.newest = started
 
 
-def _shoe_name(activity: Activity, strava: StravaClient) -> str | None:
+def _gear(activity: Activity, strava: StravaClient) -> ProviderGear | None:
     gear_id = activity.get("gear_id")
     if not isinstance(gear_id, str) or not gear_id:
         return None
-    gear = strava.get_gear(gear_id)
-    return gear_name(gear) if gear is not None else None
+    return provider_gear(gear_id, strava.get_gear(gear_id))
 
 
-def _store(fetched: _Fetched, previous: datetime | None) -> tuple[ImportResult, datetime | None]:
+def _store(
+    fetched: _Fetched, previous: datetime | None
+) -> tuple[ImportResult, tuple[str, ...], datetime | None]:
     if fetched.newest is None and not fetched.runs:
-        return ImportResult(inserted=0, skipped_existing=0), previous
+        return ImportResult(inserted=0, skipped_existing=0), (), previous
     marker = previous
     if fetched.newest is not None and (previous is None or fetched.newest > previous):
         marker = fetched.newest
     with transaction() as conn:
-        imported = import_runs(fetched.runs, changed_by="strava sync", conn=conn)
+        # Shoes are found by gear id, so a gear renamed on Strava keeps its shoe.
+        shoes = sync_gear_shoes(list(fetched.gear.values()), conn=conn)
+        runs = [
+            replace(run, shoe_id=shoes.shoe_ids.get(fetched.gear_of_run.get(run.id, "")))
+            for run in fetched.runs
+        ]
+        imported = import_runs(runs, changed_by="strava sync", conn=conn)
         if marker is not None and marker != previous:
             set_last_synced_at(PROVIDER, marker, conn=conn)
-    return imported, marker
+    created = tuple(sorted({*imported.shoes_created, *shoes.created}))
+    return replace(imported, shoes_created=created), shoes.changes, marker
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -16,6 +16,8 @@ from fitness.rules import (
     Duration,
     HeartRate,
     Identifier,
+    RunName,
+    RunNotes,
     StartTimeText,
 )
 from fitness.shapes import Body, Query
@@ -77,3 +79,7 @@ class RunEdit(ChangeNote):
     shoe_id: Identifier | None = None
     """An existing shoe's id, or null for none."""
     datetime_utc: StartTimeText = None  # type: ignore[assignment]
+    name: RunName | None = None
+    """The run's title; null for none."""
+    notes: RunNotes | None = None
+    """What you want to remember about it; null for none."""

@@ -137,3 +137,10 @@ def test_uploading_needs_the_api_token(anonymous: TestClient) -> None:
     response = upload(anonymous, sample())
     assert response.status_code == 401
     assert get_all_runs() == []
+
+
+def test_a_metric_export_is_imported_and_the_summary_names_its_unit(client: TestClient) -> None:
+    content = Path(__file__).parent.parent / "fixtures" / "cases" / "mmf-metric-export.csv"
+    body = upload(client, content.read_bytes()).json()
+    assert (body["inserted"], body["distance_unit"], body["repeated_in_file"]) == (2, "km", 0)
+    assert sorted(run.distance for run in get_all_runs()) == [3.64224, 4.5404]

@@ -663,3 +663,22 @@ def test_one_version_shows_what_it_changed(client: TestClient, add_runs: AddRuns
     assert second["changes"] == {"distance": {"from": 1.0, "to": 2.5}}
     assert second["change_reason"] == "GPS"
     assert first["changes"] == {}
+
+
+def test_patch_edits_name_and_notes_and_history_shows_the_change(
+    client: TestClient, add_runs: AddRuns
+) -> None:
+    (run,) = add_runs(1)
+
+    response = client.patch(f"/runs/{run.id}", json={"name": "Hill reps", "notes": "6 x 90 s"})
+
+    assert response.status_code == 200
+    assert (response.json()["name"], response.json()["notes"]) == ("Hill reps", "6 x 90 s")
+    [newest, _] = client.get(f"/runs/{run.id}/history").json()["versions"]
+    assert newest["changes"] == {
+        "name": {"from": None, "to": "Hill reps"},
+        "notes": {"from": None, "to": "6 x 90 s"},
+    }
+    too_long = client.patch(f"/runs/{run.id}", json={"name": "x" * 1001})
+    assert too_long.status_code == 422
+    assert [e["field"] for e in too_long.json()["errors"]] == ["name"]

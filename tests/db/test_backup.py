@@ -23,9 +23,10 @@ from fitness.db.migrations import head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import get_run_history, restore_run_version, update_run_with_history
-from fitness.db.shoes import create_shoe, retire_shoe_by_id
+from fitness.db.shoes import create_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at
 from fitness.db.synced_runs import record_sync
+from fitness.models import ProviderGear
 from tests.factories import RunFactory
 
 Snapshot = dict[str, list[tuple[object, ...]]]
@@ -33,7 +34,7 @@ Snapshot = dict[str, list[tuple[object, ...]]]
 
 def populate_every_table(runs: RunFactory) -> None:
     """Data in every table: versioned runs (edits, a deletion, a restore), shoes (one
-    retired), calendar sync records, sync markers and OAuth credentials."""
+    retired, one a Strava gear's), calendar sync records, sync markers and OAuth credentials."""
     daily = create_shoe("Pegasus 40", notes="daily trainer")
     old = create_shoe("Ghost 15")
     retire_shoe_by_id(old.id, date(2024, 3, 1), retirement_notes="worn out")
@@ -51,6 +52,7 @@ def populate_every_table(runs: RunFactory) -> None:
     upsert_credentials(
         "strava", "client-1", "secret-1", "refresh-1", "access-1", datetime(2030, 1, 1, tzinfo=UTC)
     )
+    sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Pegasus 40")])
 
 
 def every_row(url: str) -> Snapshot:
@@ -92,6 +94,7 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "runs",
         "runs_history",
         "shoes",
+        "shoe_gear",
         "synced_runs",
         "sync_metadata",
         "oauth_credentials",

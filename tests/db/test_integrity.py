@@ -277,3 +277,19 @@ def test_problems_are_grouped_by_kind_then_ordered_by_run(
         ("data_mismatch", third.id),
         ("sync_ahead", second.id),
     ]
+
+
+def test_a_run_whose_name_or_notes_differ_from_its_newest_snapshot_is_reported(
+    db: str, runs: RunFactory, raw_conn: psycopg.Connection
+):
+    run = runs.make(name="Morning Run", notes="easy")
+    import_runs([run])
+    raw_conn.execute("UPDATE runs SET name = 'Evening Run', notes = NULL WHERE id = %s", (run.id,))
+
+    assert find_problems() == [
+        Problem(
+            "data_mismatch",
+            run.id,
+            "differs from its newest snapshot (version 1) in: name, notes",
+        )
+    ]

@@ -282,3 +282,52 @@ def test_an_edit_of_one_run_does_not_block_edits_of_another(db: str, runs: RunFa
         worker.join()
     assert get_latest_version_number(first.id) == 2
     assert get_latest_version_number(second.id) == 2
+
+
+def test_name_and_notes_are_edited_and_versioned_like_every_other_field(run: Run) -> None:
+    edited = update_run_with_history(
+        run.id, {"name": "Long run", "notes": "Windy.\nShoes: Ghost"}, changed_by="me"
+    )
+    assert (edited.version, edited.name, edited.notes) == (2, "Long run", "Windy.\nShoes: Ghost")
+    renamed = update_run_with_history(run.id, {"name": "Long run 🏃"}, changed_by="me")
+    assert (renamed.version, renamed.notes) == (3, "Windy.\nShoes: Ghost")
+    history = get_run_history(run.id)
+    assert [v.changes_since(p) for v, p in zip(history, [*history[1:], None], strict=True)] == [
+        {"name": {"from": "Long run", "to": "Long run 🏃"}},
+        {
+            "name": {"from": None, "to": "Long run"},
+            "notes": {"from": None, "to": "Windy.\nShoes: Ghost"},
+        },
+        {},
+    ]
+    assert snapshot_matches_run(run.id)
+
+
+def test_an_edit_that_sets_the_same_name_writes_no_version(run: Run) -> None:
+    update_run_with_history(run.id, {"name": "Tempo"}, changed_by="me")
+    assert update_run_with_history(run.id, {"name": "Tempo"}, changed_by="me").version == 2
+
+
+def test_restore_brings_back_name_and_notes(run: Run) -> None:
+    update_run_with_history(run.id, {"name": "First", "notes": "kept"}, changed_by="me")
+    update_run_with_history(run.id, {"name": None, "notes": None}, changed_by="me")
+    restored = restore_run_version(run.id, 2, changed_by="me")
+    assert (restored.version, restored.name, restored.notes) == (4, "First", "kept")
+    assert snapshot_matches_run(run.id)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "x" * 1001),
+        ("notes", "x" * 100_001),
+        ("name", 42),
+        ("notes", "nul\x00"),
+        ("name", "\ud800"),
+    ],
+)
+def test_bad_names_and_notes_are_invalid_updates(run: Run, field: str, value: object) -> None:
+    with pytest.raises(InvalidUpdate) as caught:
+        update_run_with_history(run.id, {field: value}, changed_by="me")
+    assert field in caught.value.errors
+    assert get_latest_version_number(run.id) == 1

@@ -99,3 +99,28 @@ def test_the_alembic_command_migrates_the_configured_database(
     with psycopg.connect(url) as conn:
         revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     assert revision == (head_revision(),)
+
+
+def test_0003_keeps_existing_data_and_records_earlier_retirements_as_the_users(
+    make_database: Callable[[], str],
+) -> None:
+    url = make_database()
+    command.upgrade(alembic_config(url), "0001")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO shoes (id, name, retired_at) VALUES ('old', 'Old', '2024-01-01'), "
+            "('new', 'New', NULL)"
+        )
+        conn.execute(
+            "INSERT INTO runs (id, datetime_utc, type, distance, duration, source, shoe_id) "
+            "VALUES ('strava_1', '2024-05-06T07:00Z', 'Outdoor Run', 5, 1800, 'Strava', 'old')"
+        )
+    command.upgrade(alembic_config(url), "0003")
+    with psycopg.connect(url) as conn:
+        shoes = conn.execute("SELECT id, retirement_set_by FROM shoes ORDER BY id").fetchall()
+        run = conn.execute("SELECT name, notes, shoe_id FROM runs").fetchone()
+    assert shoes == [("new", None), ("old", "user")]
+    assert run == (None, None, "old")
+    command.downgrade(alembic_config(url), "0001")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM runs").fetchone() == (1,)

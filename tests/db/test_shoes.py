@@ -4,22 +4,27 @@ from __future__ import annotations
 
 from datetime import date
 
+import psycopg
 import pytest
 
 from fitness.db.runs import bulk_create_runs, delete_run
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import (
     bulk_create_shoes_by_names,
+    create_missing_shoes,
     create_shoe,
     delete_shoe_by_id,
     get_existing_shoes_by_names,
     get_shoe_by_id,
     get_shoes,
     retire_shoe_by_id,
+    sync_gear_shoes,
     unretire_shoe_by_id,
     update_shoe_by_id,
 )
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
+from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
+from fitness.models import ProviderGear
 from tests.factories import RunFactory
 
 
@@ -40,10 +45,45 @@ def test_a_name_normalising_to_an_existing_id_is_a_conflict(db: str) -> None:
     assert caught.value.shoe_id == "brooks_ghost_15"
 
 
-def test_a_name_with_nothing_to_make_an_id_from_is_invalid(db: str) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_an_empty_or_overlong_name_is_invalid(db: str, name: str) -> None:
     with pytest.raises(InvalidUpdate) as caught:
-        create_shoe("???")
+        create_shoe(name)
     assert "name" in caught.value.errors
+
+
+def test_a_name_in_any_script_is_a_shoe_with_a_readable_id(db: str) -> None:
+    assert create_shoe("Кроссовки Привет 2").id == "krossovki_privet_2"
+    assert create_shoe("Größe 42").id == "grosse_42"
+    assert create_shoe("ナイキ ペガサス 40").id == "naiki_pegasasu_40"
+    assert create_shoe("???").id == shoe_id_from_name("???")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("ナイキ 40", "アシックス 40"),
+        ("Привет", "Privet"),
+        ("Größe 42", "Grosse 42"),
+        ("!!!", "???"),
+    ],
+)
+def test_different_names_never_collide(db: str, first: str, second: str) -> None:
+    one, other = create_shoe(first), create_shoe(second)
+    assert one.id != other.id
+    assert (one.name, other.name) == (first, second)
+    mapping = bulk_create_shoes_by_names({first, second, first.upper()})
+    assert mapping == {first: one.id, second: other.id, first.upper(): one.id}
+
+
+def test_names_that_transliterate_alike_are_told_apart_in_one_import(db: str) -> None:
+    mapping, created = create_missing_shoes({"Privet 2", "Привет 2", "привет-2"})
+    assert created == ["Privet 2", "Привет 2"]
+    assert mapping["Привет 2"] == mapping["привет-2"] != mapping["Privet 2"]
+    assert {shoe.name: shoe.id for shoe in get_shoes()} == {
+        "Privet 2": "privet_2",
+        "Привет 2": disambiguated_shoe_id("privet_2", shoe_name_key("Привет 2")),
+    }
 
 
 def test_mileage_and_run_count_come_from_non_deleted_runs(db: str, runs: RunFactory) -> None:
@@ -118,3 +158,34 @@ def test_existing_shoes_by_names_matches_normalised_names(db: str) -> None:
     assert get_existing_shoes_by_names({"BROOKS GHOST 15", "Unknown Shoe"}) == {
         "BROOKS GHOST 15": "brooks_ghost_15"
     }
+
+
+def gear(gear_id: str, name: str | None, retired: bool | None = None) -> ProviderGear:
+    return ProviderGear(provider="strava", gear_id=gear_id, name=name, retired=retired)
+
+
+def test_a_gear_rename_to_a_name_another_shoe_has_keeps_the_shoes_apart(db: str) -> None:
+    create_shoe("Peggy")
+    sync_gear_shoes([gear("g1", "Nike Pegasus 40")])
+    result = sync_gear_shoes([gear("g1", "peggy")])
+    assert result.shoe_ids == {"g1": "nike_pegasus_40"}
+    assert result.changes == ("Nike Pegasus 40 renamed to peggy (Strava g1) (renamed on Strava)",)
+    assert sorted(shoe.name for shoe in get_shoes()) == ["Peggy", "peggy (Strava g1)"]
+
+
+def test_gear_without_details_is_only_looked_up(db: str) -> None:
+    assert sync_gear_shoes([gear("g1", None)]).shoe_ids == {}
+    sync_gear_shoes([gear("g1", "Ghost 15", retired=False)])
+    result = sync_gear_shoes([gear("g1", None)])
+    assert (result.shoe_ids, result.changes) == ({"g1": "ghost_15"}, ())
+
+
+def test_retiring_a_shoe_here_records_that_the_user_decided(
+    db: str, raw_conn: psycopg.Connection
+) -> None:
+    create_shoe("Ghost 15")
+    retire_shoe_by_id("ghost_15", date(2025, 1, 1))
+    row = raw_conn.execute("SELECT retirement_set_by FROM shoes").fetchone()
+    assert row == ("user",)
+    assert sync_gear_shoes([gear("g1", "Ghost 15", retired=False)]).changes == ()
+    assert get_shoe_by_id("ghost_15").is_retired  # type: ignore[union-attr]

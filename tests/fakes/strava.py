@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,7 @@ from tests.fakes.http import FakeHTTPServer, Reply, Request, running
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET, FIRST_REFRESH_TOKEN, FakeTokenEndpoint
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "strava"
+CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 API_PREFIX = "/api/v3"
 TOKEN_PATH = "/oauth/token"
 AUTHORIZE_PATH = "/oauth/authorize"
@@ -37,6 +39,12 @@ def recorded_activities() -> list[dict[str, object]]:
 def recorded_gear() -> dict[str, dict[str, object]]:
     """The shoes the recorded activities were run in, as `GET /gear/{id}` returns them."""
     return json.loads((FIXTURES / "gear.json").read_text())
+
+
+def recorded_case(name: str) -> dict[str, Any]:
+    """A field case (tests/fixtures/cases/strava-*.json): `activities`, a list page as
+    `GET /athlete/activities` returns it, and `gear`, each gear id's `GET /gear/{id}` body."""
+    return json.loads((CASES / name).read_text())  # type: ignore[no-any-return]
 
 
 def make_activities(
@@ -107,6 +115,11 @@ class FakeStravaAPI:
     def rate_limit_after(self, requests: int | None) -> None:
         """Answer 429 once `requests` more API requests have been served (None: never)."""
         self._rate_limit_after = None if requests is None else self.usage_15min + requests
+
+    def replay(self, case: dict[str, Any]) -> None:
+        """Answer with a field case's activities and gear (see `recorded_case`) from now on."""
+        self.activities = copy.deepcopy(case["activities"])
+        self.gear = copy.deepcopy(case.get("gear", {}))
 
     def expire_token(self) -> None:
         """Make the current access token invalid, as if Strava had revoked it."""

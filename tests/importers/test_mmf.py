@@ -12,10 +12,12 @@ import pytest
 
 from fitness.errors import InvalidImport
 from fitness.importers.mmf import (
+    MMFExport,
     MMFRow,
     MMFRun,
     RowError,
     SkippedActivity,
+    clean_text,
     parse_mmf_csv,
     parse_workout_date,
     shoe_name_from_notes,
@@ -231,10 +233,27 @@ def test_several_problems_in_one_row_are_reported_together() -> None:
     assert "Workout Date" in error.message and "Distance (mi)" in error.message
 
 
-def test_a_short_row_treats_missing_cells_as_empty() -> None:
-    text = mmf_csv([]) + '"May 6, 2025","May 6, 2025",Run,300,3.1,1700\r\n'
-    [error] = parse(text)
-    assert isinstance(error, RowError) and "Link" in error.message
+@pytest.mark.parametrize(
+    ("line", "fields"),
+    [
+        ('"May 6, 2025","May 6, 2025",Run,300,3.1,1700\r\n', 6),
+        # A date whose quotes an editor dropped: its comma makes one field two.
+        (
+            "May 6, 2025,May 6, 2025,Walk,300,3.1,1700,9,8,6,7,,5000,,Map My Run iPhone,"
+            "https://www.mapmyfitness.com/workout/86\r\n",
+            17,
+        ),
+    ],
+)
+def test_a_row_with_more_or_fewer_fields_than_the_header_is_an_error(
+    line: str, fields: int
+) -> None:
+    rows = parse(mmf_csv([mmf_row()]) + line + mmf_csv([mmf_row()], bom=False).split("\r\n", 1)[1])
+    assert [type(row) for row in rows] == [MMFRun, RowError, MMFRun]
+    error = rows[1]
+    assert isinstance(error, RowError)
+    assert error.line == 3
+    assert f"has {fields} fields where the header has {len(HEADER)}" in error.message
 
 
 def test_a_huge_field_is_a_row_error_and_parsing_goes_on() -> None:
@@ -338,3 +357,166 @@ class _EndlessExport(io.TextIOBase):
             return line
         self._next_id += 1
         return _data_line(self._next_id)
+
+
+CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
+
+
+def parse_case(name: str) -> tuple[MMFExport, list[MMFRow]]:
+    with open(CASES / name, encoding="utf-8-sig", newline="") as stream:
+        export = MMFExport(stream, "UTC")
+        return export, list(export)
+
+
+def test_a_metric_export_is_read_in_km_and_converted_to_miles_exactly() -> None:
+    export, rows = parse_case("mmf-metric-export.csv")
+    assert export.distance_unit == "km"
+    runs = runs_of(rows)
+    # The export wrote miles × 1.609344; decimal arithmetic gives those miles back exactly.
+    assert [r.run.distance for r in runs] == [4.5404, 3.64224]
+    assert [r.run.notes for r in runs] == [None, "Muddy lanes"]
+    assert [(r.line, r.activity_type) for r in rows if isinstance(r, SkippedActivity)] == [
+        (4, "Walk")
+    ]
+
+
+def test_an_imperial_export_says_miles() -> None:
+    export = MMFExport(io.StringIO(mmf_csv([mmf_row()]), newline=""))
+    assert export.distance_unit is None
+    [parsed] = list(export)
+    assert export.distance_unit == "mi" and isinstance(parsed, MMFRun)
+
+
+def test_without_a_distance_column_both_units_are_named() -> None:
+    header = [name for name in HEADER if name != "Distance (mi)"]
+    with pytest.raises(InvalidImport, match=r"'Distance \(mi\)'.*'Distance \(km\)'"):
+        parse(mmf_csv([], header))
+
+
+def test_notes_written_as_bytes_literals_are_decoded_before_the_shoe_is_read() -> None:
+    _, rows = parse_case("mmf-bytes-notes.csv")
+    runs = runs_of(rows)
+    assert [r.run.shoe_name for r in runs] == ["Hoka Clifton 9", "Hoka Clifton 9"]
+    assert [r.run.notes for r in runs] == [
+        "Shoes: Hoka Clifton 9",
+        "Hot, dry and slow. Shoes: Hoka Clifton 9",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [
+        ("b'Shoes: Hoka Clifton 9'", "Shoes: Hoka Clifton 9"),
+        ('b"Shoes: Hoka Clifton 9"', "Shoes: Hoka Clifton 9"),
+        ("b'it\\'s hot'", "it's hot"),
+        ('b"say \\"hi\\""', 'say "hi"'),
+        ("b'Caf\\xc3\\xa9 \\xe2\\x80\\x93 hills'", "Café – hills"),
+        ("b'caf\\xe9'", "café"),
+        ("b'two\\nlines\\r\\nShoes: X'", "two\nlines\nShoes: X"),
+        ("B'upper'", "upper"),
+        ("br'raw\\n'", "raw\\n"),
+        ("u'unicode'", "unicode"),
+        ("b''", ""),
+        ("  b'  padded  '  ", "padded"),
+        ("Hot &amp; humid, it&#39;s &#x2019; &quot;ok&quot;", 'Hot & humid, it\'s ’ "ok"'),
+        ("Fish&notes &not really", "Fish&notes &not really"),
+        ("tab\tkept\x00nul\x07bell gone", "tab\tkeptnulbell gone"),
+        ("windows\r\nline\rbreaks", "windows\nline\nbreaks"),
+        # Not one literal: text a runner could have written, left alone.
+        ("b'day run", "b'day run"),
+        ("b'a' + b'b'", "b'a' + b'b'"),
+        ("'quoted'", "'quoted'"),
+        ("bold run'", "bold run'"),
+    ],
+)
+def test_export_artefacts_are_decoded_or_removed(cell: str, text: str) -> None:
+    assert clean_text(cell) == text
+
+
+def test_artefacts_are_removed_from_every_column_used() -> None:
+    [parsed] = parse(
+        mmf_csv(
+            [
+                mmf_row(
+                    Activity_Type="b'Run'",
+                    Distance_mi="b'3.5'",
+                    Notes="b'Easy\\nShoes: Brooks Ghost 15'",
+                    Link="b'https://www.mapmyrun.com/workout/77'",
+                )
+            ]
+        )
+    )
+    assert isinstance(parsed, MMFRun)
+    run = parsed.run
+    assert (run.id, run.distance, run.shoe_name, run.notes) == (
+        "mmf_77",
+        3.5,
+        "Brooks Ghost 15",
+        "Easy\nShoes: Brooks Ghost 15",
+    )
+
+
+@pytest.mark.parametrize("notes", ["", "None", "nan", "NaN", "b''", "  "])
+def test_missing_notes_are_none(notes: str) -> None:
+    [parsed] = parse(mmf_csv([mmf_row(Notes=notes)]))
+    assert isinstance(parsed, MMFRun) and parsed.run.notes is None
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("3.11", 3.11),
+        ("1,234.5", 1234.5),
+        ("3,11", 3.11),
+        ("1.234,5", 1234.5),
+        ("12 345.5", 12345.5),
+    ],
+)
+def test_numbers_in_the_formats_of_other_locales(text: str, seconds: float) -> None:
+    # Thousands separators: a duration in seconds has them, a distance in miles never does
+    # within its 1,000-mile bound.
+    [parsed] = parse(mmf_csv([mmf_row(Workout_Time_seconds=text)]))
+    assert isinstance(parsed, MMFRun) and parsed.run.duration == seconds
+
+
+def test_notes_are_kept_as_the_runner_wrote_them() -> None:
+    notes = "Intervals 8 x 400m, windy.\nShoes: Brooks Ghost 15\nFelt great 🙂"
+    [parsed] = parse(mmf_csv([mmf_row(Notes=notes)]))
+    assert isinstance(parsed, MMFRun)
+    assert (parsed.run.notes, parsed.run.name) == (notes, None)
+
+
+def test_notes_too_long_to_store_are_a_row_error() -> None:
+    [error] = parse(mmf_csv([mmf_row(Notes="x" * 100_001)]))
+    assert isinstance(error, RowError) and "Notes" in error.message
+
+
+@pytest.mark.parametrize("shoe", ["Кроссовки Привет 2", "ナイキ ペガサス 40", "Größe 42", "★★★"])
+def test_a_shoe_named_in_any_script_keeps_its_run(shoe: str) -> None:
+    [parsed] = parse(mmf_csv([mmf_row(Notes=f"Shoes: {shoe}")]))
+    assert isinstance(parsed, MMFRun)
+    assert (parsed.run.shoe_name, parsed.warning) == (shoe, None)
+
+
+def test_a_shoes_line_that_cannot_name_a_shoe_keeps_the_run_without_one() -> None:
+    notes = "Shoes: " + "my old blue ones that I bought in Berlin " * 5
+    [parsed] = parse(mmf_csv([mmf_row(Notes=notes)]))
+    assert isinstance(parsed, MMFRun)
+    assert parsed.run.shoe_name is None and parsed.run.notes == notes.strip()
+    assert parsed.warning is not None and "without one" in parsed.warning
+
+
+def test_links_of_every_mapmy_site_are_runs_and_other_sites_are_row_errors() -> None:
+    links = [
+        "http://www.mapmyfitness.com/workout/1",
+        "https://www.mapmyrun.com/workout/2",
+        "http://mapmyride.com/workout/3",
+        "https://www.mapmywalk.com/de/workout/4",
+        "https://www.mapmyhike.com/workout/5/",
+        "https://www.mapmydogwalk.com/workout/6",
+        "https://www.strava.com/activities/7",
+    ]
+    rows = parse(mmf_csv([mmf_row(Link=link) for link in links]))
+    assert [r.run.id for r in runs_of(rows)] == [f"mmf_{n}" for n in range(1, 7)]
+    [error] = errors_of(rows)
+    assert error.line == 8 and "strava.com" in error.message

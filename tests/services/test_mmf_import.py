@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import tracemalloc
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from fitness.db.shoes import get_shoes
 from fitness.errors import InvalidImport
 from fitness.services.mmf_import import (
     MAX_REPORTED_ERRORS,
+    MMFImportResult,
     import_mmf_csv,
     import_mmf_file,
 )
@@ -138,10 +140,12 @@ def test_batches_give_the_same_result_as_one_big_insert(db: str) -> None:
     assert (again.inserted, again.skipped_existing) == (0, SAMPLE_RUNS)
 
 
-def test_duplicate_rows_in_one_file_are_inserted_once(db: str) -> None:
+def test_duplicate_rows_in_one_file_are_inserted_once_and_counted_as_repeats(db: str) -> None:
     row = mmf_row()
     result = import_mmf_csv(csv_bytes(row, mmf_row(), row), batch_size=2)
-    assert (result.inserted, result.skipped_existing) == (2, 1)
+    assert (result.inserted, result.skipped_existing, result.repeated_in_file) == (2, 0, 1)
+    [repeat] = result.repeats
+    assert (repeat.line, repeat.kept_line) == (4, 2)
 
 
 def test_progress_reports_rows_read(db: str) -> None:
@@ -216,11 +220,152 @@ def test_importing_a_large_file_holds_one_batch_not_the_file(db: str, tmp_path: 
     finally:
         tracemalloc.stop()
     assert result.inserted == 10_000
-    # What is held is one batch plus fixed overhead (~0.4 MB), not the file's 1.4 MB.
-    assert peak < size / 2
+    # What is held is one batch, the ids seen (to find repeats: ~120 bytes a row) and fixed
+    # overhead (~0.4 MB), not the file's 1.4 MB.
+    assert peak < size
 
 
 @pytest.fixture(autouse=True)
 def _no_stray_settings() -> Iterator[None]:
     yield
     reset_settings()
+
+
+CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
+
+
+def accounted(result: MMFImportResult) -> int:
+    return (
+        result.inserted
+        + result.skipped_existing
+        + result.repeated_in_file
+        + result.skipped_other_activities
+        + result.error_count
+    )
+
+
+def test_a_metric_export_imports_in_miles_and_says_it_was_km(db: str) -> None:
+    result = import_mmf_file(CASES / "mmf-metric-export.csv", timezone="UTC")
+    assert (result.inserted, result.skipped_other_activities, result.rows) == (2, 1, 3)
+    assert result.distance_unit == "km" and result.to_dict()["distance_unit"] == "km"
+    assert {run.id: run.distance for run in get_all_runs()} == {
+        "mmf_5425300001": 4.5404,
+        "mmf_5410000002": 3.64224,
+    }
+    assert get_run_by_id("mmf_5410000002").notes == "Muddy lanes"  # type: ignore[union-attr]
+
+
+def test_bytes_literal_notes_leave_no_artefact_in_stored_data(db: str) -> None:
+    result = import_mmf_file(CASES / "mmf-bytes-notes.csv")
+    assert result.shoes_created == ("Hoka Clifton 9",)
+    [shoe] = get_shoes()
+    assert (shoe.id, shoe.name, shoe.run_count) == ("hoka_clifton_9", "Hoka Clifton 9", 2)
+    notes = [run.notes for run in get_all_runs()]
+    assert notes == ["Hot, dry and slow. Shoes: Hoka Clifton 9", "Shoes: Hoka Clifton 9"]
+    assert all("b'" not in text and not text.endswith("'") for text in notes if text)
+
+
+def test_a_workout_repeated_in_the_file_is_counted_and_the_kept_copy_named(db: str) -> None:
+    result = import_mmf_file(CASES / "mmf-repeated-workout.csv")
+    assert (result.rows, result.inserted, result.repeated_in_file) == (3, 2, 1)
+    assert accounted(result) == result.rows
+    assert result.to_dict()["repeats"] == [{"line": 4, "run_id": "mmf_8613100001", "kept_line": 2}]
+    # The first copy (line 2, 4.35 mi) is the one stored; the second (4.53 mi) is not.
+    assert get_run_by_id("mmf_8613100001").distance == 4.35  # type: ignore[union-attr]
+
+    again = import_mmf_file(CASES / "mmf-repeated-workout.csv")
+    assert (again.inserted, again.skipped_existing, again.repeated_in_file) == (0, 2, 1)
+    assert accounted(again) == again.rows
+
+
+def test_every_data_row_is_accounted_for(db: str) -> None:
+    known = mmf_row()
+    import_mmf_csv(csv_bytes(known))
+    repeated = mmf_row()
+    rows = [
+        known,
+        repeated,
+        mmf_row(Activity_Type="Walk"),
+        mmf_row(Distance_mi="far"),
+        repeated,
+        mmf_row(),
+        repeated,
+        mmf_row(Link="https://example.com/workout/1"),
+    ]
+    text = mmf_csv(rows) + '"May 6, 2025",Run,3.1\r\n\r\n'
+    result = import_mmf_csv(io.BytesIO(text.encode()), batch_size=2)
+    assert (result.inserted, result.skipped_existing, result.repeated_in_file) == (2, 1, 2)
+    assert (result.skipped_other_activities, result.error_count) == (1, 3)
+    assert accounted(result) == result.rows == 9
+    assert [(r.line, r.kept_line) for r in result.repeats] == [(6, 3), (8, 3)]
+
+
+def test_a_run_naming_a_shoe_in_any_script_is_imported_with_its_shoe(db: str) -> None:
+    result = import_mmf_csv(
+        csv_bytes(
+            mmf_row(Notes="Shoes: Кроссовки Привет 2"),
+            mmf_row(Notes="Shoes: ナイキ 40"),
+            mmf_row(Notes="Shoes: アシックス 40"),
+        )
+    )
+    assert (result.inserted, result.error_count) == (3, 0)
+    assert {shoe.name: shoe.id for shoe in get_shoes()} == {
+        "Кроссовки Привет 2": "krossovki_privet_2",
+        "ナイキ 40": "naiki_40",
+        "アシックス 40": "ashitkusu_40",
+    }
+
+
+def test_a_shoes_line_naming_no_usable_shoe_is_a_warning_and_the_run_is_kept(db: str) -> None:
+    result = import_mmf_csv(csv_bytes(mmf_row(Notes="Shoes: " + "x" * 120)))
+    assert (result.inserted, result.error_count) == (1, 0)
+    [warning] = result.warnings
+    assert warning.line == 2 and "without one" in warning.message
+    [run] = get_all_runs()
+    assert run.shoe_id is None and run.notes == "Shoes: " + "x" * 120
+
+
+def test_notes_are_stored_and_a_reimport_never_overwrites_edited_notes(db: str) -> None:
+    row = mmf_row(Notes="Tempo, windy", Link="https://www.mapmyfitness.com/workout/42")
+    import_mmf_csv(csv_bytes(row))
+    assert get_run_by_id("mmf_42").notes == "Tempo, windy"  # type: ignore[union-attr]
+    update_run_with_history("mmf_42", {"notes": "Tempo, very windy", "name": "Tempo"}, "me")
+    import_mmf_csv(csv_bytes(row))
+    run = get_run_by_id("mmf_42")
+    assert run is not None and (run.name, run.notes) == ("Tempo", "Tempo, very windy")
+
+
+def test_a_dry_run_never_logs_that_it_imported(db: str, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    import_mmf_file(SAMPLE_EXPORT, dry_run=True)
+    messages = [record.getMessage() for record in caplog.records]
+    assert not [m for m in messages if "imported" in m.lower() or "inserted" in m.lower()]
+    assert any("dry run: would insert 59 runs" in m and "nothing written" in m for m in messages)
+
+
+def test_a_stream_that_cannot_seek_imports_like_a_file(db: str) -> None:
+    rows = [mmf_row() for _ in range(2_500)]
+    source = _Pipe(mmf_csv(rows).encode())
+    result = import_mmf_csv(source, progress=lambda rows: None)
+    assert result.inserted == 2_500
+
+
+class _Pipe(io.RawIOBase):
+    """A read-only stream without seek or tell, as a pipe or /dev/stdin is."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = io.BytesIO(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+        chunk = self._data.read(min(len(buffer), 4096))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def tell(self) -> int:
+        raise OSError(29, "Illegal seek")

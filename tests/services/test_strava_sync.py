@@ -12,13 +12,13 @@ from fitness.config import reset_settings
 from fitness.db.oauth_credentials import get_credentials, upsert_credentials
 from fitness.db.runs import get_all_runs, get_run_by_id
 from fitness.db.runs_history import update_run_with_history
-from fitness.db.shoes import get_shoes
+from fitness.db.shoes import create_shoe, get_shoes, retire_shoe_by_id, unretire_shoe_by_id
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
 from fitness.errors import IntegrationError, IntegrationNotConfigured, ReauthorizationRequired
 from fitness.integrations.strava import StravaClient
 from fitness.services.strava_sync import sync_strava
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
+from tests.fakes.strava import FakeStrava, make_activities, recorded_case, running_fake_strava
 
 NEWEST_RECORDED = datetime(2025, 1, 9, 12, 0, tzinfo=UTC)
 
@@ -229,3 +229,155 @@ def test_a_malformed_run_is_reported_and_the_others_stored(strava: FakeStrava) -
     assert result.to_dict()["errors"] == [
         {"activity_id": "12900000000", "message": result.errors[0].message}
     ]
+
+
+def shoes_by_name() -> dict[str, tuple[str, int, float, bool]]:
+    return {
+        shoe.name: (shoe.id, shoe.run_count, round(shoe.mileage, 2), shoe.is_retired)
+        for shoe in get_shoes()
+    }
+
+
+def test_a_gear_renamed_on_strava_renames_its_shoe_and_keeps_its_mileage(
+    strava: FakeStrava,
+) -> None:
+    strava.api.replay(recorded_case("strava-gear-renamed-before.json"))
+    first = sync_strava(full_sync=True, client=quick_client())
+    assert first.shoes_created == ("Nike Pegasus 40",)
+    strava.api.replay(recorded_case("strava-gear-renamed-after.json"))
+
+    second = sync_strava(full_sync=True, client=quick_client())
+
+    assert (second.inserted, second.skipped_existing, second.shoes_created) == (1, 1, ())
+    assert second.shoes_changed == ("Nike Pegasus 40 renamed to Peggy (renamed on Strava)",)
+    assert shoes_by_name() == {"Peggy": ("nike_pegasus_40", 2, 10.0, False)}
+    assert {run.shoe_name for run in get_all_runs()} == {"Peggy"}
+
+
+def test_two_gears_with_one_name_stay_two_shoes(strava: FakeStrava) -> None:
+    case = recorded_case("strava-gear-renamed-after.json")
+    case["gear"]["g9000004"] = case["gear"]["g9000003"] | {"id": "g9000004"}
+    case["activities"][1]["gear_id"] = "g9000004"
+    strava.api.replay(case)
+
+    result = sync_strava(full_sync=True, client=quick_client())
+
+    assert result.shoes_created == ("Peggy", "Peggy (Strava g9000004)")
+    assert shoes_by_name() == {
+        "Peggy": ("peggy", 1, 5.0, False),
+        "Peggy (Strava g9000004)": ("peggy_strava_g9000004", 1, 5.0, False),
+    }
+    again = sync_strava(full_sync=True, client=quick_client())
+    assert (again.shoes_created, again.shoes_changed) == ((), ())
+
+
+def test_gear_retired_on_strava_is_retired_here_and_unretired_with_it(strava: FakeStrava) -> None:
+    case = recorded_case("strava-retired-gear.json")
+    strava.api.replay(case)
+    result = sync_strava(full_sync=True, client=quick_client())
+    assert result.shoes_changed == ("Brooks Ghost 14 retired (retired on Strava)",)
+    [shoe] = get_shoes()
+    assert shoe.is_retired and shoe.retirement_notes == "Retired on Strava"
+
+    case["gear"]["g9000001"]["retired"] = False
+    strava.api.replay(case)
+    result = sync_strava(full_sync=True, client=quick_client())
+    assert result.shoes_changed == ("Brooks Ghost 14 unretired (unretired on Strava)",)
+    assert not get_shoes()[0].is_retired
+
+
+def test_retirement_the_user_set_here_is_never_overridden_by_strava(strava: FakeStrava) -> None:
+    case = recorded_case("strava-retired-gear.json")
+    case["gear"]["g9000001"]["retired"] = False
+    strava.api.replay(case)
+    sync_strava(full_sync=True, client=quick_client())
+    [shoe] = get_shoes()
+    retire_shoe_by_id(shoe.id, datetime(2025, 2, 1).date(), "worn out")
+
+    strava.api.replay(case)
+    assert sync_strava(full_sync=True, client=quick_client()).shoes_changed == ()
+    case["gear"]["g9000001"]["retired"] = True
+    strava.api.replay(case)
+    sync_strava(full_sync=True, client=quick_client())
+    unretire_shoe_by_id(shoe.id)
+    assert sync_strava(full_sync=True, client=quick_client()).shoes_changed == ()
+    assert not get_shoes()[0].is_retired
+
+
+def test_a_shoe_created_before_gear_ids_were_kept_is_adopted_not_duplicated(
+    strava: FakeStrava,
+) -> None:
+    create_shoe("nike pegasus 40")
+    strava.api.replay(recorded_case("strava-gear-renamed-before.json"))
+    result = sync_strava(full_sync=True, client=quick_client())
+    assert result.shoes_created == ()
+    assert shoes_by_name() == {"Nike Pegasus 40": ("nike_pegasus_40", 1, 5.0, False)}
+
+
+def test_gear_strava_no_longer_has_keeps_the_shoe_it_had(strava: FakeStrava) -> None:
+    case = recorded_case("strava-gear-renamed-after.json")
+    strava.api.replay(case)
+    sync_strava(full_sync=True, client=quick_client())
+    late = make_activities(1, first_id=11000000399, gear_id="g9000003")
+    strava.api.activities.extend(late)
+    strava.api.gear = {}
+    result = sync_strava(full_sync=True, client=quick_client())
+    assert result.inserted == 1 and result.shoes_changed == ()
+    assert get_run_by_id("strava_11000000399").shoe_id == "peggy"  # type: ignore[union-attr]
+
+
+def test_every_activity_shape_of_a_real_list_page_imports_as_the_readme_says(
+    strava: FakeStrava,
+) -> None:
+    strava.api.replay(recorded_case("strava-activity-shapes.json"))
+
+    result = sync_strava(full_sync=True, client=quick_client())
+
+    assert (result.fetched, result.inserted, result.skipped_other_activities) == (11, 10, 1)
+    assert result.errors == ()
+    runs = {run.id: run for run in get_all_runs()}
+    expected = {
+        # id: (name, type, miles, seconds, start in UTC, heart rate)
+        "strava_11000000101": ("Trail run", "Outdoor Run", 5.0, 2412, "2025-01-05T14:00", 151.3),
+        "strava_11000000102": ("Zwift Run", "Treadmill Run", 5.0, 2412, "2025-01-06T23:00", 151.3),
+        "strava_11000000103": ("Treadmill", "Treadmill Run", 4.0, 2412, "2025-01-07T11:00", 151.3),
+        "strava_11000000104": (
+            "sport_type only",
+            "Outdoor Run",
+            5.0,
+            2412,
+            "2025-01-08T12:00",
+            151.3,
+        ),
+        "strava_11000000106": (
+            "Treadmill (manual)",
+            "Outdoor Run",
+            0.0,
+            1800,
+            "2025-01-09T12:00",
+            None,
+        ),
+        "strava_11000000107": ("Private run", "Outdoor Run", 5.0, 2412, "2025-01-10T12:00", 151.3),
+        "strava_12345678987654321": ("Big id", "Outdoor Run", 5.0, 2412, "2025-01-11T12:00", 151.3),
+        "strava_11000000109": (
+            "100 miler",
+            "Outdoor Run",
+            100.04,
+            93600,
+            "2025-01-12T10:00",
+            151.3,
+        ),
+        "strava_11000000110": ("LA run", "Outdoor Run", 5.0, 2412, "2025-03-09T10:30", 151.3),
+        "strava_11000000111": ("moving 0", "Outdoor Run", 5.0, 1500, "2025-03-10T10:30", 151.3),
+    }
+    assert {
+        run_id: (
+            run.name,
+            run.type,
+            round(run.distance, 2),
+            run.duration,
+            run.datetime_utc.strftime("%Y-%m-%dT%H:%M"),
+            run.avg_heart_rate,
+        )
+        for run_id, run in runs.items()
+    } == expected
