@@ -81,6 +81,16 @@ class UnknownFields(InvalidUpdate):
         super().__init__({name: "unknown field" for name in self.fields})
 
 
+class InvalidParameters(InvalidUpdate):
+    """Parameters of a question (a statistic's range, time zone, units...) that cannot be
+    answered; `errors` maps each parameter to what is wrong with it."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(errors)
+        details = "; ".join(f"{name}: {message}" for name, message in sorted(self.errors.items()))
+        self.args = (f"invalid parameters: {details}",)
+
+
 class DatabaseUnavailable(FitnessError):
     """The database could not be reached (or the schema is not where it must be)."""
 

@@ -26,7 +26,15 @@ CREATE TABLE shoes (
     retirement_notes text,
     deleted_at       timestamptz,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- Miles the shoe had before the log, and when it should warn and be replaced (miles).
+    starting_mileage double precision NOT NULL DEFAULT 0
+                     CHECK (starting_mileage >= 0 AND starting_mileage <= 100000),
+    warning_mileage  double precision NOT NULL DEFAULT 300
+                     CHECK (warning_mileage > 0 AND warning_mileage <= 100000),
+    maximum_mileage  double precision NOT NULL DEFAULT 500
+                     CHECK (maximum_mileage > 0 AND maximum_mileage <= 100000),
+    CONSTRAINT shoes_warning_within_maximum CHECK (warning_mileage <= maximum_mileage)
 );
 
 CREATE TABLE runs (
