@@ -84,9 +84,10 @@ TRIMP_COEFFICIENTS: Final = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
 # Manager, 42 and 7 days: load_t = load_(t-1) x e^(-1/tau) + TRIMP_t x (1 - e^(-1/tau)).
 CTL_DAYS: Final = 42
 ATL_DAYS: Final = 7
-# The closed form of that recurrence is evaluated in blocks of this many days, short enough
-# that e^(block/ATL_DAYS) stays inside a double's range (see _TRAINING_LOAD).
-EWMA_BLOCK_DAYS: Final = 4_900
+# The closed form of that recurrence is evaluated in blocks of this many days, so that no
+# weight is below e^-40 (see _TRAINING_LOAD).
+EWMA_BLOCK_DAYS: Final = 40 * ATL_DAYS
+TRIMP_FLOOR: Final = 1e-9
 # A week whose distance grew by more than this over the week before is flagged.
 WEEKLY_GROWTH_LIMIT: Final = 0.10
 # Eddington days are compared with this relative slack, so that a day of exactly 10 km
@@ -163,28 +164,30 @@ bounds AS (
     FROM counted AS c
 )"""
 
-# Runs whose local day can fall in [first_day, last_day]: UTC offsets lie within -12 and
-# +14 hours, so a day's runs are within the UTC days around it. This keeps a short range an
-# index scan; the exact test is on the local day.
-_IN_UTC_RANGE: Final = """
-      c.datetime_utc >= (b.first_day - 1)::timestamp AT TIME ZONE 'UTC'
-  AND c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'"""
-
 _TOTALS = _Statement.of(
     _BOUNDS
     + f""",
+span AS (
+    SELECT {_period_start("b.first_day")} AS first_start,
+           {_period_start("b.last_day")} AS last_start
+    FROM bounds AS b
+),
 days AS (
+    -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
+    -- within its UTC days widened by one: a short span stays an index range scan, and the
+    -- exact test is the join on the local day's period below.
     SELECT {_local_day("c.datetime_utc")} AS day,
            sum(c.distance) AS distance, sum(c.duration) AS duration, count(*) AS runs
-    FROM counted AS c, bounds AS b
-    WHERE {_IN_UTC_RANGE}
+    FROM counted AS c, span AS s
+    WHERE c.datetime_utc >= (s.first_start - 1)::timestamp AT TIME ZONE 'UTC'
+      AND c.datetime_utc < (s.last_start + %(step)s::interval + interval '1 day')
+                           AT TIME ZONE 'UTC'
     GROUP BY 1
 ),
 periods AS (
     SELECT p.start::date AS start
-    FROM bounds AS b,
-         generate_series({_period_start("b.first_day")}::timestamp,
-                         {_period_start("b.last_day")}::timestamp,
+    FROM span AS s,
+         generate_series(s.first_start::timestamp, s.last_start::timestamp,
                          %(step)s::interval) AS p (start)
 ),
 in_periods AS (
@@ -252,6 +255,7 @@ _ROLLING = _Statement.of(
 days AS (
     SELECT {_local_day("c.datetime_utc")} AS day, sum(c.distance) AS distance
     FROM counted AS c, bounds AS b
+    -- The UTC days around the local ones (offsets lie within -12 and +14 hours).
     WHERE c.datetime_utc >= (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC'
       AND c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
     GROUP BY 1
@@ -488,13 +492,16 @@ def get_shoe_wear(
 
 # Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
 # (d = e^(-1/tau), load 0 before the first run) has the closed form
-#     load_t = (1 - d) x sum over i <= t of x_i x e^(-(t - i)/tau),
-# which window sums compute in one pass. Day i of block k (k = i / B, ending on day
-# e_k = kB + B - 1) is weighed relative to its block's end, x_i x e^((i - e_k)/tau), which
-# stays within a double's range however long the log; then
-#     load_t = (1 - d) x (e^((e_k - t)/tau) x [running sum in block k up to t]
-#                         + e^(-(t - e_(k-1))/tau) x [sum of block k - 1]).
-# Blocks further back weigh less than e^(-B/tau) (e^-116 for CTL): nothing in a double.
+#     load_t = (1 - d) x sum over days i <= t of x_i x e^(-(t - i)/tau),
+# which window sums compute in one pass. Days are cut into blocks of B days; day i of block
+# k = i / B, which ends on day e_k = kB + B - 1, is weighed relative to that end:
+#     load_t = (1 - d) x (e^((e_k - t)/tau) x [sum of x_i e^((i - e_k)/tau) in k up to t]
+#                         + e^(-(t - e_(k-1))/tau) x carry_k),
+#     carry_k = sum over blocks j < k of e^(-B(k - 1 - j)/tau) x [sum of block j].
+# B is short enough that no weight goes below e^-40, and carries weighing less than e^-500
+# (nothing, next to a double's 1e-16 precision) are left out, because PostgreSQL raises an
+# error where a float product underflows instead of rounding it to zero. For the same
+# reason a day's TRIMP below TRIMP_FLOOR counts as none.
 _TRAINING_LOAD = _Statement.of(
     _BOUNDS
     + f""",
@@ -506,10 +513,14 @@ days AS (
            count(*) FILTER (WHERE c.avg_heart_rate IS NULL) AS runs_without_heart_rate
     FROM counted AS c
     CROSS JOIN bounds AS b
-    -- The fraction of the heart-rate reserve, 0 at or below resting, 1 at or above maximum.
+    -- The fraction of the heart-rate reserve, 0 at or below resting, 1 at or above
+    -- maximum; none for a run without a heart rate (least and greatest skip NULLs, so it
+    -- is tested first), or shorter than a second.
     CROSS JOIN LATERAL (
-        SELECT greatest(0, least(1, (c.avg_heart_rate - %(resting_hr)s)
-                                    / (%(max_hr)s - %(resting_hr)s))) AS hrr
+        SELECT CASE WHEN c.avg_heart_rate IS NOT NULL AND c.duration >= 1 THEN
+                   greatest(0, least(1, (c.avg_heart_rate - %(resting_hr)s)
+                                        / (%(max_hr)s - %(resting_hr)s)))
+               END AS hrr
     ) AS h
     WHERE c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
     GROUP BY 1
@@ -522,7 +533,8 @@ origin AS (
 calendar AS (
     SELECT s.i, o.day + s.i AS day, s.i / %(block)s AS block,
            s.i %% %(block)s - %(block)s + 1 AS from_block_end,
-           coalesce(d.trimp, 0) AS trimp, coalesce(d.distance, 0) AS distance,
+           CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS trimp,
+           coalesce(d.distance, 0) AS distance,
            coalesce(d.runs_without_heart_rate, 0)::int AS runs_without_heart_rate
     FROM origin AS o
     CROSS JOIN generate_series(0, o.last_day - o.day) AS s (i)
@@ -535,22 +547,29 @@ weighed AS (
     FROM calendar AS k
     WINDOW so_far AS (PARTITION BY k.block ORDER BY k.i)
 ),
-block_sums AS (
-    SELECT w.block, sum(w.trimp * exp(w.from_block_end / %(ctl_days)s)) AS chronic,
-           sum(w.trimp * exp(w.from_block_end / %(atl_days)s)) AS acute
-    FROM weighed AS w
-    GROUP BY w.block
+carries AS (
+    SELECT k.block,
+           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(ctl_days)s <= 500
+                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(ctl_days)s) * j.chronic
+                    ELSE 0 END) AS chronic,
+           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(atl_days)s <= 500
+                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(atl_days)s) * j.acute
+                    ELSE 0 END) AS acute
+    FROM (SELECT DISTINCT w.block FROM weighed AS w) AS k
+    -- A finished block's sum is its running sum on its last day.
+    JOIN weighed AS j ON j.block < k.block AND j.from_block_end = 0
+    GROUP BY k.block
 ),
 loads AS (
     SELECT w.day, w.trimp, w.distance, w.runs_without_heart_rate,
            (1 - exp(-1 / %(ctl_days)s))
            * (exp(-w.from_block_end / %(ctl_days)s) * w.chronic
-              + coalesce(exp(-(w.i %% %(block)s + 1) / %(ctl_days)s) * p.chronic, 0)) AS ctl,
+              + coalesce(exp(-(w.i %% %(block)s + 1) / %(ctl_days)s) * c.chronic, 0)) AS ctl,
            (1 - exp(-1 / %(atl_days)s))
            * (exp(-w.from_block_end / %(atl_days)s) * w.acute
-              + coalesce(exp(-(w.i %% %(block)s + 1) / %(atl_days)s) * p.acute, 0)) AS atl
+              + coalesce(exp(-(w.i %% %(block)s + 1) / %(atl_days)s) * c.acute, 0)) AS atl
     FROM weighed AS w
-    LEFT JOIN block_sums AS p ON p.block = w.block - 1
+    LEFT JOIN carries AS c ON c.block = w.block
 ),
 weeks AS (
     SELECT {_period_start("l.day")} AS start, sum(l.distance) AS distance
@@ -625,6 +644,7 @@ def get_training_load(
         "ctl_days": float(CTL_DAYS),
         "atl_days": float(ATL_DAYS),
         "block": EWMA_BLOCK_DAYS,
+        "trimp_floor": TRIMP_FLOOR,
     }
     rows = _fetch(_TRAINING_LOAD, params, options, conn)
     days: list[LoadDay] = []
@@ -642,14 +662,14 @@ def get_training_load(
             )
         else:
             distance, previous = row["distance"], row["previous_distance"]
-            growth = distance / previous - 1 if previous > 0 else None
             weeks.append(
                 LoadWeek(
                     start=row["date"],
                     distance=distance,
                     previous_distance=previous,
-                    growth=growth,
-                    is_big_increase=growth is not None and growth > WEEKLY_GROWTH_LIMIT,
+                    growth=distance / previous - 1 if previous > 0 else None,
+                    is_big_increase=previous > 0
+                    and distance > previous * (1 + WEEKLY_GROWTH_LIMIT),
                 )
             )
     return TrainingLoad(
