@@ -880,6 +880,12 @@ def get_records(
     )
 
 
+def local_today(tz: str | None = None, as_of: datetime | None = None) -> date:
+    """The runner's today: the local day in `tz` (default FITNESS_TIMEZONE) of `as_of`, or of
+    now. Bad parameters raise `InvalidParameters`."""
+    return _options(tz=tz, units=None, as_of=as_of).today
+
+
 @dataclass(frozen=True, slots=True)
 class _Options:
     """The parameters every statistic shares, checked and with their defaults filled in."""
