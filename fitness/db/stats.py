@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg import Connection
-from psycopg.rows import DictRow, dict_row
+from psycopg.rows import Row, RowFactory, dict_row
 
 from fitness.config import get_settings
+from fitness.db._rows import model_row
 from fitness.db.connection import connection, retry_on_disconnect
 from fitness.errors import InvalidParameters
 from fitness.stats_models import (
@@ -100,7 +101,7 @@ EDDINGTON_SLACK: Final = 1e-9
 # deleted (a run imported after as_of has no snapshot yet, so it is absent). Excluding
 # duplicates, once runs can be marked as such, is one more condition in this WHERE.
 _COUNTED: Final = """
-counted AS NOT MATERIALIZED (
+counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
            run.shoe_id
     FROM {runs} AS run
@@ -127,9 +128,11 @@ class _Statement:
 
     @classmethod
     def of(cls, body: str) -> _Statement:
+        # `runs` is inlined into each use, so that a range becomes an index scan and a
+        # minimum an index lookup; the snapshots are worked out once.
         return cls(
-            now="WITH " + _COUNTED.format(runs=_RUNS_NOW) + body,
-            as_of="WITH " + _COUNTED.format(runs=_RUNS_AS_OF) + body,
+            now="WITH " + _COUNTED.format(runs=_RUNS_NOW, materialized="NOT MATERIALIZED") + body,
+            as_of="WITH " + _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body,
         )
 
 
@@ -239,13 +242,13 @@ def get_totals(
     options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
     params = options.params(first_day=start, last_day=end)
     params |= {"period": period, "step": _PERIOD_STEPS[period]}
-    rows = _fetch(_TOTALS, params, options, conn)
+    rows = _fetch(_TOTALS, params, options, conn, model_row(PeriodTotal))
     return Totals(
         period=period,
         units=options.units,
         tz=options.tz,
         week_start=options.week_start,
-        totals=tuple(PeriodTotal(**row) for row in rows),
+        totals=tuple(rows),
     )
 
 
@@ -308,12 +311,12 @@ def get_rolling_sums(
     options = _options(tz=tz, units=units, as_of=as_of)
     params = options.params(first_day=start, last_day=end)
     params |= {"window": window, "preceding": window - 1}
-    rows = _fetch(_ROLLING, params, options, conn)
+    rows = _fetch(_ROLLING, params, options, conn, model_row(RollingDay))
     return RollingSums(
         window=window,
         units=options.units,
         tz=options.tz,
-        days=tuple(RollingDay(**row) for row in rows),
+        days=tuple(rows),
     )
 
 
@@ -486,8 +489,7 @@ def get_shoe_wear(
         "recent_days": float(RECENT_WEAR_DAYS),
         "max_projection_days": MAX_PROJECTION_DAYS,
     }
-    rows = _fetch(_SHOE_WEAR, params, options, conn)
-    return [ShoeWear(**row) for row in rows]
+    return _fetch(_SHOE_WEAR, params, options, conn, model_row(ShoeWear))
 
 
 # Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
@@ -987,9 +989,10 @@ def _fetch(
     params: dict[str, object],
     options: _Options,
     conn: Connection | None,
-) -> list[DictRow]:
+    row_factory: RowFactory[Row] = dict_row,  # type: ignore[assignment]
+) -> list[Row]:
     query = statement.now if options.as_of is None else statement.as_of
-    with connection(conn) as active, active.cursor(row_factory=dict_row) as cur:
+    with connection(conn) as active, active.cursor(row_factory=row_factory) as cur:
         try:
             cur.execute(query, params)
         except psycopg.errors.InvalidParameterValue:
