@@ -180,11 +180,14 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
         )
     ]
     if statistic.name == "totals":
+        # Judged on the median: on a shared machine the slowest sample measures the
+        # neighbours (it is reported beside it).
         checks.append(
             Check(
                 f"under {TOTALS_LIMIT_MS:g} ms",
-                ours_samples.max < TOTALS_LIMIT_MS,
-                f"slowest of {len(ours)}: {ours_samples.max:.1f} ms",
+                ours_samples.median < TOTALS_LIMIT_MS,
+                f"median {ours_samples.median:.1f} ms, fastest {ours_samples.min:.1f} ms, "
+                f"slowest {ours_samples.max:.1f} ms of {len(ours)}",
                 judged=bench.sizes.judges_targets,
             )
         )
