@@ -11,6 +11,7 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
@@ -51,6 +52,12 @@ class Settings:
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
     public_base_url: str = "http://127.0.0.1:8000"
+    timezone: str = "UTC"
+    units: str = "mi"
+    week_start: str = "monday"
+    resting_hr: float = 60.0
+    max_hr: float = 190.0
+    trimp_sex: str = "male"
 
     @property
     def is_prod(self) -> bool:
@@ -124,8 +131,22 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
             return False
         raise ConfigurationError(f"{name} must be true or false, not {raw!r}")
 
+    def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+        raw = (text(name) or default).lower()
+        if raw not in allowed:
+            raise ConfigurationError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+        return raw
+
     database_url = text("DATABASE_URL")
     defaults = Settings()
+    resting_hr = float(number("FITNESS_RESTING_HR", defaults.resting_hr, float))
+    max_hr = float(number("FITNESS_MAX_HR", defaults.max_hr, float))
+    # The bounds of a heart rate a run may store (fitness.models), and a reserve to divide by.
+    if not 20 <= resting_hr < max_hr <= 250:
+        raise ConfigurationError(
+            "FITNESS_RESTING_HR and FITNESS_MAX_HR must satisfy 20 <= resting < maximum <= 250 "
+            f"(beats per minute), not {resting_hr:g} and {max_hr:g}"
+        )
     # Neon's pooled endpoints run PgBouncer in transaction mode, where server-side prepared
     # statements cannot be relied on; default them off there.
     behind_pooler = bool(database_url and "-pooler." in database_url)
@@ -160,4 +181,20 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
         google_token_url=text("GOOGLE_TOKEN_URL") or defaults.google_token_url,
         google_auth_url=text("GOOGLE_AUTH_URL") or defaults.google_auth_url,
         public_base_url=text("FITNESS_PUBLIC_BASE_URL") or defaults.public_base_url,
+        timezone=_zone(text("FITNESS_TIMEZONE") or defaults.timezone),
+        units=choice("FITNESS_UNITS", defaults.units, ("mi", "km")),
+        week_start=choice("FITNESS_WEEK_START", defaults.week_start, ("monday", "sunday")),
+        resting_hr=resting_hr,
+        max_hr=max_hr,
+        trimp_sex=choice("FITNESS_TRIMP_SEX", defaults.trimp_sex, ("male", "female")),
     )
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"FITNESS_TIMEZONE must be an IANA time zone such as Europe/Berlin, not {name!r}"
+        ) from None
+    return name

@@ -88,6 +88,16 @@ class InvalidCursor(FitnessError):
         super().__init__("the cursor is not one this API handed out")
 
 
+class InvalidParameters(InvalidUpdate):
+    """Parameters of a question (a statistic's range, time zone, units...) that cannot be
+    answered; `errors` maps each parameter to what is wrong with it."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(errors)
+        details = "; ".join(f"{name}: {message}" for name, message in sorted(self.errors.items()))
+        self.args = (f"invalid parameters: {details}",)
+
+
 class DatabaseUnavailable(FitnessError):
     """The database could not be reached (or the schema is not where it must be)."""
 

@@ -29,7 +29,15 @@ CREATE TABLE shoes (
     updated_at       timestamptz NOT NULL DEFAULT now(),
     -- Who last retired or unretired the shoe: a provider's retirement never overrides the user's.
     retirement_set_by text       CHECK (retirement_set_by IN ('user', 'strava')),
-    CONSTRAINT shoes_name_length_check CHECK (char_length(name) <= 100)
+    -- Miles the shoe had before the log, and when it should warn and be replaced (miles).
+    starting_mileage double precision NOT NULL DEFAULT 0
+                     CHECK (starting_mileage >= 0 AND starting_mileage <= 100000),
+    warning_mileage  double precision NOT NULL DEFAULT 300
+                     CHECK (warning_mileage > 0 AND warning_mileage <= 100000),
+    maximum_mileage  double precision NOT NULL DEFAULT 500
+                     CHECK (maximum_mileage > 0 AND maximum_mileage <= 100000),
+    CONSTRAINT shoes_name_length_check CHECK (char_length(name) <= 100),
+    CONSTRAINT shoes_warning_within_maximum CHECK (warning_mileage <= maximum_mileage)
 );
 
 CREATE TABLE runs (

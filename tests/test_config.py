@@ -98,3 +98,41 @@ def test_masked_urls_never_show_the_password(url: str, expected: str | None) -> 
     assert "hunter2" not in masked
     if expected is not None:
         assert masked == expected
+
+
+def test_statistics_settings_have_defaults_and_are_checked(tmp_path: Path) -> None:
+    defaults = load_settings({}, root=tmp_path)
+    assert (defaults.timezone, defaults.units, defaults.week_start) == ("UTC", "mi", "monday")
+    assert (defaults.resting_hr, defaults.max_hr, defaults.trimp_sex) == (60.0, 190.0, "male")
+    chosen = load_settings(
+        {
+            "FITNESS_TIMEZONE": "Europe/Berlin",
+            "FITNESS_UNITS": "KM",
+            "FITNESS_WEEK_START": "sunday",
+            "FITNESS_RESTING_HR": "48",
+            "FITNESS_MAX_HR": "182",
+            "FITNESS_TRIMP_SEX": "female",
+        },
+        root=tmp_path,
+    )
+    assert (chosen.timezone, chosen.units, chosen.week_start) == ("Europe/Berlin", "km", "sunday")
+    assert (chosen.resting_hr, chosen.max_hr, chosen.trimp_sex) == (48.0, 182.0, "female")
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"FITNESS_TIMEZONE": "Mars/Olympus_Mons"}, "FITNESS_TIMEZONE"),
+        ({"FITNESS_UNITS": "furlongs"}, "FITNESS_UNITS"),
+        ({"FITNESS_WEEK_START": "friday"}, "FITNESS_WEEK_START"),
+        ({"FITNESS_TRIMP_SEX": "x"}, "FITNESS_TRIMP_SEX"),
+        ({"FITNESS_RESTING_HR": "200"}, "FITNESS_RESTING_HR"),
+        ({"FITNESS_MAX_HR": "nan"}, "FITNESS_MAX_HR"),
+        ({"FITNESS_MAX_HR": "fast"}, "FITNESS_MAX_HR"),
+    ],
+)
+def test_bad_statistics_settings_name_the_variable(
+    tmp_path: Path, environ: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=named):
+        load_settings(environ, root=tmp_path)

@@ -1,10 +1,12 @@
-"""The `fitness` command: serve the API, look after its database, import and sync runs.
+"""The `fitness` command: serve the API, look after its database, import and sync runs, and
+answer questions about them.
 
 One module per command group: `serve.py` (`fitness serve`), `db.py` (`fitness db ...`),
-`imports.py` (`fitness import <source>`), `sync.py` (`fitness sync <service>`); what they
-share is in `_common.py`. Adding a subcommand takes one function and one line: the
-function adds a parser to the subcommands it is given and names a handler; the line
-registers it in its group's list (`DB_COMMANDS`, `IMPORT_COMMANDS`, `SYNC_COMMANDS`), or in
+`imports.py` (`fitness import <source>`), `sync.py` (`fitness sync <service>`), `stats.py`
+(`fitness stats <statistic>`); what they share is in `_common.py`. Adding a subcommand
+takes one function and one line: the function adds a parser to the subcommands it is given
+and names a handler; the line registers it in its group's list (`DB_COMMANDS`,
+`IMPORT_COMMANDS`, `SYNC_COMMANDS`, `STATS_COMMANDS`), or in
 `COMMANDS` below for a new group:
 
     def _add_calendar(commands: Subcommands) -> None:
@@ -39,7 +41,7 @@ from typing import TextIO
 import psycopg
 from alembic.util import CommandError
 
-from fitness.cli import db, imports, secrets, serve, sync
+from fitness.cli import db, imports, secrets, serve, stats, sync
 from fitness.cli._common import AddCommand, Parser, subcommands
 from fitness.db.connection import close_pool
 from fitness.errors import FitnessError
@@ -51,6 +53,7 @@ COMMANDS: list[AddCommand] = [
     db.add,
     imports.add,
     sync.add,
+    stats.add,
     secrets.add,
 ]
 
@@ -93,7 +96,7 @@ def build_parser() -> Parser:
         prog="fitness",
         description=(
             "Your running log in PostgreSQL: serve its API, look after its database, "
-            "import and sync runs."
+            "import and sync runs, and answer questions about them."
         ),
     )
     parser.add_argument(

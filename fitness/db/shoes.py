@@ -9,11 +9,13 @@ with; deleting a shoe is soft, and its runs keep pointing at it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
+import psycopg
 from psycopg import Connection, sql
 from psycopg.rows import class_row
 
@@ -21,12 +23,14 @@ from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
 from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
 from fitness.models import ProviderGear, Shoe
+from fitness.stats_models import ShoeMileageLimits
 
 SHOE_UPDATABLE_FIELDS = ("retired_at", "retirement_notes", "notes")
 # Creating, renaming or linking shoes takes this transaction-level advisory lock, so two
 # imports at once cannot give two shoes one name key (the key is computed in Python, so no
 # unique index can hold it).
 _SHOE_NAMES_LOCK: Final = 7_734_221_906
+MAX_SHOE_MILEAGE: Final = 100_000.0
 
 # Mileage and run count come from the non-deleted runs, never from a stored counter that
 # could drift.
@@ -183,6 +187,63 @@ def delete_shoe_by_id(shoe_id: str, *, conn: Connection | None = None) -> Shoe:
         shoe = get_shoe_by_id(shoe_id, include_deleted=True, conn=active)
     assert shoe is not None
     return shoe
+
+
+@retry_on_disconnect
+def set_shoe_mileage_limits(
+    shoe_id: str,
+    *,
+    starting_mileage: float | None = None,
+    warning_mileage: float | None = None,
+    maximum_mileage: float | None = None,
+    conn: Connection | None = None,
+) -> ShoeMileageLimits:
+    """Set any of a shoe's starting, warning and maximum mileages (miles); None keeps one.
+
+    New shoes start at 0, warn at 300 and are worn out at 500 miles. Each value must be a
+    finite number of miles up to 100,000 (the starting mileage may be 0, the others not),
+    and the warning may not exceed the maximum: otherwise `InvalidUpdate` naming the
+    field. `ShoeNotFound` for a missing or deleted shoe.
+
+    >>> set_shoe_mileage_limits("hoka_clifton_9", warning_mileage=350).maximum_mileage
+    500.0
+    """
+    values = {
+        "starting_mileage": starting_mileage,
+        "warning_mileage": warning_mileage,
+        "maximum_mileage": maximum_mileage,
+    }
+    errors = {
+        name: message
+        for name, value in values.items()
+        if value is not None and (message := _mileage_error(value, name == "starting_mileage"))
+    }
+    if errors:
+        raise InvalidUpdate(errors)
+    row_factory = class_row(ShoeMileageLimits)
+    with transaction(conn) as active, active.cursor(row_factory=row_factory) as cur:
+        try:
+            cur.execute(
+                """
+                UPDATE shoes
+                SET starting_mileage = coalesce(%(starting_mileage)s, starting_mileage),
+                    warning_mileage = coalesce(%(warning_mileage)s, warning_mileage),
+                    maximum_mileage = coalesce(%(maximum_mileage)s, maximum_mileage)
+                WHERE id = %(id)s
+                  AND deleted_at IS NULL
+                RETURNING id AS shoe_id, starting_mileage, warning_mileage, maximum_mileage
+                """,
+                {**values, "id": shoe_id},
+            )
+        except psycopg.errors.CheckViolation:
+            # The only check the values above can still break is warning <= maximum.
+            raise InvalidUpdate(
+                {"warning_mileage": "must not exceed the maximum mileage"}
+            ) from None
+        limits = cur.fetchone()
+    if limits is None:
+        raise ShoeNotFound(shoe_id)
+    return limits
 
 
 @retry_on_disconnect
@@ -423,3 +484,13 @@ def _keys_by_name(names: Collection[str]) -> dict[str, str]:
             raise InvalidUpdate({"shoe_name": str(error)}) from None
         keys[name] = shoe_name_key(name)
     return keys
+
+
+def _mileage_error(value: object, may_be_zero: bool) -> str | None:
+    lowest = "0" if may_be_zero else "more than 0"
+    message = f"must be a number of miles from {lowest} to {MAX_SHOE_MILEAGE:,.0f}"
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        return message
+    if value < 0 or (value == 0 and not may_be_zero) or value > MAX_SHOE_MILEAGE:
+        return message
+    return None

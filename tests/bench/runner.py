@@ -22,6 +22,7 @@ from tests.bench.mmf import mmf_workloads
 from tests.bench.profiling import ProfileLog
 from tests.bench.report import BenchRun, Result, markdown_table, write_json
 from tests.bench.sizes import FULL, QUICK, SMOKE, Sizes
+from tests.bench.stats import stats_workloads
 from tests.bench.workloads import (
     Bench,
     all_details_workload,
@@ -41,6 +42,7 @@ WORKLOADS: dict[str, Workload] = {
     "point_read": lambda bench: [point_read_workload(bench)],
     "all_details": lambda bench: [all_details_workload(bench)],
     "date_range": lambda bench: [date_range_workload(bench)],
+    "stats": stats_workloads,
     "edits": edit_workloads,
     "api": api_workloads,
     "mmf": mmf_workloads,

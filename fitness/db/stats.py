@@ -1,0 +1,1003 @@
+"""Statistics of the log, each computed by ONE SQL statement: totals, rolling sums, shoes,
+training load and records, over the log as it is or, with `as_of`, as it stood then.
+
+Every statement starts from the same CTE, `counted` (the runs that count: not deleted), read
+from `runs` or, with `as_of`, from each run's newest snapshot in `runs_history` at that
+time. Local days are the runner's: `tz` (an IANA zone, default `FITNESS_TIMEZONE`).
+Distances are miles inside and come out in `units` (`mi` or `km`, default
+`FITNESS_UNITS`); durations are seconds; paces are seconds per mile or kilometre.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import groupby
+from typing import Final, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import psycopg
+from psycopg import Connection
+from psycopg.rows import Row, RowFactory, dict_row
+
+from fitness.config import get_settings
+from fitness.db._rows import model_row
+from fitness.db.connection import connection, retry_on_disconnect
+from fitness.errors import InvalidParameters
+from fitness.stats_models import (
+    KM_PER_MILE,
+    PERIODS,
+    UNITS,
+    WEEK_STARTS,
+    BandRecord,
+    Eddington,
+    LoadDay,
+    LoadWeek,
+    Period,
+    PeriodRecord,
+    PeriodTotal,
+    Records,
+    RollingDay,
+    RollingSums,
+    RunRecord,
+    ShoeMileage,
+    ShoeMonth,
+    ShoeWear,
+    Streak,
+    Totals,
+    TrainingLoad,
+    Units,
+    WeekStart,
+)
+
+# Bounds on what a caller may ask for: a century of days, windows up to ten years.
+EARLIEST_DATE: Final = date(1900, 1, 1)
+LATEST_DATE: Final = date(2199, 12, 31)
+MAX_RANGE_DAYS: Final = 36_600
+MAX_WINDOW_DAYS: Final = 3_660
+MAX_ZONE_NAME_CHARS: Final = 64
+
+# Fastest pace over distance bands: a run counts for a band when its distance is within
+# BAND_TOLERANCE of the band's either way, because GPS measures a certified course 1-3% long
+# or short.
+DISTANCE_BANDS: Final = (
+    ("5 km", 5 / KM_PER_MILE),
+    ("10 km", 10 / KM_PER_MILE),
+    ("half marathon", 21.0975 / KM_PER_MILE),
+    ("marathon", 42.195 / KM_PER_MILE),
+)
+BAND_TOLERANCE: Final = 0.03
+
+# Shoe wear is projected from the distance of the last 8 weeks.
+RECENT_WEAR_DAYS: Final = 56
+# A projection further out than this is no projection (and would overflow a date).
+MAX_PROJECTION_DAYS: Final = 36_500
+
+# Banister's TRIMP (Morton, Fitz-Clarke & Banister 1990, "Modeling human performance in
+# running", J Appl Physiol 69:1171): minutes x HRr x a x e^(b x HRr), with HRr the fraction
+# of the heart-rate reserve, (avg - resting) / (max - resting), and a, b fitted to the
+# blood-lactate response of men (0.64, 1.92) and of women (0.86, 1.67); FITNESS_TRIMP_SEX
+# chooses, default male.
+TRIMP_COEFFICIENTS: Final = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
+# Chronic and acute training load: exponentially weighted averages of daily TRIMP with the
+# time constants of Banister's fitness-fatigue model as used by Coggan's Performance
+# Manager, 42 and 7 days: load_t = load_(t-1) x e^(-1/tau) + TRIMP_t x (1 - e^(-1/tau)).
+CTL_DAYS: Final = 42
+ATL_DAYS: Final = 7
+# The closed form of that recurrence is evaluated in blocks of this many days, so that no
+# weight is below e^-40 (see _TRAINING_LOAD).
+EWMA_BLOCK_DAYS: Final = 40 * ATL_DAYS
+TRIMP_FLOOR: Final = 1e-9
+# A week whose distance grew by more than this over the week before is flagged.
+WEEKLY_GROWTH_LIMIT: Final = 0.10
+# Eddington days are compared with this relative slack, so that a day of exactly 10 km
+# stored as 6.21371... miles still counts as 10 km.
+EDDINGTON_SLACK: Final = 1e-9
+
+
+# The runs that count toward every statistic, ONE fragment for all of them. `{runs}` is
+# `runs` itself or, with as_of, each run's newest snapshot at that time with the time it was
+# deleted (a run imported after as_of has no snapshot yet, so it is absent). Excluding
+# duplicates, once runs can be marked as such, is one more condition in this WHERE.
+_COUNTED: Final = """
+counted AS {materialized} (
+    SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
+           run.shoe_id
+    FROM {runs} AS run
+    WHERE run.deleted_at IS NULL
+)"""
+_RUNS_NOW: Final = "runs"
+_RUNS_AS_OF: Final = """(
+        SELECT DISTINCT ON (h.run_id)
+               h.run_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
+               h.shoe_id,
+               CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
+        FROM runs_history AS h
+        WHERE h.changed_at <= %(as_of)s
+        ORDER BY h.run_id, h.version_number DESC
+    )"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Statement:
+    """One statistic's SQL, over the current runs and over the runs as of a time."""
+
+    now: str
+    as_of: str
+
+    @classmethod
+    def of(cls, body: str) -> _Statement:
+        # `runs` is inlined into each use, so that a range becomes an index scan and a
+        # minimum an index lookup; the snapshots are worked out once.
+        return cls(
+            now="WITH " + _COUNTED.format(runs=_RUNS_NOW, materialized="NOT MATERIALIZED") + body,
+            as_of="WITH " + _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body,
+        )
+
+
+def _local_day(instant: str) -> str:
+    """SQL: the runner's local day of the timestamptz `instant`."""
+    return f"({instant} AT TIME ZONE %(tz)s)::date"
+
+
+def _period_start(day: str) -> str:
+    """SQL: the first local day of the %(period)s holding the date `day`.
+
+    Weeks start on %(week_start_isodow)s (1 Monday, 7 Sunday); `date_trunc` gets a
+    `timestamp` so that the session's time zone plays no part.
+    """
+    return f"""CASE %(period)s
+            WHEN 'day' THEN {day}
+            WHEN 'week' THEN {day} - (date_part('isodow', {day})::int
+                                      - %(week_start_isodow)s + 7) %% 7
+            WHEN 'month' THEN date_trunc('month', {day}::timestamp)::date
+            ELSE date_trunc('year', {day}::timestamp)::date
+        END"""
+
+
+# The range asked for, or by default from the first counted run to today (or to the last
+# run, if it is dated later).
+_BOUNDS: Final = f""",
+bounds AS (
+    SELECT coalesce(%(first_day)s::date, {_local_day("min(c.datetime_utc)")}) AS first_day,
+           coalesce(%(last_day)s::date,
+                    greatest({_local_day("max(c.datetime_utc)")}, %(today)s::date)) AS last_day,
+           {_local_day("min(c.datetime_utc)")} AS first_run_day
+    FROM counted AS c
+)"""
+
+_TOTALS = _Statement.of(
+    _BOUNDS
+    + f""",
+span AS (
+    SELECT {_period_start("b.first_day")} AS first_start,
+           {_period_start("b.last_day")} AS last_start
+    FROM bounds AS b
+),
+days AS (
+    -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
+    -- within its UTC days widened by one: a short span stays an index range scan, and the
+    -- exact test is the join on the local day's period below.
+    SELECT {_local_day("c.datetime_utc")} AS day,
+           sum(c.distance) AS distance, sum(c.duration) AS duration, count(*) AS runs
+    FROM counted AS c, span AS s
+    WHERE c.datetime_utc >= (s.first_start - 1)::timestamp AT TIME ZONE 'UTC'
+      AND c.datetime_utc < (s.last_start + %(step)s::interval + interval '1 day')
+                           AT TIME ZONE 'UTC'
+    GROUP BY 1
+),
+periods AS (
+    SELECT p.start::date AS start
+    FROM span AS s,
+         generate_series(s.first_start::timestamp, s.last_start::timestamp,
+                         %(step)s::interval) AS p (start)
+),
+in_periods AS (
+    SELECT {_period_start("d.day")} AS start, d.distance, d.duration, d.runs
+    FROM days AS d
+)
+SELECT p.start,
+       coalesce(sum(i.distance), 0) * %(per_mile)s AS distance,
+       coalesce(sum(i.duration), 0) AS duration,
+       coalesce(sum(i.runs), 0)::int AS runs,
+       sum(i.duration) / nullif(sum(i.distance) * %(per_mile)s, 0) AS pace
+FROM periods AS p
+LEFT JOIN in_periods AS i ON i.start = p.start
+GROUP BY p.start
+ORDER BY p.start
+"""
+)
+
+_PERIOD_STEPS: Final = {"day": "1 day", "week": "7 days", "month": "1 month", "year": "1 year"}
+
+
+@retry_on_disconnect
+def get_totals(
+    period: Period = "week",
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    tz: str | None = None,
+    week_start: WeekStart | None = None,
+    units: Units | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> Totals:
+    """Distance, duration, run count and pace per day, week, month or year.
+
+    Every period from the one holding `start` to the one holding `end` is present, empty
+    ones as zeros (pace None); each `PeriodTotal.start` is the period's first local day, and
+    a period counts all of its days even when `start` or `end` fall inside it. Without
+    `start`, the first counted run's day; without `end`, today (in `tz`; the day of `as_of`
+    with it) or the last run's day if later. An empty log without `start` has no periods.
+    Bad parameters raise `InvalidParameters`.
+
+    >>> [(t.start, round(t.distance, 1)) for t in get_totals("month", date(2025, 1, 1),
+    ...     date(2025, 2, 28), tz="Europe/Berlin").totals]   # doctest: +SKIP
+    [(datetime.date(2025, 1, 1), 84.2), (datetime.date(2025, 2, 1), 0.0)]
+    """
+    if period not in PERIODS:
+        raise InvalidParameters({"period": f"must be one of {', '.join(PERIODS)}"})
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    params = options.params(first_day=start, last_day=end)
+    params |= {"period": period, "step": _PERIOD_STEPS[period]}
+    rows = _fetch(_TOTALS, params, options, conn, model_row(PeriodTotal))
+    return Totals(
+        period=period,
+        units=options.units,
+        tz=options.tz,
+        week_start=options.week_start,
+        totals=tuple(rows),
+    )
+
+
+_ROLLING = _Statement.of(
+    _BOUNDS
+    + f""",
+days AS (
+    SELECT {_local_day("c.datetime_utc")} AS day, sum(c.distance) AS distance
+    FROM counted AS c, bounds AS b
+    -- The UTC days around the local ones (offsets lie within -12 and +14 hours).
+    WHERE c.datetime_utc >= (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC'
+      AND c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
+    GROUP BY 1
+),
+calendar AS (
+    SELECT b.first_day - %(window)s + 1 + s.i AS day
+    FROM bounds AS b, generate_series(0, b.last_day - b.first_day + %(window)s - 1) AS s (i)
+),
+rolled AS (
+    -- numeric: exact decimal sums, and a moving frame PostgreSQL updates in O(1) a row.
+    SELECT k.day,
+           sum(coalesce(d.distance, 0)::numeric) OVER (
+               ORDER BY k.day ROWS BETWEEN %(preceding)s PRECEDING AND CURRENT ROW
+           ) AS distance
+    FROM calendar AS k
+    LEFT JOIN days AS d ON d.day = k.day
+)
+SELECT r.day AS date, r.distance::float8 * %(per_mile)s AS distance
+FROM rolled AS r, bounds AS b
+WHERE r.day >= b.first_day
+ORDER BY r.day
+"""
+)
+
+
+@retry_on_disconnect
+def get_rolling_sums(
+    window: int = 7,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    tz: str | None = None,
+    units: Units | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> RollingSums:
+    """For every local day from `start` to `end`, the distance of the `window` days ending
+    with it (1 to 3,660 days: 7, 28 and 365 are the usual ones).
+
+    Defaults for `start` and `end` as in `get_totals`; runs before `start` count toward the
+    first days' windows. Bad parameters raise `InvalidParameters`.
+
+    >>> get_rolling_sums(7, date(2025, 3, 1), date(2025, 3, 1)).days   # doctest: +SKIP
+    (RollingDay(date=datetime.date(2025, 3, 1), distance=31.4),)
+    """
+    if not isinstance(window, int) or isinstance(window, bool):
+        raise InvalidParameters({"window": "must be a whole number of days"})
+    if not 1 <= window <= MAX_WINDOW_DAYS:
+        raise InvalidParameters({"window": f"must be from 1 to {MAX_WINDOW_DAYS:,} days"})
+    options = _options(tz=tz, units=units, as_of=as_of)
+    params = options.params(first_day=start, last_day=end)
+    params |= {"window": window, "preceding": window - 1}
+    rows = _fetch(_ROLLING, params, options, conn, model_row(RollingDay))
+    return RollingSums(
+        window=window,
+        units=options.units,
+        tz=options.tz,
+        days=tuple(rows),
+    )
+
+
+_SHOE_MILEAGE = _Statement.of(
+    f""",
+used AS (
+    SELECT c.shoe_id,
+           date_trunc('month', c.datetime_utc AT TIME ZONE %(tz)s)::date AS month,
+           sum(c.distance) AS distance, count(*) AS runs,
+           min(c.datetime_utc) AS first_at, max(c.datetime_utc) AS last_at
+    FROM counted AS c
+    WHERE c.shoe_id IS NOT NULL
+    GROUP BY 1, 2
+),
+spans AS (
+    SELECT u.shoe_id, min(u.month) AS first_month, max(u.month) AS last_month,
+           sum(u.distance) AS distance, sum(u.runs) AS runs,
+           min(u.first_at) AS first_at, max(u.last_at) AS last_at
+    FROM used AS u
+    GROUP BY u.shoe_id
+)
+SELECT s.id AS shoe_id, s.name, s.retired_at,
+       coalesce(sp.distance, 0) * %(per_mile)s AS distance,
+       coalesce(sp.runs, 0)::int AS runs,
+       {_local_day("sp.first_at")} AS first_used,
+       {_local_day("sp.last_at")} AS last_used,
+       m.month::date AS month,
+       coalesce(u.distance, 0) * %(per_mile)s AS month_distance,
+       coalesce(u.runs, 0)::int AS month_runs
+FROM shoes AS s
+LEFT JOIN spans AS sp ON sp.shoe_id = s.id
+LEFT JOIN LATERAL generate_series(sp.first_month::timestamp, sp.last_month::timestamp,
+                                  interval '1 month') AS m (month) ON true
+LEFT JOIN used AS u ON u.shoe_id = s.id AND u.month = m.month::date
+WHERE s.deleted_at IS NULL
+  AND (%(as_of)s::timestamptz IS NULL OR s.created_at <= %(as_of)s::timestamptz)
+  AND (%(retired)s::boolean IS NULL OR (s.retired_at IS NOT NULL) = %(retired)s::boolean)
+ORDER BY s.name, m.month
+"""
+)
+
+
+@retry_on_disconnect
+def get_shoe_mileage(
+    retired: bool | None = None,
+    *,
+    tz: str | None = None,
+    units: Units | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> list[ShoeMileage]:
+    """Each shoe's distance, runs, first and last day of use, and distance per local month
+    (every month from its first use to its last, gaps as zeros), ordered by name.
+
+    `retired=True/False` keeps only retired/active shoes; deleted shoes are left out, and
+    with `as_of` so are shoes created after it. Bad parameters raise `InvalidParameters`.
+
+    >>> [(s.name, s.runs) for s in get_shoe_mileage(retired=False)]   # doctest: +SKIP
+    [('Hoka Clifton 9', 112)]
+    """
+    options = _options(tz=tz, units=units, as_of=as_of)
+    params = options.params() | {"retired": retired}
+    rows = _fetch(_SHOE_MILEAGE, params, options, conn)
+    shoes: list[ShoeMileage] = []
+    for _, group in groupby(rows, key=lambda row: row["shoe_id"]):
+        months = list(group)
+        first = months[0]
+        shoes.append(
+            ShoeMileage(
+                shoe_id=first["shoe_id"],
+                name=first["name"],
+                retired_at=first["retired_at"],
+                distance=first["distance"],
+                runs=first["runs"],
+                first_used=first["first_used"],
+                last_used=first["last_used"],
+                months=tuple(
+                    ShoeMonth(
+                        month=row["month"], distance=row["month_distance"], runs=row["month_runs"]
+                    )
+                    for row in months
+                    if row["month"] is not None
+                ),
+            )
+        )
+    return shoes
+
+
+_SHOE_WEAR = _Statement.of(
+    """,
+worn AS (
+    SELECT c.shoe_id, sum(c.distance) AS distance, count(*) AS runs,
+           coalesce(sum(c.distance) FILTER (WHERE c.datetime_utc > %(recent_since)s), 0)
+               AS recent
+    FROM counted AS c
+    WHERE c.shoe_id IS NOT NULL
+    GROUP BY c.shoe_id
+),
+wear AS (
+    SELECT s.id AS shoe_id, s.name, s.retired_at, s.starting_mileage, s.warning_mileage,
+           s.maximum_mileage,
+           coalesce(w.distance, 0) AS run_distance,
+           coalesce(w.runs, 0)::int AS runs,
+           s.starting_mileage + coalesce(w.distance, 0) AS used,
+           coalesce(w.recent, 0) AS recent
+    FROM shoes AS s
+    LEFT JOIN worn AS w ON w.shoe_id = s.id
+    WHERE s.deleted_at IS NULL
+      AND (%(as_of)s::timestamptz IS NULL OR s.created_at <= %(as_of)s::timestamptz)
+      AND (%(retired)s::boolean IS NULL OR (s.retired_at IS NOT NULL) = %(retired)s::boolean)
+),
+projected AS (
+    SELECT w.*,
+           -- Days until each threshold at the recent rate: only for a shoe in use, with
+           -- recent use and the threshold still ahead.
+           CASE WHEN w.retired_at IS NULL AND w.recent > 0 AND w.used < w.warning_mileage
+                THEN ceil((w.warning_mileage - w.used) / (w.recent / %(recent_days)s))
+           END AS warning_in_days,
+           CASE WHEN w.retired_at IS NULL AND w.recent > 0 AND w.used < w.maximum_mileage
+                THEN ceil((w.maximum_mileage - w.used) / (w.recent / %(recent_days)s))
+           END AS maximum_in_days
+    FROM wear AS w
+)
+SELECT p.shoe_id, p.name, p.retired_at,
+       p.starting_mileage * %(per_mile)s AS starting_mileage,
+       p.warning_mileage * %(per_mile)s AS warning_mileage,
+       p.maximum_mileage * %(per_mile)s AS maximum_mileage,
+       p.run_distance * %(per_mile)s AS run_distance,
+       p.runs,
+       p.used * %(per_mile)s AS used,
+       (p.maximum_mileage - p.used) * %(per_mile)s AS "left",
+       p.recent * %(per_mile)s AS recent_distance,
+       %(today)s::date AS today,
+       CASE WHEN p.warning_in_days <= %(max_projection_days)s
+            THEN %(today)s::date + p.warning_in_days::int END AS projected_warning_date,
+       CASE WHEN p.maximum_in_days <= %(max_projection_days)s
+            THEN %(today)s::date + p.maximum_in_days::int END AS projected_maximum_date
+FROM projected AS p
+ORDER BY p.name
+"""
+)
+
+
+@retry_on_disconnect
+def get_shoe_wear(
+    retired: bool | None = None,
+    *,
+    tz: str | None = None,
+    units: Units | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> list[ShoeWear]:
+    """Each shoe's miles used (starting mileage + its runs), miles left before its maximum,
+    and the projected days of reaching its warning and maximum mileages, by name.
+
+    The projection divides the distance still to go by the shoe's rate over the last 8
+    weeks (the 56 days up to now, or up to `as_of`) and counts from today in `tz`. It is
+    None for a retired shoe, a shoe without runs in those weeks, a threshold already
+    passed, or one more than a century away. Thresholds are the shoe's own (see
+    `fitness.db.shoes.set_shoe_mileage_limits`); `retired` and `as_of` filter shoes as in
+    `get_shoe_mileage`. Bad parameters raise `InvalidParameters`.
+
+    >>> [(w.name, w.projected_maximum_date) for w in get_shoe_wear()]   # doctest: +SKIP
+    [('Hoka Clifton 9', datetime.date(2026, 3, 14))]
+    """
+    options = _options(tz=tz, units=units, as_of=as_of)
+    params = options.params() | {
+        "retired": retired,
+        "recent_since": options.moment - timedelta(days=RECENT_WEAR_DAYS),
+        "recent_days": float(RECENT_WEAR_DAYS),
+        "max_projection_days": MAX_PROJECTION_DAYS,
+    }
+    return _fetch(_SHOE_WEAR, params, options, conn, model_row(ShoeWear))
+
+
+# Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
+# (d = e^(-1/tau), load 0 before the first run) has the closed form
+#     load_t = (1 - d) x sum over days i <= t of x_i x e^(-(t - i)/tau),
+# which window sums compute in one pass. Days are cut into blocks of B days; day i of block
+# k = i / B, which ends on day e_k = kB + B - 1, is weighed relative to that end:
+#     load_t = (1 - d) x (e^((e_k - t)/tau) x [sum of x_i e^((i - e_k)/tau) in k up to t]
+#                         + e^(-(t - e_(k-1))/tau) x carry_k),
+#     carry_k = sum over blocks j < k of e^(-B(k - 1 - j)/tau) x [sum of block j].
+# B is short enough that no weight goes below e^-40, and carries weighing less than e^-500
+# (nothing, next to a double's 1e-16 precision) are left out, because PostgreSQL raises an
+# error where a float product underflows instead of rounding it to zero. For the same
+# reason a day's TRIMP below TRIMP_FLOOR counts as none.
+_TRAINING_LOAD = _Statement.of(
+    _BOUNDS
+    + f""",
+days AS (
+    SELECT {_local_day("c.datetime_utc")} AS day,
+           coalesce(sum(c.duration / 60 * h.hrr * %(trimp_a)s * exp(%(trimp_b)s * h.hrr)), 0)
+               AS trimp,
+           sum(c.distance) AS distance,
+           count(*) FILTER (WHERE c.avg_heart_rate IS NULL) AS runs_without_heart_rate
+    FROM counted AS c
+    CROSS JOIN bounds AS b
+    -- The fraction of the heart-rate reserve, 0 at or below resting, 1 at or above
+    -- maximum; none for a run without a heart rate (least and greatest skip NULLs, so it
+    -- is tested first), or shorter than a second.
+    CROSS JOIN LATERAL (
+        SELECT CASE WHEN c.avg_heart_rate IS NOT NULL AND c.duration >= 1 THEN
+                   greatest(0, least(1, (c.avg_heart_rate - %(resting_hr)s)
+                                        / (%(max_hr)s - %(resting_hr)s)))
+               END AS hrr
+    ) AS h
+    WHERE c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
+    GROUP BY 1
+),
+origin AS (
+    -- The loads start from zero on the first run's day (or on first_day, if earlier).
+    SELECT least(b.first_run_day, b.first_day) AS day, b.first_day, b.last_day
+    FROM bounds AS b
+),
+calendar AS (
+    SELECT s.i, o.day + s.i AS day, s.i / %(block)s AS block,
+           s.i %% %(block)s - %(block)s + 1 AS from_block_end,
+           CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS trimp,
+           coalesce(d.distance, 0) AS distance,
+           coalesce(d.runs_without_heart_rate, 0)::int AS runs_without_heart_rate
+    FROM origin AS o
+    CROSS JOIN generate_series(0, o.last_day - o.day) AS s (i)
+    LEFT JOIN days AS d ON d.day = o.day + s.i
+),
+weighed AS (
+    SELECT k.*,
+           sum(k.trimp * exp(k.from_block_end / %(ctl_days)s)) OVER so_far AS chronic,
+           sum(k.trimp * exp(k.from_block_end / %(atl_days)s)) OVER so_far AS acute
+    FROM calendar AS k
+    WINDOW so_far AS (PARTITION BY k.block ORDER BY k.i)
+),
+carries AS (
+    SELECT k.block,
+           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(ctl_days)s <= 500
+                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(ctl_days)s) * j.chronic
+                    ELSE 0 END) AS chronic,
+           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(atl_days)s <= 500
+                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(atl_days)s) * j.acute
+                    ELSE 0 END) AS acute
+    FROM (SELECT DISTINCT w.block FROM weighed AS w) AS k
+    -- A finished block's sum is its running sum on its last day.
+    JOIN weighed AS j ON j.block < k.block AND j.from_block_end = 0
+    GROUP BY k.block
+),
+loads AS (
+    SELECT w.day, w.trimp, w.distance, w.runs_without_heart_rate,
+           (1 - exp(-1 / %(ctl_days)s))
+           * (exp(-w.from_block_end / %(ctl_days)s) * w.chronic
+              + coalesce(exp(-(w.i %% %(block)s + 1) / %(ctl_days)s) * c.chronic, 0)) AS ctl,
+           (1 - exp(-1 / %(atl_days)s))
+           * (exp(-w.from_block_end / %(atl_days)s) * w.acute
+              + coalesce(exp(-(w.i %% %(block)s + 1) / %(atl_days)s) * c.acute, 0)) AS atl
+    FROM weighed AS w
+    LEFT JOIN carries AS c ON c.block = w.block
+),
+weeks AS (
+    SELECT {_period_start("l.day")} AS start, sum(l.distance) AS distance
+    FROM loads AS l
+    GROUP BY 1
+),
+week_growth AS (
+    SELECT w.start, w.distance,
+           coalesce(lag(w.distance) OVER (ORDER BY w.start), 0) AS previous_distance
+    FROM weeks AS w
+)
+SELECT 'day' AS kind, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
+       NULL::float8 AS distance, NULL::float8 AS previous_distance
+FROM loads AS l, origin AS o
+WHERE l.day >= o.first_day
+UNION ALL
+SELECT 'week', g.start, NULL, NULL, NULL, NULL,
+       g.distance * %(per_mile)s, g.previous_distance * %(per_mile)s
+FROM week_growth AS g, origin AS o
+WHERE g.start >= {_period_start("o.first_day")}
+ORDER BY 1, 2
+"""
+)
+
+
+@retry_on_disconnect
+def get_training_load(
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    tz: str | None = None,
+    week_start: WeekStart | None = None,
+    units: Units | None = None,
+    resting_hr: float | None = None,
+    max_hr: float | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> TrainingLoad:
+    """TRIMP, CTL, ATL, TSB and the acute:chronic ratio for every local day from `start` to
+    `end`, and each week's distance against the week before (flagged above +10%).
+
+    TRIMP is Banister's, from each run's minutes and average heart rate between
+    `resting_hr` and `max_hr` (default FITNESS_RESTING_HR, FITNESS_MAX_HR); a run without a
+    heart rate adds no TRIMP (the day's `runs_without_heart_rate` counts it, so an
+    understated load shows) but its distance counts in the weeks. CTL and ATL are 42- and
+    7-day exponentially weighted averages starting from 0 on the first run's day, so days
+    before `start` count. Week growth is None after an empty week, and never flagged then.
+    Defaults for `start` and `end` as in `get_totals`. Bad parameters raise
+    `InvalidParameters`.
+
+    >>> load = get_training_load(date(2025, 1, 1), date(2025, 1, 31))   # doctest: +SKIP
+    >>> round(load.days[-1].tsb, 1)
+    -4.2
+    """
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    settings = get_settings()
+    resting = settings.resting_hr if resting_hr is None else resting_hr
+    maximum = settings.max_hr if max_hr is None else max_hr
+    if not all(_is_number(value) for value in (resting, maximum)) or not (
+        20 <= resting < maximum <= 250
+    ):
+        raise InvalidParameters(
+            {"heart_rate": "resting and maximum must satisfy 20 <= resting < maximum <= 250"}
+        )
+    trimp_a, trimp_b = TRIMP_COEFFICIENTS[settings.trimp_sex]
+    params = options.params(first_day=start, last_day=end) | {
+        "period": "week",
+        "resting_hr": float(resting),
+        "max_hr": float(maximum),
+        "trimp_a": trimp_a,
+        "trimp_b": trimp_b,
+        "ctl_days": float(CTL_DAYS),
+        "atl_days": float(ATL_DAYS),
+        "block": EWMA_BLOCK_DAYS,
+        "trimp_floor": TRIMP_FLOOR,
+    }
+    rows = _fetch(_TRAINING_LOAD, params, options, conn)
+    days: list[LoadDay] = []
+    weeks: list[LoadWeek] = []
+    for row in rows:
+        if row["kind"] == "day":
+            days.append(
+                LoadDay(
+                    date=row["date"],
+                    trimp=row["trimp"],
+                    ctl=row["ctl"],
+                    atl=row["atl"],
+                    runs_without_heart_rate=row["runs_without_heart_rate"],
+                )
+            )
+        else:
+            distance, previous = row["distance"], row["previous_distance"]
+            weeks.append(
+                LoadWeek(
+                    start=row["date"],
+                    distance=distance,
+                    previous_distance=previous,
+                    growth=distance / previous - 1 if previous > 0 else None,
+                    is_big_increase=previous > 0
+                    and distance > previous * (1 + WEEKLY_GROWTH_LIMIT),
+                )
+            )
+    return TrainingLoad(
+        units=options.units,
+        tz=options.tz,
+        week_start=options.week_start,
+        resting_hr=float(resting),
+        max_hr=float(maximum),
+        days=tuple(days),
+        weeks=tuple(weeks),
+    )
+
+
+_RECORDS = _Statement.of(
+    f""",
+located AS MATERIALIZED (
+    SELECT c.id, c.distance, c.duration, {_local_day("c.datetime_utc")} AS day
+    FROM counted AS c
+),
+days AS MATERIALIZED (
+    SELECT l.day, sum(l.distance) AS distance, count(*) AS runs
+    FROM located AS l
+    GROUP BY l.day
+),
+longest_run AS (
+    SELECT l.id, l.day, l.distance, l.duration
+    FROM located AS l
+    ORDER BY l.distance DESC, l.day, l.id
+    LIMIT 1
+),
+bands AS (
+    SELECT b.band, b.miles, b.position
+    FROM unnest(%(band_names)s::text[], %(band_miles)s::float8[])
+         WITH ORDINALITY AS b (band, miles, position)
+),
+fastest AS (
+    SELECT DISTINCT ON (b.position) b.position, b.band, b.miles, l.id, l.day, l.distance,
+           l.duration
+    FROM bands AS b
+    JOIN located AS l ON l.distance BETWEEN b.miles * (1 - %(band_tolerance)s)
+                                        AND b.miles * (1 + %(band_tolerance)s)
+    ORDER BY b.position, l.duration / l.distance, l.day, l.id
+),
+fastest_list AS (
+    SELECT array_agg(f.band ORDER BY f.position) AS bands,
+           array_agg(f.miles ORDER BY f.position) AS band_miles,
+           array_agg(f.id ORDER BY f.position) AS run_ids,
+           array_agg(f.day ORDER BY f.position) AS run_days,
+           array_agg(f.distance ORDER BY f.position) AS distances,
+           array_agg(f.duration ORDER BY f.position) AS durations
+    FROM fastest AS f
+),
+periods AS (
+    SELECT {_period_start("d.day")} AS week, date_trunc('month', d.day::timestamp)::date AS month,
+           d.distance, d.runs
+    FROM days AS d
+),
+longest_week AS (
+    SELECT p.week AS start, sum(p.distance) AS distance, sum(p.runs) AS runs
+    FROM periods AS p
+    GROUP BY p.week
+    ORDER BY 2 DESC, 1
+    LIMIT 1
+),
+longest_month AS (
+    SELECT p.month AS start, sum(p.distance) AS distance, sum(p.runs) AS runs
+    FROM periods AS p
+    GROUP BY p.month
+    ORDER BY 2 DESC, 1
+    LIMIT 1
+),
+streaks AS (
+    -- Consecutive days: day minus its rank is the same for every day of one streak.
+    SELECT min(s.day) AS first_day, max(s.day) AS last_day, count(*) AS days
+    FROM (SELECT d.day, d.day - row_number() OVER (ORDER BY d.day)::int AS streak
+          FROM days AS d) AS s
+    GROUP BY s.streak
+),
+longest_streak AS (
+    SELECT s.* FROM streaks AS s ORDER BY s.days DESC, s.last_day DESC LIMIT 1
+),
+current_streak AS (
+    -- Alive when it reaches today or yesterday (today's run may be still to come); runs
+    -- dated after today do not extend it.
+    SELECT s.first_day, least(s.last_day, %(today)s::date) AS last_day,
+           least(s.last_day, %(today)s::date) - s.first_day + 1 AS days
+    FROM streaks AS s
+    WHERE s.first_day <= %(today)s::date
+      AND s.last_day >= %(today)s::date - 1
+),
+eddington AS (
+    -- Days by distance, longest first: E is the number of days whose rank is at most
+    -- their distance (true for ranks 1..E, false after).
+    SELECT count(*) FILTER (WHERE r.distance * (1 + %(slack)s) >= r.rank) AS mi,
+           count(*) FILTER (WHERE r.distance * %(km_per_mile)s * (1 + %(slack)s) >= r.rank)
+               AS km
+    FROM (SELECT d.distance, row_number() OVER (ORDER BY d.distance DESC) AS rank
+          FROM days AS d) AS r
+)
+SELECT lr.id AS longest_run_id, lr.day AS longest_run_day,
+       lr.distance AS longest_run_distance, lr.duration AS longest_run_duration,
+       fl.bands, fl.band_miles, fl.run_ids, fl.run_days, fl.distances, fl.durations,
+       lw.start AS week_start, lw.distance AS week_distance, lw.runs::int AS week_runs,
+       lm.start AS month_start, lm.distance AS month_distance, lm.runs::int AS month_runs,
+       coalesce(cs.days, 0)::int AS current_days, cs.first_day AS current_first,
+       cs.last_day AS current_last,
+       coalesce(ls.days, 0)::int AS longest_days, ls.first_day AS longest_first,
+       ls.last_day AS longest_last,
+       e.mi::int AS eddington_mi, e.km::int AS eddington_km
+FROM eddington AS e
+CROSS JOIN fastest_list AS fl
+LEFT JOIN longest_run AS lr ON true
+LEFT JOIN longest_week AS lw ON true
+LEFT JOIN longest_month AS lm ON true
+LEFT JOIN current_streak AS cs ON true
+LEFT JOIN longest_streak AS ls ON true
+"""
+)
+
+
+@retry_on_disconnect
+def get_records(
+    *,
+    tz: str | None = None,
+    week_start: WeekStart | None = None,
+    units: Units | None = None,
+    as_of: datetime | None = None,
+    conn: Connection | None = None,
+) -> Records:
+    """The log's records: longest run; fastest average pace at 5 km, 10 km, half marathon
+    and marathon (runs within 3% of the distance, `BAND_TOLERANCE`); the longest week and
+    month; the current and longest streak of local days with a run; the Eddington number
+    in miles and in kilometres (always both, whatever `units`).
+
+    The current streak is alive when its last day is today or yesterday (in `tz`, as of
+    `as_of`). Ties go to the earliest (runs, weeks, months) or the most recent (streaks).
+    Bad parameters raise `InvalidParameters`.
+
+    >>> get_records().eddington   # doctest: +SKIP
+    Eddington(mi=42, km=61)
+    """
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    params = options.params() | {
+        "period": "week",
+        "band_names": [name for name, _ in DISTANCE_BANDS],
+        "band_miles": [miles for _, miles in DISTANCE_BANDS],
+        "band_tolerance": BAND_TOLERANCE,
+        "slack": EDDINGTON_SLACK,
+        "km_per_mile": KM_PER_MILE,
+    }
+    (row,) = _fetch(_RECORDS, params, options, conn)
+    per_mile = params["per_mile"]
+    assert isinstance(per_mile, float)
+
+    def run_record(run_id: str, day: date, distance: float, duration: float) -> RunRecord:
+        return RunRecord(
+            run_id=run_id,
+            date=day,
+            distance=distance * per_mile,
+            duration=duration,
+            pace=duration / (distance * per_mile) if distance > 0 else None,
+        )
+
+    def period_record(start: date | None, distance: float, runs: int) -> PeriodRecord | None:
+        if start is None:
+            return None
+        return PeriodRecord(start=start, distance=distance * per_mile, runs=runs)
+
+    fastest = tuple(
+        BandRecord(band=band, band_distance=miles * per_mile, run=run_record(*run))
+        for band, miles, *run in zip(
+            row["bands"] or (),
+            row["band_miles"] or (),
+            row["run_ids"] or (),
+            row["run_days"] or (),
+            row["distances"] or (),
+            row["durations"] or (),
+            strict=True,
+        )
+    )
+    longest_run = None
+    if row["longest_run_id"] is not None:
+        longest_run = run_record(
+            row["longest_run_id"],
+            row["longest_run_day"],
+            row["longest_run_distance"],
+            row["longest_run_duration"],
+        )
+    return Records(
+        units=options.units,
+        tz=options.tz,
+        week_start=options.week_start,
+        longest_run=longest_run,
+        fastest=fastest,
+        longest_week=period_record(row["week_start"], row["week_distance"], row["week_runs"]),
+        longest_month=period_record(row["month_start"], row["month_distance"], row["month_runs"]),
+        current_streak=Streak(
+            days=row["current_days"],
+            first_day=row["current_first"],
+            last_day=row["current_last"],
+        ),
+        longest_streak=Streak(
+            days=row["longest_days"],
+            first_day=row["longest_first"],
+            last_day=row["longest_last"],
+        ),
+        eddington=Eddington(mi=row["eddington_mi"], km=row["eddington_km"]),
+    )
+
+
+def local_today(tz: str | None = None, as_of: datetime | None = None) -> date:
+    """The runner's today: the local day in `tz` (default FITNESS_TIMEZONE) of `as_of`, or of
+    now. Bad parameters raise `InvalidParameters`."""
+    return _options(tz=tz, units=None, as_of=as_of).today
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """The parameters every statistic shares, checked and with their defaults filled in."""
+
+    tz: str
+    units: Units
+    week_start: WeekStart
+    as_of: datetime | None
+    # The moment the statistic describes: as_of, or now.
+    moment: datetime
+
+    @property
+    def today(self) -> date:
+        return self.moment.astimezone(ZoneInfo(self.tz)).date()
+
+    def params(
+        self, *, first_day: date | None = None, last_day: date | None = None
+    ) -> dict[str, object]:
+        """The statement parameters, with a checked date range."""
+        errors: dict[str, str] = {}
+        for name, value in (("start", first_day), ("end", last_day)):
+            if value is None:
+                continue
+            if not isinstance(value, date) or isinstance(value, datetime):
+                errors[name] = "must be a date (YYYY-MM-DD)"
+            elif not EARLIEST_DATE <= value <= LATEST_DATE:
+                errors[name] = f"must be from {EARLIEST_DATE} to {LATEST_DATE}"
+        if errors:
+            raise InvalidParameters(errors)
+        if first_day is not None and last_day is not None:
+            if last_day < first_day:
+                raise InvalidParameters({"end": "must not be before start"})
+            if (last_day - first_day).days >= MAX_RANGE_DAYS:
+                raise InvalidParameters({"end": f"at most {MAX_RANGE_DAYS:,} days after start"})
+        return {
+            "tz": self.tz,
+            "per_mile": KM_PER_MILE if self.units == "km" else 1.0,
+            "week_start_isodow": 1 if self.week_start == "monday" else 7,
+            "as_of": self.as_of,
+            "today": self.today,
+            "first_day": first_day,
+            "last_day": last_day,
+        }
+
+
+def _options(
+    *,
+    tz: str | None,
+    units: str | None,
+    as_of: datetime | None,
+    week_start: str | None = None,
+) -> _Options:
+    settings = get_settings()
+    errors: dict[str, str] = {}
+    zone = settings.timezone if tz is None else tz
+    if not _is_zone(zone):
+        errors["tz"] = "must be an IANA time zone such as Europe/Berlin or UTC"
+    unit = settings.units if units is None else units
+    if unit not in UNITS:
+        errors["units"] = f"must be one of {', '.join(UNITS)}"
+    first_weekday = settings.week_start if week_start is None else week_start
+    if first_weekday not in WEEK_STARTS:
+        errors["week_start"] = f"must be one of {', '.join(WEEK_STARTS)}"
+    if as_of is not None and (
+        not isinstance(as_of, datetime) or as_of.tzinfo is None or as_of.utcoffset() is None
+    ):
+        errors["as_of"] = "must be a timezone-aware date-time (e.g. 2025-05-06T07:00:00Z)"
+    if errors:
+        raise InvalidParameters(errors)
+    return _Options(
+        tz=zone,
+        units=cast(Units, unit),
+        week_start=cast(WeekStart, first_weekday),
+        as_of=as_of,
+        moment=as_of if as_of is not None else datetime.now(UTC),
+    )
+
+
+def _is_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name or len(name) > MAX_ZONE_NAME_CHARS:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_number(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+    )
+
+
+def _fetch(
+    statement: _Statement,
+    params: dict[str, object],
+    options: _Options,
+    conn: Connection | None,
+    row_factory: RowFactory[Row] = dict_row,  # type: ignore[assignment]
+) -> list[Row]:
+    query = statement.now if options.as_of is None else statement.as_of
+    with connection(conn) as active, active.cursor(row_factory=row_factory) as cur:
+        try:
+            cur.execute(query, params)
+        except psycopg.errors.InvalidParameterValue:
+            # Python's zone database knew the name and PostgreSQL's does not.
+            raise InvalidParameters(
+                {"tz": f"{options.tz!r} is not a time zone this database knows"}
+            ) from None
+        return cur.fetchall()
