@@ -13,7 +13,7 @@ How the API is put together (follow this when adding a module):
   one list, so a new module is added with one entry, and a test fails if a route is missing
   from the document or the other way round.
 - Every route needs a bearer token except those declared `public=True` (see
-  fitness/api/auth.py for when that is allowed).
+  fitness/server/auth.py for when that is allowed).
 - Endpoints receive validated inputs, call one library or service function through
   `run_in_threadpool`, and return its result, which is encoded as declared. They raise the
   library's typed errors; fitness.api.errors turns those into problem documents.
@@ -35,13 +35,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
 from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, sync
-from fitness.api.access_log import AccessLogMiddleware
-from fitness.api.auth import BearerAuthMiddleware, check_settings
 from fitness.api.errors import EXCEPTION_HANDLERS
-from fitness.api.limits import RequestBodyLimits
 from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
 from fitness.errors import ConfigurationError
+from fitness.server.access_log import AccessLogMiddleware
+from fitness.server.auth import BearerAuthMiddleware, check_settings
+from fitness.server.limits import RequestBodyLimits
 
 GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 

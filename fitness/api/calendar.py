@@ -13,11 +13,11 @@ from typing import Final, Literal
 from pydantic import with_config
 from starlette.concurrency import run_in_threadpool
 
-from fitness.api.errors import ApiError
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations
 from fitness.integrations.google_calendar import CalendarRateLimited
 from fitness.models import SHAPE
+from fitness.server.problems import ApiError
 from fitness.services.calendar_sync import CalendarSyncResult, sync_all, sync_run, unsync_run
 
 api = Operations(tag="sync")

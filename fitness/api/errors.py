@@ -12,10 +12,8 @@ with a generic 500.
 
 from __future__ import annotations
 
-import http
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -24,14 +22,14 @@ import psycopg_pool
 from pydantic import Field, with_config
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from fitness import errors as lib
 from fitness.models import SHAPE
+from fitness.server.problems import ApiError, ProblemResponse, invalid_detail, listed, problem
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
 DATABASE_UNAVAILABLE_DETAIL = "The database is not answering; try again shortly."
 
 
@@ -79,58 +77,6 @@ class HealthProblem(Problem):
     version: str
 
 
-class ProblemResponse(JSONResponse):
-    """A problem document. ASCII-escaped, so that any echo of client input always encodes."""
-
-    media_type = PROBLEM_MEDIA_TYPE
-
-    def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=True, allow_nan=False).encode("ascii")
-
-
-class ApiError(Exception):
-    """A problem found by the API itself (a malformed request): its status, the detail for
-    the client, the problem's slug and any extension members (see `malformed`, `invalid`)."""
-
-    def __init__(
-        self, status: int, detail: str, *, slug: str | None = None, **extensions: object
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.slug = slug
-        self.extensions = extensions
-
-
-def malformed(detail: str) -> ApiError:
-    """A 400 for a request that cannot be read (bad JSON, header or cursor)."""
-    return ApiError(400, detail, slug="malformed-request")
-
-
-def invalid(errors: Mapping[str, str]) -> ApiError:
-    """A 422 listing what is wrong with each named parameter or field."""
-    return ApiError(422, _invalid_detail(errors), slug="invalid-values", errors=_listed(errors))
-
-
-def problem(
-    status: int,
-    detail: str,
-    *,
-    slug: str | None = None,
-    headers: Mapping[str, str] | None = None,
-    **extensions: object,
-) -> ProblemResponse:
-    """The response for one problem; its title is the status's reason phrase."""
-    body: dict[str, object] = {
-        "type": f"/problems/{slug}" if slug else "about:blank",
-        "title": http.HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        **extensions,
-    }
-    return ProblemResponse(body, status_code=status, headers=headers)
-
-
 def _sentence(error: Exception) -> str:
     message = str(error)
     return f"{message[:1].upper()}{message[1:]}."
@@ -167,7 +113,7 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
         400, f"Unknown fields: {', '.join(e.fields)}.", slug="unknown-fields", fields=e.fields
     ),
     lib.InvalidUpdate: lambda e: problem(
-        422, _invalid_detail(e.errors), slug="invalid-values", errors=_listed(e.errors)
+        422, invalid_detail(e.errors), slug="invalid-values", errors=listed(e.errors)
     ),
     lib.ShoeExists: lambda e: problem(
         409, f"A shoe with id {e.shoe_id!r} already exists.", slug="shoe-exists"
@@ -231,12 +177,3 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http_exception,
     Exception: _unexpected,
 }
-
-
-def _listed(errors: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"field": name, "message": message} for name, message in sorted(errors.items())]
-
-
-def _invalid_detail(errors: Mapping[str, str]) -> str:
-    names = ", ".join(sorted(errors))
-    return f"Some values are invalid: {names}. See `errors` for each one."

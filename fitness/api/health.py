@@ -18,12 +18,12 @@ from pydantic import with_config
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fitness.api.errors import problem
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations
 from fitness.db.migrations import probe_current_revision
 from fitness.errors import DatabaseUnavailable
 from fitness.models import SHAPE
+from fitness.server.problems import problem
 
 # The probe's own connect timeout is 2 s (libpq's minimum); waiting a little less for it
 # keeps the whole answer under 2 s.

@@ -13,16 +13,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fitness.api.errors import problem
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations, read_form
 from fitness.importers.mmf import timezone_named
+from fitness.server.problems import problem
 from fitness.services.mmf_import import MMFImportResult, import_mmf_csv
 from fitness.shapes.imports import MmfUpload
 
 # Far beyond any real export (ten years of daily runs is ~1 MB); the file is on disk, not
 # in memory, so this bounds disk use and import time, not memory. The app enforces it on
-# every request body as it streams in (fitness.api.limits), chunked or not.
+# every request body as it streams in (fitness.server.limits), chunked or not.
 MAX_UPLOAD_BYTES: Final = 200 * 1024 * 1024
 
 api = Operations(tag="imports")

@@ -17,7 +17,6 @@ from pydantic import with_config
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from fitness.api.errors import ApiError, malformed
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations, Reply
 from fitness.config import Settings
@@ -31,6 +30,7 @@ from fitness.integrations.oauth import (
 )
 from fitness.models import SHAPE, OAuthCredentials
 from fitness.rules import Timestamp
+from fitness.server.problems import ApiError, malformed
 from fitness.shapes.integrations import CallbackQuery
 
 TOKEN_EXCHANGE_TIMEOUT_SECONDS: Final = 15.0

@@ -36,12 +36,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fitness.api.auth import PublicRoute
-from fitness.api.errors import ApiError, invalid
 from fitness.api.parameters import PATH_PARAMETERS
 from fitness.api.parsing import expected_version, read_json_object
 from fitness.errors import InvalidUpdate, ProtectedField, UnknownFields
 from fitness.rules import field_problems
+from fitness.server.auth import PublicRoute
+from fitness.server.problems import ApiError, invalid
 from fitness.shapes import Body, Form, Query
 
 Endpoint = Callable[..., Awaitable[object]]
@@ -175,7 +175,7 @@ async def read_form(request: Request, model: type[F]) -> AsyncIterator[F]:
     """The multipart body of `request` as `model`, its files spooled to disk meanwhile.
 
     A field `model` does not name is a 400; values it refuses (a missing file) are a 422.
-    The body's size is bounded as it streams in, for every route (fitness.api.limits).
+    The body's size is bounded as it streams in, for every route (fitness.server.limits).
     """
     fields = len(model.model_fields)
     async with request.form(max_files=model.max_files, max_fields=fields) as form:

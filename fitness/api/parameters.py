@@ -9,10 +9,10 @@ from typing import Any, Final, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from fitness.api.errors import ApiError, invalid
 from fitness.errors import RunNotFound, ShoeNotFound
 from fitness.integrations.oauth import PROVIDERS
 from fitness.rules import Identifier, VersionNumber, describe
+from fitness.server.problems import ApiError, invalid
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Final, NoReturn
 
 from starlette.requests import Request
 
-from fitness.api.errors import ApiError, malformed
+from fitness.server.problems import ApiError, malformed
 
 # JSON bodies are small edits; a larger one is a mistake or an attack. Routes that take
 # uploads (multipart) do not read their body through here and set their own limit.

@@ -8,7 +8,7 @@ wait in the listen backlog). uvicorn, which served before, has none of the three
 fast parser (httptools): no header limit, no timeout before the first request, and a
 concurrency limit that answers 503 to everyone once slow clients fill it. Granian (hyper,
 in Rust) has all three built in. Request bodies are bounded by the app itself
-(fitness.api.limits), so they hold under any server.
+(fitness.server.limits), so they hold under any server.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Final
 
-from fitness.api.auth import check_settings, is_loopback
 from fitness.cli._common import Subcommands, logger, prepare_database
 from fitness.config import Settings, get_settings
 from fitness.errors import ConfigurationError
+from fitness.server.auth import check_settings, is_loopback
 
 APP_FACTORY: Final = "fitness.api.app:create_app"
 

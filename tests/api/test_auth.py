@@ -9,9 +9,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from fitness.api.app import create_app
-from fitness.api.auth import PublicRoute, requires_loopback
 from fitness.config import Settings
 from fitness.errors import ConfigurationError
+from fitness.server.auth import PublicRoute, requires_loopback
 from tests.api.conftest import TOKEN
 
 

@@ -19,9 +19,9 @@ from starlette.types import Message, Receive, Scope, Send
 from fitness.api.app import create_app
 from fitness.api.errors import EXCEPTION_HANDLERS
 from fitness.api.imports import MAX_UPLOAD_BYTES
-from fitness.api.limits import RequestBodyLimits
 from fitness.config import Settings
 from fitness.db.runs import get_all_runs
+from fitness.server.limits import RequestBodyLimits
 from tests.api.conftest import TOKEN
 from tests.importers.mmf_csv import mmf_csv, mmf_row
 

@@ -27,7 +27,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from fitness.api.app import create_app
-from fitness.api.auth import PublicRoute
 from fitness.config import Settings, get_settings, reset_settings
 from fitness.db.oauth_credentials import (
     insert_credentials_if_missing,
@@ -38,6 +37,7 @@ from fitness.db.runs import import_runs
 from fitness.errors import ConfigurationError, IntegrationError
 from fitness.integrations.google_calendar import GoogleCalendarClient
 from fitness.integrations.strava import StravaClient
+from fitness.server.auth import PublicRoute
 from fitness.services.calendar_sync import sync_all
 from fitness.services.strava_sync import sync_strava
 from tests.factories import RunFactory
@@ -46,7 +46,7 @@ from tests.fakes.oauth import CLIENT_SECRET, FakeTokenEndpoint
 from tests.fakes.strava import FakeStrava, make_activities, recorded_activities, running_fake_strava
 from tests.guarantees.conftest import AUTHORIZATION, TABLES, TOKEN, serving
 
-# Reachable without a token, each for these methods only (see fitness/api/auth.py). A new
+# Reachable without a token, each for these methods only (see fitness/server/auth.py). A new
 # public route must be added here on purpose, or this test fails.
 PUBLIC_OPERATIONS = {
     ("/health", "GET"),

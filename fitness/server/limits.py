@@ -19,7 +19,7 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fitness.api.errors import ApiError, problem
+from fitness.server.problems import ApiError, problem
 
 logger = logging.getLogger(__name__)
 

@@ -45,10 +45,10 @@ from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from fitness.api.errors import ProblemResponse, problem
 from fitness.config import Settings
 from fitness.crypto import weakness
 from fitness.errors import ConfigurationError
+from fitness.server.problems import ProblemResponse, problem
 
 LOOPBACK_NAMES: Final = ("localhost",)
 # A Host header: a bracketed IPv6 literal or a name/IPv4 address, then an optional port.
