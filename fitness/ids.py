@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from anyascii import anyascii
 
+from fitness.rules import MAX_SHOE_NAME_CHARS
+
 # The sites of the MapMy family (MapMyFitness, MapMyRun, MapMyRide, MapMyWalk, MapMyHike,
 # MapMyDogWalk) share one workout id space; exports of each app link workouts on its own
 # site, over http in older exports, with or without `www.`.
@@ -33,9 +35,6 @@ _NON_ALNUM_RUN = re.compile(r"[^a-z0-9]+")
 # Source ids are 64-bit integers (at most 20 digits); a longer one is garbage, and too long
 # for PostgreSQL to index as a run id.
 _MAX_ID_DIGITS = 20
-# Shoe names and ids are unique, so indexed: PostgreSQL cannot index a value much over 2 kB,
-# and a longer name is a mistake, not a shoe.
-MAX_SHOE_NAME_CHARS = 100
 # Transliteration can make an id several times longer than its name (one CJK character
 # becomes a syllable): longer ids are cut, and a digest of the name keeps them distinct.
 MAX_SHOE_ID_CHARS = 80

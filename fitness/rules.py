@@ -39,6 +39,8 @@ EARLIEST_DAY: Final = date(1970, 1, 1)
 LATEST_DAY: Final = date(2199, 12, 31)
 MAX_VERSION: Final = 2**31 - 1  # runs.version is a PostgreSQL integer
 MAX_ID_CHARS: Final = 200
+# Shoe names and ids are unique, so indexed: PostgreSQL cannot index a value much over 2 kB,
+# and a longer name is a mistake, not a shoe.
 MAX_SHOE_NAME_CHARS: Final = 100
 MAX_CHANGED_BY_CHARS: Final = 100
 MAX_CHANGE_REASON_CHARS: Final = 1000
