@@ -6,6 +6,8 @@ If-Match; the library does the versioning (fitness.db.runs, fitness.db.runs_hist
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
@@ -23,6 +25,15 @@ from fitness.models import (
 from fitness.shapes.runs import ChangeNote, HistoryQuery, IncludeDeleted, RunEdit, RunListQuery
 
 api = Operations(tag="runs")
+
+# What every change of a run declares: If-Match, the run as it now is with its ETag, and the
+# ways a change can be refused.
+CHANGE: Final = {
+    "if_match": True,
+    "response": RunDetail,
+    "etag": True,
+    "errors": (400, 404, 412, 413, 422),
+}
 
 
 @api.get("/runs", query=RunListQuery, response=RunPage, errors=(400, 422))
@@ -47,11 +58,8 @@ async def get_run(run_id: str, query: IncludeDeleted) -> RunDetail:
 @api.patch(
     "/runs/{run_id}",
     body=RunEdit,
-    if_match=True,
-    response=RunDetail,
-    etag=True,
-    errors=(400, 404, 412, 413, 422),
     operation_id="editRun",
+    **CHANGE,
 )
 async def edit_run(run_id: str, body: RunEdit, if_match: int | None) -> RunDetail:
     """Edit a run (a new version; none if nothing changes)
@@ -64,31 +72,18 @@ async def edit_run(run_id: str, body: RunEdit, if_match: int | None) -> RunDetai
         db_history.update_run_with_history,
         run_id,
         body.given(*EDITABLE_FIELDS),
-        changed_by=body.changed_by,
-        change_reason=body.change_reason,
         expected_version=if_match,
+        **body.note(),
     )
 
 
-@api.delete(
-    "/runs/{run_id}",
-    body=ChangeNote,
-    body_required=False,
-    if_match=True,
-    response=RunDetail,
-    etag=True,
-    errors=(400, 404, 412, 413, 422),
-)
+@api.delete("/runs/{run_id}", body=ChangeNote, body_required=False, **CHANGE)
 async def delete_run(run_id: str, body: ChangeNote, if_match: int | None) -> RunDetail:
     """Soft-delete a run (a `deletion` version)
 
     Answers with the deleted run. Restoring an earlier version undoes it."""
     return await run_in_threadpool(
-        db_runs.delete_run,
-        run_id,
-        changed_by=body.changed_by,
-        change_reason=body.change_reason,
-        expected_version=if_match,
+        db_runs.delete_run, run_id, expected_version=if_match, **body.note()
     )
 
 
@@ -123,12 +118,9 @@ async def get_version(run_id: str, version: int) -> HistoryEntry:
     "/runs/{run_id}/restore/{version}",
     body=ChangeNote,
     body_required=False,
-    if_match=True,
-    response=RunDetail,
-    etag=True,
-    errors=(400, 404, 412, 413, 422),
     operation_id="restoreRunVersion",
     tag="history",
+    **CHANGE,
 )
 async def restore_version(
     run_id: str, version: int, body: ChangeNote, if_match: int | None
@@ -138,12 +130,7 @@ async def restore_version(
     Appends a `restore` version whose data equals that version's; history is never
     rewritten."""
     return await run_in_threadpool(
-        db_history.restore_run_version,
-        run_id,
-        version,
-        changed_by=body.changed_by,
-        change_reason=body.change_reason,
-        expected_version=if_match,
+        db_history.restore_run_version, run_id, version, expected_version=if_match, **body.note()
     )
 
 

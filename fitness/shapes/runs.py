@@ -66,6 +66,10 @@ class ChangeNote(Body):
     changed_by: ChangedBy = DEFAULT_CHANGED_BY
     change_reason: ChangeReason | None = None
 
+    def note(self) -> dict[str, str | None]:
+        """`changed_by` and `change_reason`, as the library's versioning functions take them."""
+        return {"changed_by": self.changed_by, "change_reason": self.change_reason}
+
 
 class RunEdit(ChangeNote):
     """Any of a run's editable fields, and optionally who changed it and why."""
