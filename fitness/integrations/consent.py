@@ -34,6 +34,7 @@ from fitness.errors import (
     InvalidOAuthState,
 )
 from fitness.integrations.oauth import (
+    MAX_SCOPE_CHARS,
     OAuthProvider,
     Permission,
     as_provider,
@@ -154,6 +155,13 @@ def complete_consent(
             f"the answer has no valid state: start again (`fitness connect {provider.name}` "
             f"or /oauth/{provider.name}/authorize)"
         )
+    for name, value, limit in (
+        ("code", code, MAX_CODE_CHARS),
+        ("scope", scope, MAX_SCOPE_CHARS),
+        ("error", error, MAX_CODE_CHARS),
+    ):
+        if value is not None and len(value) > limit:
+            raise InvalidOAuthState(f"the answer's {name} is longer than any provider sends")
     # Without a binding (a browser that lost its cookie) nothing can match; the refusal
     # still says why, e.g. that a `fitness connect` consent must be pasted in its terminal.
     started = consume_state(
@@ -165,7 +173,7 @@ def complete_consent(
             f"{provider.title} answered {shown}: access was not granted. Start again with "
             f"`fitness connect {provider.name}` or /oauth/{provider.name}/authorize"
         )
-    if not code or len(code) > MAX_CODE_CHARS:
+    if not code:
         raise InvalidOAuthState(f"{provider.title}'s answer has no authorisation code")
     granted = provider.parse_scope(scope) if scope is not None else None
     if granted is not None:

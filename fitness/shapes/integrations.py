@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, ValidationInfo, field_validator
 
 from fitness.rules import Day
 from fitness.shapes import Query
-
-# The callback's parameters are bounded like any input; real ones are far shorter.
-MAX_CALLBACK_VALUE_CHARS = 2048
 
 
 class StravaSyncQuery(Query):
@@ -34,11 +31,11 @@ class CallbackQuery(Query):
 
     model_config = ConfigDict(extra="ignore")
 
-    state: str | None = Field(default=None, max_length=MAX_CALLBACK_VALUE_CHARS)
+    state: str | None = None
     """The state authorize put in the consent URL (single-use)."""
-    code: str | None = Field(default=None, max_length=MAX_CALLBACK_VALUE_CHARS)
+    code: str | None = None
     """The authorisation code to exchange for tokens."""
-    error: str | None = Field(default=None, max_length=MAX_CALLBACK_VALUE_CHARS)
+    error: str | None = None
     """Set instead of `code` when the user declined."""
-    scope: str | None = Field(default=None, max_length=MAX_CALLBACK_VALUE_CHARS)
+    scope: str | None = None
     """The scopes granted (Strava sends them on the redirect)."""
