@@ -13,7 +13,7 @@ from fitness.config import Settings, get_settings, reset_settings
 from fitness.db.runs import get_all_runs
 from tests.api.conftest import TOKEN
 from tests.fakes.oauth import CLIENT_SECRET
-from tests.fakes.strava import FakeStrava, field_case, make_activities, running_fake_strava
+from tests.fakes.strava import FakeStrava, make_activities, refusing_case, running_fake_strava
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def test_a_bad_since_is_a_422_naming_it(
 def test_a_deactivated_strava_app_is_a_409_saying_what_to_do(
     strava: FakeStrava, client: TestClient
 ) -> None:
-    activities, always = field_case("strava-app-inactive")
+    activities, always = refusing_case("strava-app-inactive")
     strava.api.activities, strava.api.api_always = activities, always
 
     response = client.post("/strava/sync")
@@ -155,7 +155,7 @@ def test_a_deactivated_strava_app_is_a_409_saying_what_to_do(
 def test_a_grant_without_activities_is_a_409_naming_the_permission(
     strava: FakeStrava, client: TestClient
 ) -> None:
-    activities, always = field_case("strava-scope-read-only")
+    activities, always = refusing_case("strava-scope-read-only")
     strava.api.activities, strava.api.api_always = activities, always
 
     response = client.post("/strava/sync")
