@@ -35,7 +35,6 @@ from fitness.integrations.consent import (
 from fitness.integrations.oauth import PROVIDERS, OAuthProvider, get_provider
 from fitness.models import SHAPE
 from fitness.rules import Timestamp
-from fitness.server.problems import ApiError, malformed
 from fitness.shapes.integrations import CallbackQuery
 
 TOKEN_EXCHANGE_TIMEOUT_SECONDS: Final = 15.0
