@@ -44,6 +44,8 @@ class Settings:
     strava_api_base_url: str = "https://www.strava.com/api/v3"
     strava_token_url: str = "https://www.strava.com/oauth/token"
     strava_auth_url: str = "https://www.strava.com/oauth/authorize"
+    # Strava replaces oauth/deauthorize with oauth/revoke by 2027-06-01: one setting.
+    strava_revoke_url: str = "https://www.strava.com/oauth/deauthorize"
     google_client_id: str | None = None
     google_client_secret: str | None = field(default=None, repr=False)
     google_refresh_token: str | None = field(default=None, repr=False)
@@ -51,6 +53,7 @@ class Settings:
     google_api_base_url: str = "https://www.googleapis.com/calendar/v3"
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
     public_base_url: str = "http://127.0.0.1:8000"
     timezone: str = "UTC"
     units: str = "mi"
@@ -173,6 +176,7 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
         strava_api_base_url=text("STRAVA_API_BASE_URL") or defaults.strava_api_base_url,
         strava_token_url=text("STRAVA_TOKEN_URL") or defaults.strava_token_url,
         strava_auth_url=text("STRAVA_AUTH_URL") or defaults.strava_auth_url,
+        strava_revoke_url=text("STRAVA_REVOKE_URL") or defaults.strava_revoke_url,
         google_client_id=text("GOOGLE_CLIENT_ID"),
         google_client_secret=text("GOOGLE_CLIENT_SECRET"),
         google_refresh_token=text("GOOGLE_REFRESH_TOKEN"),
@@ -180,6 +184,7 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
         google_api_base_url=text("GOOGLE_API_BASE_URL") or defaults.google_api_base_url,
         google_token_url=text("GOOGLE_TOKEN_URL") or defaults.google_token_url,
         google_auth_url=text("GOOGLE_AUTH_URL") or defaults.google_auth_url,
+        google_revoke_url=text("GOOGLE_REVOKE_URL") or defaults.google_revoke_url,
         public_base_url=text("FITNESS_PUBLIC_BASE_URL") or defaults.public_base_url,
         timezone=_zone(text("FITNESS_TIMEZONE") or defaults.timezone),
         units=choice("FITNESS_UNITS", defaults.units, ("mi", "km")),

@@ -114,16 +114,68 @@ class IntegrationNotConfigured(IntegrationError):
     """An integration was asked for but its client id/secret or tokens are not configured."""
 
 
-class ReauthorizationRequired(IntegrationError):
-    """The provider rejected our refresh token (invalid grant): the user must connect again."""
+class IntegrationRefused(IntegrationError):
+    """The provider refuses this connection as a whole, not one item: an inactive app, a
+    calendar the account cannot write, rejected client credentials, too narrow a consent.
 
-    def __init__(self, provider: str) -> None:
-        super().__init__(
-            f"{provider} rejected the stored refresh token; authorise fitness again "
-            f"(GET /oauth/{provider}/authorize)"
-        )
+    A sync stops at the first such answer and leaves what it had not finished as it was;
+    the message says what the user can do now (a variable to change, `fitness connect`).
+    `slug` names the kind of problem for the API.
+    """
+
+    slug = "integration-refused"
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(message)
         self.provider = provider
 
 
+class ReauthorizationRequired(IntegrationRefused):
+    """The provider rejected our refresh token (invalid grant): the user must connect again."""
+
+    slug = "reauthorization-required"
+
+    def __init__(self, provider: str, message: str | None = None) -> None:
+        super().__init__(
+            provider,
+            message
+            or f"{provider.capitalize()} rejected the stored refresh token: run "
+            f"`fitness connect {provider}` (or open /oauth/{provider}/authorize)",
+        )
+
+
+class InsufficientScope(ReauthorizationRequired):
+    """The user granted less than fitness needs: `missing` names the permissions to tick."""
+
+    slug = "insufficient-scope"
+
+    def __init__(self, provider: str, missing: tuple[str, ...], message: str) -> None:
+        super().__init__(provider, message)
+        self.missing = missing
+
+
+class CredentialsRejected(IntegrationRefused):
+    """The provider rejected the client id or secret (`invalid_client`)."""
+
+    slug = "client-credentials-rejected"
+
+
+class ProviderAppInactive(IntegrationRefused):
+    """The provider has deactivated our API application (Strava's 2026 subscription rule)."""
+
+    slug = "provider-app-inactive"
+
+
+class CalendarUnavailable(IntegrationRefused):
+    """The calendar cannot be written with this account: missing, not shared, read-only."""
+
+    slug = "calendar-unavailable"
+
+
 class InvalidOAuthState(FitnessError):
-    """An OAuth callback arrived with a missing, forged or expired `state`."""
+    """An OAuth callback arrived with a `state` that is missing, unknown, expired, already
+    used, or started by another browser (or process)."""
+
+
+class ConsentDeclined(FitnessError):
+    """The user declined the provider's consent page (the callback carries `error`)."""

@@ -47,6 +47,9 @@ __all__ = [
 ChangeType = Literal["original", "edit", "deletion", "restore"]
 SyncStatus = Literal["synced", "failed", "pending"]
 CalendarState = Literal["missing", "current", "stale", "failed"]
+CredentialSource = Literal["environment", "consent"]
+LastSyncOutcome = Literal["ok", "partial", "failed"]
+ConsentFlow = Literal["browser", "terminal"]
 
 # The fields a run's data is made of, and the ones a user may change.
 DATA_FIELDS: Final = (
@@ -289,6 +292,13 @@ class OAuthCredentials:
     expires_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    granted_scope: tuple[str, ...] | None = None
+    source: CredentialSource | None = None
+    seed_fingerprint: str | None = field(default=None, repr=False)
+    last_refreshed_at: datetime | None = None
+    last_sync_at: datetime | None = None
+    last_sync_outcome: LastSyncOutcome | None = None
+    last_sync_message: str | None = None
 
     def expires_within(self, seconds: float, now: datetime | None = None) -> bool:
         """True when the access token is missing, has no known expiry, or expires soon."""
@@ -310,6 +320,17 @@ class ProviderGear:
     gear_id: str
     name: str | None = None
     retired: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OAuthState:
+    """A consent in progress, as its callback consumes it: whose, how it was started, and
+    the PKCE verifier and redirect URI its code must be exchanged with."""
+
+    provider: str
+    flow: ConsentFlow
+    redirect_uri: str
+    code_verifier: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

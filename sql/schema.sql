@@ -135,8 +135,35 @@ CREATE TABLE oauth_credentials (
     refresh_token text        NOT NULL,
     expires_at    timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at    timestamptz NOT NULL DEFAULT now()
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    -- What the user granted (NULL: not known, e.g. a refresh token from the environment).
+    granted_scope     text[],
+    -- Where the credentials came from; the fingerprint (sealed, like the secrets) is of the
+    -- environment's values when they were last taken in, so a change there is noticed.
+    source            text CHECK (source IN ('environment', 'consent')),
+    seed_fingerprint  text,
+    last_refreshed_at timestamptz,
+    last_sync_at      timestamptz,
+    last_sync_outcome text CHECK (last_sync_outcome IN ('ok', 'partial', 'failed')),
+    last_sync_message text CHECK (length(last_sync_message) <= 2000)
 );
+
+-- One row per consent started; a callback consumes its row exactly once. The state and the
+-- browser's cookie (or the waiting process's secret) are kept as SHA-256 digests only; the
+-- PKCE verifier is sealed like the other secrets.
+CREATE TABLE oauth_states (
+    state_hash    text        PRIMARY KEY CHECK (state_hash ~ '^[0-9a-f]{64}$'),
+    provider      text        NOT NULL,
+    flow          text        NOT NULL CHECK (flow IN ('browser', 'terminal')),
+    binding_hash  text        NOT NULL CHECK (binding_hash ~ '^[0-9a-f]{64}$'),
+    code_verifier text,
+    redirect_uri  text        NOT NULL CHECK (length(redirect_uri) <= 2000),
+    expires_at    timestamptz NOT NULL,
+    consumed_at   timestamptz,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
 
 CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();

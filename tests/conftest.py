@@ -33,6 +33,7 @@ TABLES = (
     "shoes",
     "sync_metadata",
     "oauth_credentials",
+    "oauth_states",
 )
 
 
@@ -54,9 +55,11 @@ ISOLATED_ENVIRONMENT = {
     "STRAVA_API_BASE_URL": "http://127.0.0.1:9/strava",
     "STRAVA_TOKEN_URL": "http://127.0.0.1:9/strava/token",
     "STRAVA_AUTH_URL": "http://127.0.0.1:9/strava/authorize",
+    "STRAVA_REVOKE_URL": "http://127.0.0.1:9/strava/revoke",
     "GOOGLE_API_BASE_URL": "http://127.0.0.1:9/google",
     "GOOGLE_TOKEN_URL": "http://127.0.0.1:9/google/token",
     "GOOGLE_AUTH_URL": "http://127.0.0.1:9/google/authorize",
+    "GOOGLE_REVOKE_URL": "http://127.0.0.1:9/google/revoke",
 }
 
 

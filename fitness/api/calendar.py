@@ -55,7 +55,8 @@ async def sync_calendar() -> CalendarSyncResult:
     (and of runs whose last sync failed), and removes the events of deleted runs. A run that
     fails is recorded as `failed` and the others go on; syncing again retries it and
     otherwise changes nothing. A rate limit stops the sync early: still 200, with
-    `rate_limited` and the rest `skipped`."""
+    `rate_limited` and the rest `skipped`. A refusal of the whole calendar or account stops
+    it at once, leaving the runs not yet done as they were: a 409 saying what to do."""
     return await run_in_threadpool(sync_all)
 
 

@@ -78,7 +78,7 @@ class HealthProblem(Problem):
 
 
 def _sentence(error: Exception) -> str:
-    message = str(error)
+    message = str(error).rstrip(".")
     return f"{message[:1].upper()}{message[1:]}."
 
 
@@ -94,8 +94,8 @@ def _conflict(error: Any) -> ProblemResponse:
 
 
 # How each typed error is answered. Looked up by the exception's class hierarchy, most
-# specific first, so `UnknownFields` (a kind of `InvalidUpdate`) and
-# `ReauthorizationRequired` (a kind of `IntegrationError`) get their own answers.
+# specific first, so `UnknownFields` (a kind of `InvalidUpdate`) and `IntegrationRefused`
+# (a kind of `IntegrationError`) get their own answers.
 ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     ApiError: lambda e: problem(e.status, e.detail, slug=e.slug, **e.extensions),
     lib.RunNotFound: lambda e: problem(404, _sentence(e), slug="run-not-found"),
@@ -120,12 +120,11 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     ),
     lib.InvalidImport: lambda e: problem(422, str(e), slug="invalid-import"),
     lib.InvalidCursor: lambda e: problem(400, _sentence(e), slug="malformed-request"),
-    lib.InvalidOAuthState: lambda e: problem(
-        400,
-        "The authorisation request is missing, forged or expired; start it again.",
-        slug="invalid-oauth-state",
-    ),
-    lib.ReauthorizationRequired: lambda e: problem(409, str(e), slug="reauthorization-required"),
+    # Our own sentences (why the state was refused, what to do); never the state itself.
+    lib.InvalidOAuthState: lambda e: problem(400, _sentence(e), slug="invalid-oauth-state"),
+    lib.ConsentDeclined: lambda e: problem(400, _sentence(e), slug="authorization-declined"),
+    # The provider refuses the connection as a whole; the message says what to do.
+    lib.IntegrationRefused: lambda e: problem(409, _sentence(e), slug=e.slug),
     lib.IntegrationNotConfigured: lambda e: problem(503, str(e), slug="integration-not-configured"),
     lib.IntegrationError: lambda e: problem(502, str(e), slug="integration-error"),
 }

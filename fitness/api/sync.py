@@ -6,6 +6,8 @@ answers 200, with `rate_limited: true` and when to try again.
 
 from __future__ import annotations
 
+from functools import partial
+
 from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
@@ -27,11 +29,14 @@ async def strava_sync(query: StravaSyncQuery) -> StravaSyncResult:
     """Fetch new activities from Strava and store the runs
 
     Incremental: activities starting after the last sync (minus a week, for late uploads);
-    `full_sync=true` fetches everything. Known runs are skipped, so syncing again changes
-    nothing. A rate limit stops the sync early but keeps what was fetched: still 200, with
-    `rate_limited` and `retry_after`. 409 if Strava revoked our access (authorise again),
-    502 if Strava fails, 503 if Strava is not configured."""
-    return await run_in_threadpool(sync_strava, query.full_sync)
+    `full_sync=true` fetches everything; `since=YYYY-MM-DD` fetches every activity started
+    on or after that day (UTC), for runs uploaded later than the week's overlap. Known runs
+    are skipped, so syncing again changes nothing. A rate limit stops the sync early but
+    keeps what was fetched: still 200, with `rate_limited` and `retry_after`. 409 when
+    Strava refuses the connection as a whole (access revoked, activities not granted, the
+    app deactivated: the detail says what to do), 502 if Strava fails, 503 if Strava is not
+    configured."""
+    return await run_in_threadpool(partial(sync_strava, query.full_sync, since=query.since))
 
 
 routes, paths = api.routes(), paths_of(api)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from fitness.cli._common import (
     MAX_ERRORS_SHOWN,
@@ -36,14 +37,31 @@ def _add_strava(commands: Subcommands) -> None:
             "Fetch the activities started since the last sync (minus a week, for late "
             "uploads) and store the runs among them; runs already stored are left alone. "
             "If Strava's rate limit stops the sync, what was fetched is kept: run it again "
-            "after the time it prints. Needs STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET and "
-            "STRAVA_REFRESH_TOKEN (or a connection made through /oauth/strava/authorize)."
+            "after the time it prints. Needs a connection: `fitness connect strava`, or "
+            "STRAVA_CLIENT_ID, STRAVA_CLIENT_SECRET and STRAVA_REFRESH_TOKEN."
         ),
     )
-    parser.add_argument(
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument(
         "--full", action="store_true", help="ignore the last sync and fetch every activity"
     )
+    when.add_argument(
+        "--since",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help=(
+            "fetch every activity started on or after this day (UTC): for runs uploaded "
+            "to Strava later than the week's overlap"
+        ),
+    )
     parser.set_defaults(handler=_strava)
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date as YYYY-MM-DD") from None
 
 
 def _strava(args: argparse.Namespace) -> int:
@@ -51,6 +69,7 @@ def _strava(args: argparse.Namespace) -> int:
     with progress("Fetching from Strava", total=None) as advance:
         result = sync_strava(
             full_sync=args.full,
+            since=args.since,
             progress=lambda fetched: advance(fetched, f"{fetched:,} activities"),
         )
     print(
@@ -83,9 +102,11 @@ def _add_calendar(commands: Subcommands) -> None:
             "update the events of runs edited since, and remove the events of deleted runs. "
             "A run that fails is listed and retried by the next sync; if any failed the "
             "exit status is 1. If Google's rate limit stops the sync, what was done is "
-            "kept: run it again later. Needs GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET and "
-            "GOOGLE_REFRESH_TOKEN (or a connection made through /oauth/google/authorize); "
-            "GOOGLE_CALENDAR_ID chooses the calendar (default: primary)."
+            "kept: run it again later. An answer refusing the account or the calendar as a "
+            "whole stops the sync at once and leaves the runs as they were. Needs a "
+            "connection: `fitness connect google`, or GOOGLE_CLIENT_ID, GOOGLE_CLIENT_SECRET "
+            "and GOOGLE_REFRESH_TOKEN; GOOGLE_CALENDAR_ID chooses the calendar (default: "
+            "primary)."
         ),
     )
     parser.set_defaults(handler=_calendar)

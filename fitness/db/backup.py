@@ -33,6 +33,7 @@ FITNESS_TABLES: Final = (
     "synced_runs",
     "sync_metadata",
     "oauth_credentials",
+    "oauth_states",
 )
 # alembic_version is ours too, and holds a row even in a database with no data.
 _OWN_TABLES: Final = (*FITNESS_TABLES, "alembic_version")

@@ -40,3 +40,13 @@ def set_last_synced_at(
             (provider, value),
         )
     return value
+
+
+@retry_on_disconnect
+def forget_last_synced_at(provider: str, *, conn: Connection | None = None) -> bool:
+    """Forget `provider`'s marker, so that its next sync fetches everything again (e.g.
+    after the user granted access to activities that were hidden before); True if there
+    was one."""
+    with transaction(conn) as active:
+        cur = active.execute("DELETE FROM sync_metadata WHERE provider = %s", (provider,))
+        return cur.rowcount > 0

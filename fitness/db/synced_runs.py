@@ -108,6 +108,37 @@ def record_sync_failure(
 
 
 @retry_on_disconnect
+def assign_event_id(
+    run_id: str, run_version: int, google_event_id: str, *, conn: Connection | None = None
+) -> SyncedRun:
+    """Record the new event id a run's event is about to be written under (`pending`).
+
+    For a run whose event id Google refuses for good: the id is recorded before the insert
+    that uses it, so an insert whose answer is lost is found again (not duplicated) by the
+    next sync.
+    """
+    with transaction(conn) as active, active.cursor(row_factory=class_row(SyncedRun)) as cur:
+        cur.execute(
+            """
+            INSERT INTO synced_runs (run_id, run_version, google_event_id, sync_status, synced_at)
+            VALUES (%(run_id)s, %(run_version)s, %(event)s, 'pending', now())
+            ON CONFLICT (run_id) DO UPDATE
+            SET run_version = EXCLUDED.run_version,
+                google_event_id = EXCLUDED.google_event_id,
+                sync_status = 'pending',
+                error_message = NULL,
+                synced_at = EXCLUDED.synced_at
+            RETURNING id, run_id, run_version, google_event_id, synced_at, sync_status,
+                      error_message, created_at, updated_at
+            """,
+            {"run_id": run_id, "run_version": run_version, "event": google_event_id},
+        )
+        record = cur.fetchone()
+    assert record is not None
+    return record
+
+
+@retry_on_disconnect
 def delete_synced_run(run_id: str, *, conn: Connection | None = None) -> bool:
     """Forget a run's sync record (after its event was removed); True if there was one."""
     with transaction(conn) as active:

@@ -75,9 +75,10 @@ def send_authorised(
 ) -> httpx.Response:
     """Send one request with `provider`'s token; return the first answer below 500.
 
-    `inspect` sees every answer first and may raise (a provider's rate limit is its own
-    business). Raises `ReauthorizationRequired` on a 401 with a freshly refreshed token and
-    `IntegrationError` when the retries are used up.
+    `inspect` sees every answer first and may raise (a provider's rate limit, or an answer
+    that refuses the whole connection, is its own business). Raises
+    `ReauthorizationRequired` on a 401 with a freshly refreshed token and `IntegrationError`
+    when the retries are used up.
     """
     failures = 0
     refreshed = refresh_now = False
@@ -97,7 +98,11 @@ def send_authorised(
                 inspect(response)
             if response.status_code == 401:
                 if refreshed:
-                    raise ReauthorizationRequired(provider)
+                    raise ReauthorizationRequired(
+                        provider,
+                        f"{service} refused a freshly refreshed access token (was access "
+                        f"revoked?): run `fitness connect {provider}`",
+                    )
                 # Revoked or expired early: refresh the token once and try again.
                 refreshed = refresh_now = True
                 continue

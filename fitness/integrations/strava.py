@@ -1,8 +1,12 @@
 """A client for the Strava API v3: the athlete's activities, page by page, and their gear.
 
-Access tokens come from fitness.integrations.oauth (provider `strava`). A 401 refreshes the
-token once and retries; timeouts and 5xx get a bounded retry with backoff; a 429 stops at
-once with the rate-limit state, so the caller can keep what it has and come back later.
+Access tokens come from fitness.integrations.oauth (provider `strava`) and travel only in
+the `Authorization` header. A 401 refreshes the token once and retries; timeouts and 5xx
+get a bounded retry with backoff; a 429 stops at once with the rate-limit state, so the
+caller can keep what it has and come back later. Answers that refuse the whole connection
+stop at once too: a 401 `<scope>_permission missing` (the user did not grant that scope)
+and a 403 `Application Status Inactive` (Strava's 2026 subscription rule). Every path is
+relative to STRAVA_API_BASE_URL, so Strava's new address is one setting.
 """
 
 from __future__ import annotations
@@ -17,8 +21,15 @@ from urllib.parse import quote
 import httpx
 
 from fitness.config import Settings, get_settings
-from fitness.errors import IntegrationError
+from fitness.errors import InsufficientScope, IntegrationError, ProviderAppInactive
 from fitness.integrations.http import AuthorisedClient, send_authorised
+from fitness.integrations.oauth import (
+    STRAVA_APP_INACTIVE,
+    get_provider,
+    is_app_inactive,
+    json_body,
+    strava_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +126,7 @@ class StravaClient(AuthorisedClient):
         )
         self._gear: dict[str, dict[str, object] | None] = {}
         self.last_rate_limit: RateLimitState | None = None
+        self.gear_refused = False
 
     def list_activities(
         self, after: datetime | None = None, page: int = 1, per_page: int = MAX_PER_PAGE
@@ -145,9 +157,18 @@ class StravaClient(AuthorisedClient):
             page += 1
 
     def get_gear(self, gear_id: str) -> dict[str, object] | None:
-        """A piece of gear (GET /gear/{id}), or None if Strava no longer has it. Cached."""
+        """A piece of gear (GET /gear/{id}), or None if Strava no longer has it, or refuses
+        it for lack of a permission the user did not grant (then `gear_refused` is set and
+        no more gear is asked for). Cached."""
+        if self.gear_refused:
+            return None
         if gear_id not in self._gear:
-            response = self._get(f"/gear/{quote(gear_id, safe='')}", "get gear")
+            try:
+                response = self._get(f"/gear/{quote(gear_id, safe='')}", "get gear")
+            except InsufficientScope:
+                logger.warning("Strava refuses gear to this connection; shoes are left out")
+                self.gear_refused = True
+                return None
             if response.status_code == 404:
                 self._gear[gear_id] = None
             else:
@@ -168,15 +189,29 @@ class StravaClient(AuthorisedClient):
             method="GET",
             url=f"{self._base_url}{path}",
             policy=self._policy,
-            inspect=self._watch_rate_limit,
+            inspect=lambda response: self._inspect(response, operation),
             params=params,
         )
 
-    def _watch_rate_limit(self, response: httpx.Response) -> None:
+    def _inspect(self, response: httpx.Response, operation: str) -> None:
         self.last_rate_limit = _rate_limit_state(response) or self.last_rate_limit
         if response.status_code == 429:
             state = self.last_rate_limit or RateLimitState()
             raise StravaRateLimited(state, state.retry_after())
+        if response.status_code == 403 and is_app_inactive(json_body(response)):
+            raise ProviderAppInactive(PROVIDER, STRAVA_APP_INACTIVE)
+        if response.status_code == 401:
+            # {"errors": [{"resource": "AccessToken", "field": "activity:read_permission",
+            #   "code": "missing"}]}: no refresh can help, the grant lacks that scope.
+            for error in strava_errors(json_body(response)):
+                field_name = error.get("field")
+                if (
+                    error.get("code") == "missing"
+                    and isinstance(field_name, str)
+                    and field_name.endswith("_permission")
+                ):
+                    scope = field_name.removesuffix("_permission")[:100]
+                    raise get_provider(PROVIDER).refused_for_scope(scope, operation)
 
 
 def _json(response: httpx.Response, operation: str) -> object:

@@ -11,7 +11,7 @@ Public routes, reachable without a token, are exactly:
   `routing.route(..., route_class=PublicRoute)`): only for requests that a token
   cannot accompany and that authenticate themselves, such as
   `GET /oauth/{provider}/callback`, which a browser reaches by redirect from the provider
-  and which is trusted through its signed `state`.
+  and which is trusted through its single-use `state` and the cookie that binds it.
 A route is public only for the methods it declares (`Match.FULL`), never for a path that
 merely resembles it.
 

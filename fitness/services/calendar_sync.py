@@ -2,20 +2,29 @@
 
 Google is called first and the outcome recorded after, in a short transaction of its own:
 no database transaction is ever held open across an HTTP call.
+
+An event id that Google refuses for good (a purged event: patch 404 and insert 409 for
+ever; a 410; an id taken by an event that is not this run's; an event whose organiser is
+someone else) is replaced by a fresh id, recorded before the insert that uses it. An
+answer about the calendar or the account (fitness.errors.IntegrationRefused) stops a batch
+at once and leaves the runs not yet done as they were.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
+from fitness.db.oauth_credentials import record_sync_outcome
 from fitness.db.runs import get_run_detail_by_id
 from fitness.db.synced_runs import (
+    assign_event_id,
     count_runs_with_current_event,
     delete_synced_run,
     get_runs_needing_calendar_sync,
@@ -25,14 +34,16 @@ from fitness.db.synced_runs import (
 from fitness.errors import (
     IntegrationError,
     IntegrationNotConfigured,
-    ReauthorizationRequired,
+    IntegrationRefused,
     RunNotFound,
 )
 from fitness.integrations.google_calendar import (
+    PROVIDER,
     CalendarRateLimited,
     Event,
     EventExists,
     EventNotFound,
+    EventNotWritable,
     GoogleCalendarClient,
 )
 from fitness.models import Run, RunDetail
@@ -49,7 +60,7 @@ _EVENT_ID_PREFIX: Final = "fitness"
 # Errors that say nothing about one run: they stop the work instead of marking runs failed.
 _NOT_THE_RUNS_FAULT: Final = (
     CalendarRateLimited,
-    ReauthorizationRequired,
+    IntegrationRefused,
     IntegrationNotConfigured,
 )
 
@@ -98,7 +109,8 @@ def sync_run(run_id: str, *, client: GoogleCalendarClient | None = None) -> Sync
     was written (or the last sync failed), `unchanged` when the event is current,
     `deleted` for a soft-deleted run whose event was removed. A failure is recorded on the
     run (`calendar_state` becomes `failed`, retried by the next sync) and raised as an
-    `IntegrationError`. `RunNotFound` if there is no such run.
+    `IntegrationError`; an `IntegrationRefused` (the calendar or account as a whole) is
+    raised without touching the run. `RunNotFound` if there is no such run.
     """
     detail = get_run_detail_by_id(run_id, include_deleted=True)
     if detail is None:
@@ -132,8 +144,12 @@ def sync_all(
     events of deleted runs. A run that fails is recorded as failed and the batch goes on;
     a rate limit stops the batch cleanly (`rate_limited=True`, the rest `skipped`). Running
     it again right away does nothing. `progress(done, total)` is called after each run.
-    Raises `ReauthorizationRequired` / `IntegrationNotConfigured` when Google cannot be
-    used at all.
+
+    Raises `IntegrationRefused` at the first answer that refuses the account or calendar as
+    a whole (a revoked grant, a read-only or missing calendar, the calendar permission not
+    granted, rejected client credentials): what was done before stays done, the runs not
+    yet done are left as they were. `IntegrationNotConfigured` when Google is not set up.
+    The outcome is remembered for `fitness connections`.
     """
     work = get_runs_needing_calendar_sync()
     counts = dict.fromkeys(("created", "updated", "deleted", "unchanged", "failed"), 0)
@@ -148,6 +164,9 @@ def sync_all(
             except CalendarRateLimited as error:
                 rate_limit = error
                 break
+            except IntegrationRefused as error:
+                record_sync_outcome(PROVIDER, "failed", str(error))
+                raise
             except _NOT_THE_RUNS_FAULT:
                 raise
             except IntegrationError as error:
@@ -175,6 +194,7 @@ def sync_all(
         result.failed,
         result.skipped,
     )
+    _remember(result)
     return result
 
 
@@ -218,6 +238,12 @@ def event_id_for_run(run_id: str) -> str:
     return _EVENT_ID_PREFIX + encoded
 
 
+def fresh_event_id(run_id: str) -> str:
+    """A new event id for a run whose usual id Google refuses for good: the usual id and
+    a random suffix (hex digits are base32hex too)."""
+    return event_id_for_run(run_id) + secrets.token_hex(8)
+
+
 def format_duration(seconds: float) -> str:
     """`seconds` as `H:MM:SS`, or `M:SS` under an hour (rounded to the second)."""
     minutes, secs = divmod(round(seconds), 60)
@@ -256,18 +282,49 @@ def _sync_detail(calendar: GoogleCalendarClient, detail: RunDetail) -> SyncOutco
 def _write_event(calendar: GoogleCalendarClient, detail: RunDetail) -> tuple[SyncOutcome, Event]:
     event = event_for_run(detail)
     changes = {key: value for key, value in event.items() if key != "id"}
+    event_id = detail.google_event_id or str(event["id"])
     if detail.google_event_id:
         try:
-            return "updated", calendar.patch_event(detail.google_event_id, changes)
+            return "updated", calendar.patch_event(event_id, changes)
         except EventNotFound:
-            logger.info(
-                "The event of run %s is gone from the calendar; writing it again", detail.id
-            )
+            logger.info("The event of run %s is not on the calendar; writing it again", detail.id)
+        except EventNotWritable:
+            return "created", _write_under_fresh_id(calendar, detail, event, "not ours to change")
     try:
-        return "created", calendar.insert_event(event)
-    except EventExists as exists:
-        # Ours from an earlier attempt whose answer was lost, or deleted by hand: rewrite it.
-        return "created", calendar.patch_event(exists.event_id, changes)
+        return "created", calendar.insert_event({**event, "id": event_id})
+    except EventExists:
+        # Ours from an attempt whose answer was lost, or deleted in the calendar (Google
+        # keeps it, cancelled): rewrite it. Purged, or not this run's: the id is spent.
+        existing = calendar.get_event(event_id)
+        if existing is not None and _shows_run(existing, detail.id):
+            try:
+                return "created", calendar.patch_event(event_id, changes)
+            except (EventNotFound, EventNotWritable):
+                pass
+        why = "purged" if existing is None else "taken by another event"
+        return "created", _write_under_fresh_id(calendar, detail, event, why)
+
+
+def _write_under_fresh_id(
+    calendar: GoogleCalendarClient, detail: RunDetail, event: Event, why: str
+) -> Event:
+    event_id = fresh_event_id(detail.id)
+    logger.info(
+        "Google refuses the event id of run %s for good (%s); using a new one", detail.id, why
+    )
+    assign_event_id(detail.id, detail.version, event_id)
+    try:
+        return calendar.insert_event({**event, "id": event_id})
+    except EventExists:
+        raise IntegrationError(
+            f"Google Calendar refused the new event id {event_id!r} too (409)"
+        ) from None
+
+
+def _shows_run(event: Event, run_id: str) -> bool:
+    properties = event.get("extendedProperties")
+    private = properties.get("private") if isinstance(properties, dict) else None
+    return isinstance(private, dict) and private.get(RUN_ID_PROPERTY) == run_id
 
 
 def _remove_event(calendar: GoogleCalendarClient, detail: RunDetail) -> None:
@@ -287,6 +344,18 @@ def _remove_event(calendar: GoogleCalendarClient, detail: RunDetail) -> None:
 def _record_failure(detail: RunDetail, error: IntegrationError) -> None:
     logger.warning("Calendar sync of run %s failed: %s", detail.id, error)
     record_sync_failure(detail.id, detail.synced_version or detail.version, str(error))
+
+
+def _remember(result: CalendarSyncResult) -> None:
+    if result.failed or result.rate_limited:
+        problems = []
+        if result.failed:
+            problems.append(f"{result.failed} run(s) failed, e.g. {result.errors[0].message}")
+        if result.rate_limited:
+            problems.append(f"stopped by the rate limit with {result.skipped} run(s) to go")
+        record_sync_outcome(PROVIDER, "partial", "; ".join(problems))
+    else:
+        record_sync_outcome(PROVIDER, "ok")
 
 
 def _rfc3339(moment: datetime) -> str:

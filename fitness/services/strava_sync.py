@@ -11,14 +11,15 @@ import logging
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
 from fitness.db.connection import transaction
+from fitness.db.oauth_credentials import record_sync_outcome
 from fitness.db.runs import import_runs
 from fitness.db.shoes import sync_gear_shoes
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
-from fitness.errors import IntegrationError
+from fitness.errors import IntegrationError, InvalidUpdate
 from fitness.importers.strava import is_run, provider_gear, run_from_activity, start_time
 from fitness.integrations.strava import Activity, StravaClient, StravaRateLimited
 from fitness.models import ImportResult, ProviderGear, Run
@@ -84,21 +85,32 @@ def sync_strava(
     overlap: timedelta = DEFAULT_OVERLAP,
     progress: Progress | None = None,
     *,
+    since: date | None = None,
     client: StravaClient | None = None,
 ) -> StravaSyncResult:
     """Fetch the athlete's activities from Strava and store the runs among them.
 
     Incremental by default: only activities starting after the last sync's marker minus
-    `overlap` (late uploads carry older start dates); `full_sync=True` fetches everything.
-    Known runs are skipped, so syncing twice changes nothing. `progress(fetched)` is
-    called after each page.
+    `overlap` (late uploads carry older start dates); `full_sync=True` fetches everything;
+    `since` fetches every activity started on or after that day (UTC), for runs uploaded
+    later than the overlap. Known runs are skipped, so syncing twice changes nothing, and
+    the marker never moves back. `progress(fetched)` is called after each page.
 
     A 429 stops the sync: what was fetched is stored and the result says `rate_limited`
     with `retry_after`. Any other `IntegrationError` (Strava down after retries, a revoked
-    authorisation) is raised after storing what was fetched before it.
+    authorisation, a grant without activities, a deactivated app) is raised after storing
+    what was fetched before it. `InvalidUpdate` for a `since` before 1970 or after today.
+    The outcome is remembered for `fitness connections`.
     """
+    # A day ahead of UTC is still today somewhere.
+    latest = datetime.now(UTC).date() + timedelta(days=1)
+    if since is not None and not BEGINNING.date() <= since <= latest:
+        raise InvalidUpdate({"since": "must be a day from 1970-01-01 to today"})
     previous = get_last_synced_at(PROVIDER)
-    after = BEGINNING if full_sync or previous is None else previous - overlap
+    if since is not None:
+        after = datetime.combine(since, time.min, UTC) - timedelta(seconds=1)
+    else:
+        after = BEGINNING if full_sync or previous is None else previous - overlap
     fetched = _Fetched()
     rate_limited: StravaRateLimited | None = None
     failure: IntegrationError | None = None
@@ -138,7 +150,9 @@ def sync_strava(
     if failure is not None:
         # INFO: the error itself is what the caller reports, on one line.
         logger.info("Strava sync stopped after storing %s activities", fetched.count)
+        record_sync_outcome(PROVIDER, "failed", str(failure))
         raise failure
+    _remember(result, rate_limited)
     return result
 
 
@@ -203,6 +217,18 @@ def _store(
             set_last_synced_at(PROVIDER, marker, conn=conn)
     created = tuple(sorted({*imported.shoes_created, *shoes.created}))
     return replace(imported, shoes_created=created), shoes.changes, marker
+
+
+def _remember(result: StravaSyncResult, rate_limited: StravaRateLimited | None) -> None:
+    problems = []
+    if rate_limited is not None:
+        problems.append(str(rate_limited))
+    if result.errors:
+        problems.append(f"{len(result.errors)} activity(ies) could not be stored")
+    if problems:
+        record_sync_outcome(PROVIDER, "partial", "; ".join(problems))
+    else:
+        record_sync_outcome(PROVIDER, "ok")
 
 
 def _iso(value: datetime | None) -> str | None:

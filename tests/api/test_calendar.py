@@ -180,7 +180,7 @@ def test_a_revoked_google_authorisation_is_a_409(
     response = client.post("/sync/runs")
 
     assert response.status_code == 409
-    assert "/oauth/google/authorize" in response.json()["detail"]
+    assert "`fitness connect google`" in response.json()["detail"]
 
 
 def test_without_google_configured_syncing_is_a_503(
@@ -197,3 +197,19 @@ def test_without_google_configured_syncing_is_a_503(
 
     assert response.status_code == 503
     assert response.json()["type"] == "/problems/integration-not-configured"
+
+
+def test_a_read_only_calendar_is_one_409_and_no_run_is_charged(
+    google: FakeGoogle, client: TestClient, add_runs: Callable[..., list[Run]]
+) -> None:
+    runs = add_runs(3)
+    google.calendar.calendar_access["primary"] = "reader"
+
+    response = client.post("/sync/runs")
+
+    assert response.status_code == 409
+    problem = response.json()
+    assert problem["type"] == "/problems/calendar-unavailable"
+    assert "requiredAccessLevel" in problem["detail"]
+    assert len(google.calendar_requests()) == 1
+    assert [calendar_state(client, run.id) for run in runs] == ["missing"] * 3

@@ -13,7 +13,7 @@ from fitness.config import Settings, get_settings, reset_settings
 from fitness.db.runs import get_all_runs
 from tests.api.conftest import TOKEN
 from tests.fakes.oauth import CLIENT_SECRET
-from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
+from tests.fakes.strava import FakeStrava, make_activities, refusing_case, running_fake_strava
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_a_revoked_authorisation_is_a_409_saying_to_authorise_again(
     strava.tokens.valid_refresh_token = "not-ours"
     response = client.post("/strava/sync")
     assert response.status_code == 409
-    assert "/oauth/strava/authorize" in response.json()["detail"]
+    assert "`fitness connect strava`" in response.json()["detail"]
 
 
 def test_strava_failing_is_a_502_without_secrets(strava: FakeStrava, client: TestClient) -> None:
@@ -104,3 +104,62 @@ def test_strava_not_configured_is_a_503(
 def test_syncing_needs_the_api_token(strava: FakeStrava, anonymous: TestClient) -> None:
     assert anonymous.post("/strava/sync").status_code == 401
     assert strava.api_requests() == []
+
+
+def test_since_fetches_everything_from_that_day(strava: FakeStrava, client: TestClient) -> None:
+    strava.api.activities = make_activities(3, start=datetime(2025, 2, 1, 8, tzinfo=UTC))
+    client.post("/strava/sync")
+    late = make_activities(1, start=datetime(2024, 12, 24, 8, tzinfo=UTC), first_id=99)
+    strava.api.activities += late
+
+    response = client.post("/strava/sync", params={"since": "2024-12-24"})
+
+    assert response.status_code == 200
+    assert response.json()["inserted"] == 1
+    assert len(get_all_runs()) == 4
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "24/12/2024"}, "since"),
+        ({"since": "1969-12-31"}, "since"),
+        ({"since": "2999-01-01"}, "since"),
+        ({"since": "2024-12-24", "full_sync": "true"}, "since"),
+    ],
+)
+def test_a_bad_since_is_a_422_naming_it(
+    strava: FakeStrava, client: TestClient, params: dict[str, str], field: str
+) -> None:
+    response = client.post("/strava/sync", params=params)
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert strava.api_requests() == []
+
+
+def test_a_deactivated_strava_app_is_a_409_saying_what_to_do(
+    strava: FakeStrava, client: TestClient
+) -> None:
+    activities, always = refusing_case("strava-app-inactive")
+    strava.api.activities, strava.api.api_always = activities, always
+
+    response = client.post("/strava/sync")
+
+    assert response.status_code == 409
+    problem = response.json()
+    assert problem["type"] == "/problems/provider-app-inactive"
+    assert "subscription" in problem["detail"]
+    assert "`fitness import strava-archive`" in problem["detail"]
+
+
+def test_a_grant_without_activities_is_a_409_naming_the_permission(
+    strava: FakeStrava, client: TestClient
+) -> None:
+    activities, always = refusing_case("strava-scope-read-only")
+    strava.api.activities, strava.api.api_always = activities, always
+
+    response = client.post("/strava/sync")
+
+    assert response.status_code == 409
+    assert response.json()["type"] == "/problems/insufficient-scope"
+    assert "'View data about your activities'" in response.json()["detail"]

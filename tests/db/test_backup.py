@@ -21,6 +21,7 @@ from fitness.db.backup import (
 )
 from fitness.db.migrations import head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
+from fitness.db.oauth_states import create_state
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import get_run_history, restore_run_version, update_run_with_history
 from fitness.db.shoes import create_shoe, retire_shoe_by_id, sync_gear_shoes
@@ -34,7 +35,8 @@ Snapshot = dict[str, list[tuple[object, ...]]]
 
 def populate_every_table(runs: RunFactory) -> None:
     """Data in every table: versioned runs (edits, a deletion, a restore), shoes (one
-    retired, one a Strava gear's), calendar sync records, sync markers and OAuth credentials."""
+    retired, one a Strava gear's), calendar sync records, sync markers, OAuth credentials and a
+    consent state."""
     daily = create_shoe("Pegasus 40", notes="daily trainer")
     old = create_shoe("Ghost 15")
     retire_shoe_by_id(old.id, date(2024, 3, 1), retirement_notes="worn out")
@@ -53,6 +55,15 @@ def populate_every_table(runs: RunFactory) -> None:
         "strava", "client-1", "secret-1", "refresh-1", "access-1", datetime(2030, 1, 1, tzinfo=UTC)
     )
     sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Pegasus 40")])
+    create_state(
+        "0" * 64,
+        provider="google",
+        flow="browser",
+        binding_hash="1" * 64,
+        code_verifier="verifier-1",
+        redirect_uri="http://127.0.0.1:8000/oauth/google/callback",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
 
 
 def every_row(url: str) -> Snapshot:
@@ -98,6 +109,7 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "synced_runs",
         "sync_metadata",
         "oauth_credentials",
+        "oauth_states",
         "(sequences)",
     }
     assert all(original[table] for table in original), "every table has rows"

@@ -148,16 +148,19 @@ def test_plaintext_rows_of_older_versions_are_encrypted_on_their_next_write(
     assert (creds.client_secret, creds.refresh_token) == ("client-secret-1", "refresh-1")
 
 
-def test_every_secret_looking_column_is_encrypted(raw_conn: psycopg.Connection) -> None:
+@pytest.mark.parametrize("table", ["oauth_credentials", "oauth_states"])
+def test_every_secret_looking_column_is_encrypted(raw_conn: psycopg.Connection, table: str) -> None:
     columns = [
         row[0]
         for row in raw_conn.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_name = 'oauth_credentials'"
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s",
+            (table,),
         )
     ]
-    secret_like = {name for name in columns if re.search(r"(secret|_token|verifier)$", name)}
-    assert secret_like == set(ENCRYPTED_COLUMNS)
+    secret_like = {
+        name for name in columns if re.search(r"(secret|_token|verifier|fingerprint)$", name)
+    }
+    assert secret_like == set(ENCRYPTED_COLUMNS[table])
 
 
 def test_reencrypting_moves_every_secret_to_the_new_key(

@@ -1,8 +1,13 @@
-"""A fake Strava API v3 (activities and gear) with its OAuth token endpoint.
+"""A fake Strava API v3 (activities and gear) with its OAuth consent, token and deauthorize
+endpoints.
 
 Served by a real `FakeHTTPServer` on 127.0.0.1 and filled with the recorded-shape JSON in
 tests/fixtures/strava/, so our client's paging, retries, rate-limit handling and token
-refreshes run for real. Tests script failures, rate limits and token expiry.
+refreshes run for real. Tests script failures, rate limits and token expiry. Like Strava,
+it honours the grant's scope: without `activity:read` or `activity:read_all` every
+activity list answers 401 `activity:read_permission missing`, and activities visible to
+"Only You" are listed only with `activity:read_all`. `api_always` makes every API call give
+one answer (the field cases in tests/fixtures/cases/: a deactivated app, a read-only grant).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ CASES = Path(__file__).resolve().parent.parent / "fixtures" / "cases"
 API_PREFIX = "/api/v3"
 TOKEN_PATH = "/oauth/token"
 AUTHORIZE_PATH = "/oauth/authorize"
+DEAUTHORIZE_PATH = "/oauth/deauthorize"
 
 
 def recorded_activities() -> list[dict[str, object]]:
@@ -45,6 +51,14 @@ def recorded_case(name: str) -> dict[str, Any]:
     """A field case (tests/fixtures/cases/strava-*.json): `activities`, a list page as
     `GET /athlete/activities` returns it, and `gear`, each gear id's `GET /gear/{id}` body."""
     return json.loads((CASES / name).read_text())  # type: ignore[no-any-return]
+
+
+def refusing_case(name: str) -> tuple[list[dict[str, object]], Reply]:
+    """A field case whose every API call gets one answer (`api_always`: a deactivated app,
+    a read-only grant): its activities, and that answer."""
+    case = recorded_case(f"{name}.json")
+    always = case["api_always"]
+    return case["activities"], Reply(always["status"], always["body"])
 
 
 def make_activities(
@@ -86,6 +100,8 @@ class FakeStravaAPI:
     usage_daily: int = 0
     expired_tokens: set[str] = field(default_factory=set)
     rejects_every_token: bool = False
+    api_always: Reply | None = None
+    prefix: str = API_PREFIX
     _script: deque[Reply] = field(default_factory=deque)
     _page_failures: dict[int, deque[Reply]] = field(default_factory=dict)
     _expire_token_at_page: int | None = None
@@ -143,6 +159,25 @@ class FakeStravaAPI:
                     "errors": [{"resource": "Athlete", "field": "access_token", "code": "invalid"}],
                 },
             )
+        if self.api_always is not None:
+            return Reply(self.api_always.status, self.api_always.json)
+        path = request.path.removeprefix(self.prefix)
+        if path == "/athlete/activities" and not (
+            {"activity:read", "activity:read_all"} & set(self.tokens.granted())
+        ):
+            return Reply(
+                401,
+                {
+                    "message": "Authorization Error",
+                    "errors": [
+                        {
+                            "resource": "AccessToken",
+                            "field": "activity:read_permission",
+                            "code": "missing",
+                        }
+                    ],
+                },
+            )
         with self._lock:
             if self._rate_limit_after is not None and self.usage_15min >= self._rate_limit_after:
                 self.usage_15min += 1
@@ -167,7 +202,6 @@ class FakeStravaAPI:
         if scripted is not None:
             scripted.headers = {**headers, **scripted.headers}
             return scripted
-        path = request.path.removeprefix(API_PREFIX)
         if path == "/athlete/activities":
             return Reply(200, self._page(request.query), headers)
         if path.startswith("/gear/"):
@@ -181,7 +215,12 @@ class FakeStravaAPI:
         after = int(query.get("after", "0"))
         page = int(query.get("page", "1"))
         per_page = int(query.get("per_page", "30"))
-        chosen = [a for a in self.activities if _epoch(a) > after]
+        private_too = "activity:read_all" in self.tokens.granted()
+        chosen = [
+            a
+            for a in self.activities
+            if _epoch(a) > after and (private_too or a.get("visibility") != "only_me")
+        ]
         # With `after`, Strava lists the oldest first; without it, the newest first.
         chosen.sort(key=_epoch, reverse="after" not in query)
         return chosen[(page - 1) * per_page : page * per_page]
@@ -206,13 +245,14 @@ class FakeStrava:
 
     @property
     def api_url(self) -> str:
-        return self.server.url + API_PREFIX
+        return self.server.url + self.api.prefix
 
     def environment(self) -> dict[str, str]:
         return {
             "STRAVA_API_BASE_URL": self.api_url,
             "STRAVA_TOKEN_URL": self.server.url + TOKEN_PATH,
             "STRAVA_AUTH_URL": self.server.url + AUTHORIZE_PATH,
+            "STRAVA_REVOKE_URL": self.server.url + DEAUTHORIZE_PATH,
             "STRAVA_CLIENT_ID": CLIENT_ID,
             "STRAVA_CLIENT_SECRET": CLIENT_SECRET,
             "STRAVA_REFRESH_TOKEN": FIRST_REFRESH_TOKEN,
@@ -220,26 +260,30 @@ class FakeStrava:
 
     def api_requests(self, path: str | None = None) -> list[Request]:
         """Requests made to the API (not the token endpoint), optionally to one path."""
+        prefix = self.api.prefix
         return [
             r
             for r in self.server.requests
-            if r.path.startswith(API_PREFIX) and path in (None, r.path.removeprefix(API_PREFIX))
+            if r.path.startswith(prefix) and path in (None, r.path.removeprefix(prefix))
         ]
 
 
 @contextmanager
-def running_fake_strava() -> Iterator[FakeStrava]:
+def running_fake_strava(api_prefix: str = API_PREFIX) -> Iterator[FakeStrava]:
     """Start a fake Strava on a free port of 127.0.0.1 for the duration of the block.
 
     fitness is configured to use it (client id, secret, refresh token and URLs) while the
-    block runs, and the settings are read afresh afterwards.
+    block runs, and the settings are read afresh afterwards. `api_prefix` is where the API
+    answers (Strava's new address has another).
     """
     tokens = FakeTokenEndpoint(style="strava")
-    api = FakeStravaAPI(tokens)
+    api = FakeStravaAPI(tokens, prefix=api_prefix)
     server = FakeHTTPServer()
     server.route("POST", TOKEN_PATH, tokens)
-    server.route("GET", API_PREFIX + "/athlete/activities", api)
-    server.route("GET", API_PREFIX + "/gear/{id}", api)
+    server.route("GET", AUTHORIZE_PATH, tokens.consent_page)
+    server.route("POST", DEAUTHORIZE_PATH, tokens.revoke)
+    server.route("GET", api_prefix + "/athlete/activities", api)
+    server.route("GET", api_prefix + "/gear/{id}", api)
     fake = FakeStrava(server, api, tokens)
     with running(server), pytest.MonkeyPatch.context() as patch:
         for name, value in fake.environment().items():

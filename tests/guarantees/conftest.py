@@ -38,7 +38,15 @@ with warnings.catch_warnings():
 TOKEN = "guarantees-token-3b9e51d7"
 AUTHORIZATION = {"Authorization": f"Bearer {TOKEN}"}
 STARTUP_SECONDS = 60.0
-TABLES = ("runs", "runs_history", "shoes", "synced_runs", "sync_metadata", "oauth_credentials")
+TABLES = (
+    "runs",
+    "runs_history",
+    "shoes",
+    "synced_runs",
+    "sync_metadata",
+    "oauth_credentials",
+    "oauth_states",
+)
 
 
 @dataclass

@@ -222,7 +222,7 @@ def test_full_syncs_and_an_api_session_leak_no_secret_anywhere(
     # header, a token that expires, and the failure stored on the run.
     import_runs(RunFactory().many(3))
     google.calendar.fail_next(500, method="POST", times=3)
-    google.calendar.fail_next(403, method="POST")
+    google.calendar.fail_next(400, method="POST")
     with GoogleCalendarClient(backoff_seconds=0, timeout=2) as calendar:
         first = sync_all(client=calendar)
         session.stored.append(every_stored_value(raw_conn))
@@ -282,6 +282,8 @@ def test_a_served_api_session_logs_no_secret_even_at_debug(
             authorize = session.record(api.get("/oauth/strava/authorize"))
             state = parse_qs(urlsplit(authorize.headers["location"]).query)["state"][0]
             with served.client(token=None) as browser:
+                # The browser that opened authorize comes back with its cookie.
+                browser.cookies = authorize.cookies
                 callback = browser.get(
                     "/oauth/strava/callback", params={"state": state, "code": AUTH_CODE}
                 )

@@ -9,11 +9,20 @@ import pytest
 
 from fitness.config import reset_settings
 from fitness.db.oauth_credentials import get_credentials
-from fitness.errors import IntegrationError, IntegrationNotConfigured, ReauthorizationRequired
+from fitness.errors import (
+    CalendarUnavailable,
+    CredentialsRejected,
+    InsufficientScope,
+    IntegrationError,
+    IntegrationNotConfigured,
+    IntegrationRefused,
+    ReauthorizationRequired,
+)
 from fitness.integrations.google_calendar import (
     CalendarRateLimited,
     EventExists,
     EventNotFound,
+    EventNotWritable,
     GoogleCalendarClient,
 )
 from tests.fakes.google_calendar import FakeGoogle, rate_limit_error, running_fake_google
@@ -65,6 +74,7 @@ def test_the_calendar_id_comes_from_the_settings(
 ) -> None:
     monkeypatch.setenv("GOOGLE_CALENDAR_ID", "runs@group.calendar.google.com")
     reset_settings()
+    google.calendar.calendar_access["runs@group.calendar.google.com"] = "writer"
 
     with GoogleCalendarClient() as client:
         client.insert_event(EVENT)
@@ -142,7 +152,7 @@ def test_a_401_after_refreshing_is_an_error_without_a_second_refresh(
     google.calendar.expire_token()
     google.calendar.fail_next(401, json={"error": {"code": 401, "message": "nope"}})
 
-    with pytest.raises(IntegrationError, match="authorise fitness again"):
+    with pytest.raises(ReauthorizationRequired, match="`fitness connect google`"):
         calendar.insert_event(EVENT)
 
     assert google.tokens.refreshes == 2
@@ -229,19 +239,118 @@ def test_a_403_rate_limit_is_a_rate_limit(
     assert raised.value.retry_after is None
 
 
-def test_another_403_is_an_error_naming_googles_reason(
+@pytest.mark.parametrize("reason", ["forbidden", "someReasonGoogleAddsLater"])
+def test_another_403_refuses_the_calendar_naming_googles_reason(
+    google: FakeGoogle, calendar: GoogleCalendarClient, reason: str
+) -> None:
+    google.calendar.fail_next(
+        403, json={"error": {"code": 403, "errors": [{"reason": reason, "message": "no"}]}}
+    )
+
+    with pytest.raises(CalendarUnavailable) as raised:
+        calendar.insert_event(EVENT)
+
+    assert f"calendar 'primary' ({reason}) to events.insert" in str(raised.value)
+    assert "GOOGLE_CALENDAR_ID" in str(raised.value)
+
+
+# --- answers about the calendar or the account, not one event -----------------------------
+
+
+def test_a_read_only_calendar_is_refused_as_a_whole(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    google.calendar.calendar_access["primary"] = "reader"
+
+    with pytest.raises(CalendarUnavailable, match="requiredAccessLevel") as raised:
+        calendar.insert_event(EVENT)
+
+    assert "'Make changes to events'" in str(raised.value)
+    assert len(google.calendar_requests()) == 1  # not retried
+
+
+def test_a_calendar_the_account_cannot_see_is_refused_on_insert(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    google.calendar.calendar_access["primary"] = "none"
+
+    with pytest.raises(CalendarUnavailable, match="no calendar 'primary'"):
+        calendar.insert_event(EVENT)
+
+
+def test_a_grant_without_the_calendar_scope_says_what_to_tick(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    calendar.insert_event(EVENT)
+    google.tokens.grant_scope = ("openid",)  # a token Google issued before it was unticked
+
+    with pytest.raises(InsufficientScope) as raised:
+        calendar.insert_event(EVENT)
+
+    assert "'View and edit events on all your calendars'" in str(raised.value)
+    assert "`fitness connect google`" in str(raised.value)
+
+
+def test_a_calendar_api_not_enabled_in_the_project_says_where_to_enable_it(
     google: FakeGoogle, calendar: GoogleCalendarClient
 ) -> None:
     google.calendar.fail_next(
         403,
-        json={"error": {"code": 403, "errors": [{"reason": "forbidden", "message": "no"}]}},
+        json={"error": {"code": 403, "errors": [{"reason": "accessNotConfigured"}]}},
     )
 
-    with pytest.raises(IntegrationError) as raised:
+    with pytest.raises(IntegrationRefused, match="not enabled in the Google Cloud project"):
         calendar.insert_event(EVENT)
 
-    assert not isinstance(raised.value, CalendarRateLimited)
-    assert str(raised.value) == "Google Calendar answered HTTP 403 (forbidden) to events.insert"
+
+def test_a_rejected_client_is_refused_as_a_whole(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    google.tokens.client_secret = "the client was deleted"
+
+    with pytest.raises(CredentialsRejected, match="GOOGLE_CLIENT_SECRET"):
+        calendar.insert_event(EVENT)
+
+    assert google.calendar_requests() == []
+
+
+def test_an_event_of_another_organiser_is_not_writable(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    event_id = str(calendar.insert_event(EVENT)["id"])
+    google.calendar.foreign_organizer.add(event_id)
+
+    with pytest.raises(EventNotWritable):
+        calendar.patch_event(event_id, {"summary": "x"})
+    with pytest.raises(EventNotWritable):
+        calendar.delete_event(event_id)
+
+
+def test_get_event_sees_deleted_events_but_not_purged_ones(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    event_id = str(calendar.insert_event({**EVENT, "id": "fitness0123"})["id"])
+    calendar.delete_event(event_id)
+    assert calendar.get_event(event_id)["status"] == "cancelled"
+
+    google.calendar.purge(event_id)
+
+    assert calendar.get_event(event_id) is None
+    with pytest.raises(EventExists):
+        calendar.insert_event({**EVENT, "id": event_id})
+
+
+def test_a_404_on_delete_from_a_calendar_the_account_cannot_see_is_not_a_deletion(
+    google: FakeGoogle, calendar: GoogleCalendarClient
+) -> None:
+    event_id = str(calendar.insert_event(EVENT)["id"])
+    google.calendar.calendar_access["primary"] = "none"  # unshared, or the account changed
+
+    with pytest.raises(CalendarUnavailable):
+        calendar.delete_event(event_id)
+
+    google.calendar.calendar_access["primary"] = "owner"
+    assert [e["id"] for e in google.calendar.live_events()] == [event_id]
 
 
 def test_a_revoked_refresh_token_asks_to_authorise_again(

@@ -1,4 +1,5 @@
-"""fitness.integrations.oauth: tokens refreshed on time, rotated under a lock, consent state."""
+"""fitness.integrations.oauth: tokens refreshed on time, rotated under a lock, never leaked,
+and the rule of which credentials win: the environment when it changes, else what is stored."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import psycopg
@@ -21,22 +21,15 @@ from fitness.db.oauth_credentials import (
     upsert_credentials,
 )
 from fitness.errors import (
+    CredentialsRejected,
+    InsufficientScope,
     IntegrationError,
     IntegrationNotConfigured,
-    InvalidOAuthState,
     ReauthorizationRequired,
 )
-from fitness.integrations.oauth import (
-    authorization_url,
-    exchange_code,
-    make_state,
-    valid_access_token,
-    verify_state,
-)
+from fitness.integrations.oauth import valid_access_token
 from tests.fakes.http import FakeHTTPServer, Reply, running
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET, FIRST_REFRESH_TOKEN, FakeTokenEndpoint
-
-REDIRECT = "http://127.0.0.1:8000/oauth/strava/callback"
 
 
 @pytest.fixture
@@ -180,13 +173,14 @@ def test_two_concurrent_refreshers_refresh_once_and_both_get_the_new_token(
 
 
 def test_an_invalid_grant_asks_the_user_to_reauthorise(
-    strava_env: None, http: httpx.Client
+    strava_env: None, http: httpx.Client, token_endpoint: FakeTokenEndpoint
 ) -> None:
     store_strava("expired", timedelta(seconds=-1), refresh="revoked-refresh-token")
+    token_endpoint.valid_refresh_token = "only-strava-knows"
     with pytest.raises(ReauthorizationRequired) as caught:
         valid_access_token("strava", http)
     message = str(caught.value)
-    assert "/oauth/strava/authorize" in message
+    assert "`fitness connect strava`" in message and "STRAVA_REFRESH_TOKEN" in message
     assert "revoked-refresh-token" not in message and CLIENT_SECRET not in message
     stored = get_credentials("strava")
     assert stored is not None and stored.access_token == "expired"
@@ -197,7 +191,7 @@ def test_a_google_invalid_grant_also_asks_to_reauthorise(
 ) -> None:
     token_endpoint.style = "google"
     token_endpoint.valid_refresh_token = "something-else"
-    with pytest.raises(ReauthorizationRequired, match="/oauth/google/authorize"):
+    with pytest.raises(ReauthorizationRequired, match="GOOGLE_REFRESH_TOKEN"):
         valid_access_token("google", http)
 
 
@@ -211,14 +205,21 @@ def test_google_keeps_its_refresh_token_when_none_is_sent_back(
     assert stored.expires_at is not None and stored.expires_at > datetime.now(UTC)
 
 
-def test_a_rejected_client_secret_says_which_setting_to_check(
-    strava_env: None, http: httpx.Client
+def test_a_mistyped_secret_on_first_use_names_the_variable_and_its_fix_is_taken_in(
+    strava_env: None, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    upsert_credentials("strava", CLIENT_ID, "wrong-secret", FIRST_REFRESH_TOKEN)
-    with pytest.raises(IntegrationError, match="STRAVA_CLIENT_SECRET") as caught:
+    monkeypatch.setenv("STRAVA_CLIENT_SECRET", "wrong-secret")
+    reset_settings()
+    with pytest.raises(CredentialsRejected, match="STRAVA_CLIENT_SECRET") as caught:
         valid_access_token("strava", http)
     assert not isinstance(caught.value, ReauthorizationRequired)
     assert "wrong-secret" not in str(caught.value)
+
+    monkeypatch.setenv("STRAVA_CLIENT_SECRET", CLIENT_SECRET)
+    reset_settings()
+    assert valid_access_token("strava", http) == "access-token-1"
+    stored = get_credentials("strava")
+    assert stored is not None and stored.client_secret == CLIENT_SECRET
 
 
 def test_a_token_endpoint_outage_is_a_clear_error_without_secrets(
@@ -261,84 +262,135 @@ def test_tokens_and_secrets_never_reach_the_logs(
         assert secret not in caplog.text
 
 
-def test_authorization_url_carries_the_client_scopes_and_a_valid_state(strava_env: None) -> None:
-    url = authorization_url("strava", REDIRECT)
-    parts = urlsplit(url)
-    assert (
-        f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://strava.example/oauth/authorize"
-    )
-    query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-    assert query["client_id"] == CLIENT_ID
-    assert query["redirect_uri"] == REDIRECT
-    assert query["response_type"] == "code"
-    assert "activity:read_all" in query["scope"].split(",")
-    verify_state("strava", query["state"])
+# --- which credentials win -----------------------------------------------------------------
 
 
-def test_google_authorization_asks_for_offline_access(strava_env: None) -> None:
-    query = parse_qs(urlsplit(authorization_url("google", REDIRECT)).query)
-    assert query["access_type"] == ["offline"]
-    assert query["prompt"] == ["consent"]
-
-
-def test_a_tampered_state_is_rejected(strava_env: None) -> None:
-    state = make_state("strava")
-    name, expires, nonce, signature = state.split(".")
-    forgeries = [
-        f"{name}.{int(expires) + 3600}.{nonce}.{signature}",
-        f"{name}.{expires}.{nonce}x.{signature}",
-        f"{name}.{expires}.{nonce}.{signature[:-2]}AA",
-        f"google.{expires}.{nonce}.{signature}",
-        "not-a-state",
-        "",
-    ]
-    for forged in forgeries:
-        with pytest.raises(InvalidOAuthState):
-            verify_state("strava", forged)
-
-
-def test_a_state_for_another_provider_is_rejected(strava_env: None) -> None:
-    with pytest.raises(InvalidOAuthState, match="google"):
-        verify_state("strava", make_state("google"))
-
-
-def test_a_state_expires_after_ten_minutes(strava_env: None) -> None:
-    issued = time.time()
-    state = make_state("strava", now=issued)
-    verify_state("strava", state, now=issued + 9 * 60)
-    with pytest.raises(InvalidOAuthState, match="expired"):
-        verify_state("strava", state, now=issued + 11 * 60)
-
-
-def test_a_state_signed_with_another_secret_key_is_rejected(
-    strava_env: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("FITNESS_SECRET_KEY", "key one")
+def change_environment(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
     reset_settings()
-    state = make_state("strava")
-    verify_state("strava", state)
-    monkeypatch.setenv("FITNESS_SECRET_KEY", "key two")
-    reset_settings()
-    with pytest.raises(InvalidOAuthState):
-        verify_state("strava", state)
 
 
-def test_exchanging_a_code_stores_tokens_that_are_then_used(
-    strava_env: None, http: httpx.Client, token_server: FakeHTTPServer
+def test_once_stored_an_unchanged_environment_never_overrides_the_rotated_token(
+    strava_env: None, http: httpx.Client, token_endpoint: FakeTokenEndpoint
 ) -> None:
-    creds = exchange_code("strava", "good-code", REDIRECT, http)
-    assert (creds.access_token, creds.refresh_token) == ("access-token-1", "refresh-token-1")
-    [request] = token_server.requests
-    assert request.form()["redirect_uri"] == REDIRECT
+    # Seeded from the environment, then rotated: the environment's token is revoked now.
     assert valid_access_token("strava", http) == "access-token-1"
-    assert len(token_server.requests) == 1
+    assert valid_access_token("strava", http, force_refresh=True) == "access-token-2"
+    stored = get_credentials("strava")
+    assert stored is not None and stored.refresh_token == "refresh-token-2"
+    assert stored.source == "environment"
 
 
-def test_a_rejected_code_is_a_clear_error(strava_env: None, http: httpx.Client) -> None:
-    with pytest.raises(IntegrationError, match="authorisation code") as caught:
-        exchange_code("strava", "forged-code", REDIRECT, http)
-    assert "forged-code" not in str(caught.value)
-    assert get_credentials("strava") is None
+def test_a_new_refresh_token_in_the_environment_replaces_a_revoked_stored_one(
+    strava_env: None,
+    http: httpx.Client,
+    token_endpoint: FakeTokenEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    valid_access_token("strava", http)
+    # The user revoked access on Strava, then made a new refresh token for fitness.
+    token_endpoint.valid_refresh_token = "refresh-token-new"
+    with pytest.raises(ReauthorizationRequired):
+        valid_access_token("strava", http, force_refresh=True)
+
+    change_environment(monkeypatch, STRAVA_REFRESH_TOKEN="refresh-token-new")
+    assert valid_access_token("strava", http) == "access-token-2"
+    stored = get_credentials("strava")
+    assert stored is not None and stored.refresh_token == "refresh-token-2"
+    # Taken in once: the next call uses what is stored, without refreshing again.
+    assert valid_access_token("strava", http) == "access-token-2"
+    assert token_endpoint.refreshes == 2
+
+
+def test_a_changed_environment_replaces_credentials_given_by_consent(
+    strava_env: None,
+    http: httpx.Client,
+    token_endpoint: FakeTokenEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store_strava("from-consent", timedelta(hours=2), refresh="refresh-from-consent")
+    valid_access_token("strava", http)  # the environment, unchanged since, is taken in
+    assert get_credentials("strava").refresh_token == "refresh-from-consent"
+
+    token_endpoint.valid_refresh_token = "refresh-token-typed-in"
+    change_environment(monkeypatch, STRAVA_REFRESH_TOKEN="refresh-token-typed-in")
+    assert valid_access_token("strava", http) == "access-token-1"
+    assert get_credentials("strava").source == "environment"
+
+
+def test_a_reset_client_secret_in_the_environment_keeps_the_grant(
+    strava_env: None,
+    http: httpx.Client,
+    token_endpoint: FakeTokenEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("STRAVA_REFRESH_TOKEN")
+    reset_settings()
+    store_strava("from-consent", timedelta(seconds=-1))
+    valid_access_token("strava", http)
+    token_endpoint.client_secret = "secret-after-reset"
+
+    with pytest.raises(CredentialsRejected, match="STRAVA_CLIENT_SECRET"):
+        valid_access_token("strava", http, force_refresh=True)
+    change_environment(monkeypatch, STRAVA_CLIENT_SECRET="secret-after-reset")
+    assert valid_access_token("strava", http, force_refresh=True) == "access-token-2"
+    stored = get_credentials("strava")
+    assert stored is not None and stored.source == "consent"
+    assert stored.refresh_token == "refresh-token-2"
+
+
+def test_a_row_stored_before_fingerprints_were_kept_falls_back_to_the_environment(
+    strava_env: None,
+    http: httpx.Client,
+    token_endpoint: FakeTokenEndpoint,
+    raw_conn: psycopg.Connection,
+) -> None:
+    # An older fitness stored a token that was since revoked; the user already put a new
+    # one in the environment before upgrading.
+    store_strava("old", timedelta(seconds=-1), refresh="revoked-long-ago")
+    raw_conn.execute("UPDATE oauth_credentials SET seed_fingerprint = NULL, source = NULL")
+
+    assert valid_access_token("strava", http) == "access-token-1"
+    stored = get_credentials("strava")
+    assert stored is not None and stored.refresh_token == "refresh-token-1"
+
+
+def test_the_environment_is_remembered_only_as_a_sealed_fingerprint(
+    strava_env: None,
+    http: httpx.Client,
+    raw_conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    change_environment(monkeypatch, FITNESS_SECRET_KEY="a key for this test 5d1c")
+    valid_access_token("strava", http)
+    (row,) = raw_conn.execute("SELECT oauth_credentials::text FROM oauth_credentials")
+    assert "enc:v2:" in row[0]
+    for value in (CLIENT_SECRET, FIRST_REFRESH_TOKEN, "refresh-token-1", "access-token-1"):
+        assert value not in row[0]
+    (fingerprint,) = raw_conn.execute("SELECT seed_fingerprint FROM oauth_credentials").fetchone()
+    assert fingerprint.startswith("enc:v2:")
+
+
+def test_a_refresh_is_remembered_with_its_time(strava_env: None, http: httpx.Client) -> None:
+    before = datetime.now(UTC)
+    valid_access_token("strava", http)
+    stored = get_credentials("strava")
+    assert stored is not None and stored.last_refreshed_at is not None
+    assert stored.last_refreshed_at >= before - timedelta(seconds=1)
+
+
+def test_google_restating_a_grant_without_the_calendar_says_what_to_tick(
+    strava_env: None, http: httpx.Client, token_endpoint: FakeTokenEndpoint
+) -> None:
+    token_endpoint.style = "google"
+    token_endpoint.grant_scope = ("openid", "email")
+    with pytest.raises(InsufficientScope) as caught:
+        valid_access_token("google", http)
+    assert "View and edit events on all your calendars" in str(caught.value)
+    assert "`fitness connect google`" in str(caught.value)
+    stored = get_credentials("google")
+    assert stored is not None and stored.granted_scope == ("openid", "email")
 
 
 def _someone_waits_for_a_lock(conn: psycopg.Connection) -> bool:

@@ -9,10 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fitness.db.oauth_credentials import get_credentials, upsert_credentials
-from fitness.errors import IntegrationError, ReauthorizationRequired
+from fitness.errors import (
+    InsufficientScope,
+    IntegrationError,
+    ProviderAppInactive,
+    ReauthorizationRequired,
+)
 from fitness.integrations.strava import RateLimitState, StravaClient, StravaRateLimited
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.strava import FakeStrava, make_activities, running_fake_strava
+from tests.fakes.strava import FakeStrava, make_activities, refusing_case, running_fake_strava
 
 
 @pytest.fixture
@@ -90,7 +95,7 @@ def test_a_second_401_after_refreshing_asks_to_reauthorise(
     strava: FakeStrava, client: StravaClient
 ) -> None:
     strava.api.rejects_every_token = True
-    with pytest.raises(ReauthorizationRequired, match="/oauth/strava/authorize"):
+    with pytest.raises(ReauthorizationRequired, match="`fitness connect strava`"):
         client.list_activities()
     assert len(strava.api_requests()) == 2
     assert strava.tokens.refreshes == 2
@@ -175,3 +180,71 @@ def test_errors_never_carry_the_token(strava: FakeStrava, client: StravaClient) 
         client.list_activities()
     assert "access-token" not in str(caught.value)
     assert CLIENT_SECRET not in str(caught.value)
+
+
+# --- answers that refuse the whole connection ---------------------------------------------
+
+
+def test_a_grant_without_activities_names_the_permission_and_is_not_a_token_problem(
+    strava: FakeStrava, client: StravaClient
+) -> None:
+    activities, always = refusing_case("strava-scope-read-only")
+    strava.api.activities = activities
+    strava.api.api_always = always
+
+    with pytest.raises(InsufficientScope) as raised:
+        client.list_activities()
+
+    message = str(raised.value)
+    assert "'View data about your activities'" in message and "activity:read" in message
+    assert "`fitness connect strava`" in message
+    assert "refresh token" not in message
+    assert len(strava.api_requests()) == 1  # no refresh-and-retry: no token would help
+    assert strava.tokens.refreshes == 1
+
+
+def test_a_deactivated_app_says_what_happened_and_what_to_do(
+    strava: FakeStrava, client: StravaClient
+) -> None:
+    activities, always = refusing_case("strava-app-inactive")
+    strava.api.activities = activities
+    strava.api.api_always = always
+
+    with pytest.raises(ProviderAppInactive) as raised:
+        client.list_activities()
+
+    message = str(raised.value)
+    assert "Inactive" in message and "subscription" in message
+    assert "`fitness import strava-archive`" in message
+    assert "HTTP 403" not in message
+    assert len(strava.api_requests()) == 1
+
+
+def test_gear_refused_for_a_missing_permission_is_left_out_not_fatal(
+    strava: FakeStrava, client: StravaClient
+) -> None:
+    strava.api.fail_next(401, times=1)
+    strava.api._script[-1].json = {
+        "message": "Authorization Error",
+        "errors": [
+            {"resource": "AccessToken", "field": "profile:read_permission", "code": "missing"}
+        ],
+    }
+
+    assert client.get_gear("g1") is None
+    assert client.gear_refused
+    assert client.get_gear("g2") is None
+    assert len(strava.api_requests("/gear/g2")) == 0
+
+
+def test_the_api_address_is_one_setting_and_tokens_travel_only_in_headers(db: str) -> None:
+    # Strava's announced api-v3.strava.com serves the API under another path.
+    with running_fake_strava(api_prefix="/v3") as strava, StravaClient(backoff_seconds=0) as client:
+        strava.api.activities = make_activities(3)
+        assert len(client.list_activities()) == 3
+        client.get_gear("g1")
+
+    assert strava.api_requests() and all(r.path.startswith("/v3/") for r in strava.api_requests())
+    for request in strava.server.requests:
+        assert "access_token" not in request.query
+        assert b"access-token" not in request.body

@@ -8,10 +8,20 @@ from datetime import UTC, datetime
 
 import pytest
 
+from fitness.config import reset_settings
+from fitness.db.oauth_credentials import get_credentials
 from fitness.db.runs import delete_run, get_all_run_details, get_run_detail_by_id, import_runs
 from fitness.db.runs_history import restore_run_version, update_run_with_history
 from fitness.db.synced_runs import get_all_synced_runs, get_synced_run
-from fitness.errors import IntegrationError, ReauthorizationRequired, RunNotFound
+from fitness.errors import (
+    CalendarUnavailable,
+    CredentialsRejected,
+    InsufficientScope,
+    IntegrationError,
+    IntegrationRefused,
+    ReauthorizationRequired,
+    RunNotFound,
+)
 from fitness.integrations.google_calendar import GoogleCalendarClient
 from fitness.models import Run
 from fitness.services.calendar_sync import (
@@ -453,3 +463,199 @@ def test_a_revoked_authorisation_stops_the_sync_without_failing_runs(
         sync_all(client=calendar)
 
     assert state_of(run.id) == "missing"
+
+
+# --- event ids Google refuses for good ----------------------------------------------------
+
+
+def spoil_the_event_id(google: FakeGoogle, event_id: str, how: str) -> None:
+    """Make the event id of a synced run unusable, the ways real calendars do."""
+    if how == "purged":
+        # Deleted in the calendar, then purged: patch 404, insert 409, for ever.
+        google.calendar.events[event_id]["status"] = "cancelled"
+        google.calendar.purge(event_id)
+    else:
+        google.calendar.foreign_organizer.add(event_id)
+
+
+@pytest.mark.parametrize("how", ["purged", "foreign organiser"])
+def test_a_run_whose_event_id_is_refused_for_good_gets_a_fresh_recorded_id(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory, how: str
+) -> None:
+    run = runs.make(distance=5.0)
+    import_runs([run])
+    sync_all(client=calendar)
+    old_id = event_id_for_run(run.id)
+    spoil_the_event_id(google, old_id, how)
+    update_run_with_history(run.id, {"distance": 6.0}, changed_by="test")
+
+    assert sync_all(client=calendar) == CalendarSyncResult(created=1)
+
+    record = get_synced_run(run.id)
+    assert record.sync_status == "synced" and record.google_event_id != old_id
+    assert record.google_event_id.startswith(old_id)
+    assert re.fullmatch(r"[a-v0-9]{5,1024}", record.google_event_id)
+    shown = [e for e in google.calendar.live_events() if e["summary"] == "6.0 mi Outdoor Run"]
+    assert [e["id"] for e in shown] == [record.google_event_id]
+    assert state_of(run.id) == "current"
+    assert sync_all(client=calendar) == CalendarSyncResult(unchanged=1)
+
+
+def test_an_id_taken_by_an_event_that_is_not_the_runs_is_never_overwritten(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    run = runs.make()
+    import_runs([run])
+    taken = event_id_for_run(run.id)
+    calendar.insert_event({"id": taken, "summary": "Dentist", "start": {}, "end": {}})
+
+    assert sync_all(client=calendar) == CalendarSyncResult(created=1)
+
+    assert google.calendar.events[taken]["summary"] == "Dentist"
+    record = get_synced_run(run.id)
+    assert record.google_event_id.startswith(taken) and record.google_event_id != taken
+    assert state_of(run.id) == "current"
+
+
+def test_a_purged_event_id_also_heals_after_unsync(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    run = runs.make()
+    import_runs([run])
+    sync_run(run.id, client=calendar)
+    spoil_the_event_id(google, event_id_for_run(run.id), "purged")
+
+    assert unsync_run(run.id, client=calendar) is True
+    assert sync_run(run.id, client=calendar) == "created"
+    assert sync_run(run.id, client=calendar) == "unchanged"
+    assert len(google.calendar.live_events()) == 1
+
+
+def test_a_fresh_id_is_recorded_before_its_insert_so_a_failure_cannot_duplicate(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    run = runs.make()
+    import_runs([run])
+    sync_all(client=calendar)
+    spoil_the_event_id(google, event_id_for_run(run.id), "purged")
+    update_run_with_history(run.id, {"distance": 7.0}, changed_by="test")
+    # The old id's insert is refused (409); the fresh id's insert fails.
+    google.calendar.fail_next(503, method="POST", times=3, after=1)
+
+    assert sync_all(client=calendar).failed == 1
+    fresh_id = get_synced_run(run.id).google_event_id
+    assert fresh_id != event_id_for_run(run.id)
+
+    assert sync_all(client=calendar) == CalendarSyncResult(created=1)
+    assert get_synced_run(run.id).google_event_id == fresh_id
+    assert len(google.calendar.live_events()) == 1
+
+
+# --- a deletion is only reported once it is established ----------------------------------
+
+
+def test_a_404_on_delete_from_a_calendar_the_account_cannot_see_deletes_nothing(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    run = runs.make()
+    import_runs([run])
+    sync_all(client=calendar)
+    delete_run(run.id, changed_by="test")
+    google.calendar.calendar_access["primary"] = "none"  # unshared from the account
+
+    with pytest.raises(CalendarUnavailable, match="GOOGLE_CALENDAR_ID"):
+        sync_all(client=calendar)
+
+    assert get_synced_run(run.id).sync_status == "synced"  # still known to show the run
+    google.calendar.calendar_access["primary"] = "owner"
+    assert len(google.calendar.live_events()) == 1
+    assert sync_all(client=calendar) == CalendarSyncResult(deleted=1)
+    assert google.calendar.live_events() == []
+
+
+def test_an_event_fitness_may_no_longer_delete_is_a_failure_not_a_deletion(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    run = runs.make()
+    import_runs([run])
+    sync_all(client=calendar)
+    delete_run(run.id, changed_by="test")
+    event_id = event_id_for_run(run.id)
+    google.calendar.foreign_organizer.add(event_id)
+
+    result = sync_all(client=calendar)
+
+    assert (result.deleted, result.failed) == (0, 1)
+    assert "delete or change it in Google Calendar" in result.errors[0].message
+    assert get_synced_run(run.id) is not None
+    google.calendar.purge(event_id)  # the user deletes it, and Google forgets it in time
+    assert sync_all(client=calendar) == CalendarSyncResult(deleted=1)
+
+
+# --- refusals of the whole calendar or account stop the batch -----------------------------
+
+
+def refuse(google: FakeGoogle, how: str, monkeypatch: pytest.MonkeyPatch) -> type[Exception]:
+    if how == "read-only calendar":
+        google.calendar.calendar_access["primary"] = "reader"
+        return CalendarUnavailable
+    if how == "calendar scope not granted":
+        google.tokens.grant_scope = ("openid",)
+        return InsufficientScope
+    if how == "client rejected":
+        google.tokens.client_secret = "reset-in-the-cloud-console"
+        return CredentialsRejected
+    if how == "API not enabled":
+        google.calendar.fail_next(
+            403, json={"error": {"errors": [{"reason": "accessNotConfigured"}]}}
+        )
+        return IntegrationRefused
+    monkeypatch.setenv("GOOGLE_CALENDAR_ID", "a-typo@group.calendar.google.com")
+    reset_settings()
+    return CalendarUnavailable
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "read-only calendar",
+        "calendar scope not granted",
+        "client rejected",
+        "API not enabled",
+        "no such calendar",
+    ],
+)
+def test_a_refusal_of_the_whole_calendar_stops_at_once_and_leaves_the_runs_as_they_were(
+    google: FakeGoogle, runs: RunFactory, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import_runs(runs.many(3))
+    expected = refuse(google, how, monkeypatch)
+
+    with GoogleCalendarClient(backoff_seconds=0) as calendar, pytest.raises(expected) as raised:
+        sync_all(client=calendar)
+
+    assert len(google.calendar_requests()) <= 1
+    assert [d.calendar_state for d in get_all_run_details()] == ["missing"] * 3
+    assert get_all_synced_runs() == []
+    message = str(raised.value)
+    assert "`fitness connect google`" in message or "GOOGLE_" in message
+    stored = get_credentials("google")
+    if stored is not None:
+        assert (stored.last_sync_outcome, stored.last_sync_message) == ("failed", message)
+
+
+def test_the_outcome_of_each_sync_is_remembered(
+    google: FakeGoogle, calendar: GoogleCalendarClient, runs: RunFactory
+) -> None:
+    first, second = runs.many(2)
+    import_runs([first, second])
+    google.calendar.fail_next(500, method="POST", times=3)
+
+    sync_all(client=calendar)
+    stored = get_credentials("google")
+    assert stored.last_sync_outcome == "partial"
+    assert "1 run(s) failed" in stored.last_sync_message
+
+    sync_all(client=calendar)
+    stored = get_credentials("google")
+    assert (stored.last_sync_outcome, stored.last_sync_message) == ("ok", None)

@@ -4,8 +4,10 @@ against a fake Strava on 127.0.0.1."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 
 from fitness.config import reset_settings
@@ -14,11 +16,25 @@ from fitness.db.runs import get_all_runs, get_run_by_id
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import create_shoe, get_shoes, retire_shoe_by_id, unretire_shoe_by_id
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
-from fitness.errors import IntegrationError, IntegrationNotConfigured, ReauthorizationRequired
+from fitness.errors import (
+    InsufficientScope,
+    IntegrationError,
+    IntegrationNotConfigured,
+    InvalidUpdate,
+    ProviderAppInactive,
+    ReauthorizationRequired,
+)
+from fitness.integrations.consent import complete_consent, start_consent
 from fitness.integrations.strava import StravaClient
 from fitness.services.strava_sync import sync_strava
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET
-from tests.fakes.strava import FakeStrava, make_activities, recorded_case, running_fake_strava
+from tests.fakes.strava import (
+    FakeStrava,
+    make_activities,
+    recorded_case,
+    refusing_case,
+    running_fake_strava,
+)
 
 NEWEST_RECORDED = datetime(2025, 1, 9, 12, 0, tzinfo=UTC)
 
@@ -381,3 +397,122 @@ def test_every_activity_shape_of_a_real_list_page_imports_as_the_readme_says(
         )
         for run_id, run in runs.items()
     } == expected
+
+
+# --- runs uploaded later than the overlap -------------------------------------------------
+
+
+def test_since_fetches_a_run_uploaded_after_the_overlap_and_keeps_the_marker(
+    strava: FakeStrava,
+) -> None:
+    sync_strava(client=quick_client())
+    # Recorded on a watch in December, uploaded in January: older than the week's overlap.
+    [late] = make_activities(1, start=datetime(2024, 12, 1, 8, 0, tzinfo=UTC), first_id=13199)
+    strava.api.activities.append(late)
+    assert sync_strava(client=quick_client()).inserted == 0
+
+    result = sync_strava(since=date(2024, 12, 1), client=quick_client())
+
+    assert result.inserted == 1 and get_run_by_id("strava_13199") is not None
+    request = strava.api_requests("/athlete/activities")[-2]
+    assert request.query["after"] == str(
+        int(datetime(2024, 11, 30, 23, 59, 59, tzinfo=UTC).timestamp())
+    )
+    assert get_last_synced_at("strava") == NEWEST_RECORDED
+
+
+@pytest.mark.parametrize("since", [date(1969, 12, 31), date.today() + timedelta(days=3)])
+def test_since_is_bounded(strava: FakeStrava, since: date) -> None:
+    with pytest.raises(InvalidUpdate, match="since"):
+        sync_strava(since=since, client=quick_client())
+    assert strava.api_requests() == []
+
+
+# --- what the user granted, and Strava's 2026 rules ---------------------------------------
+
+
+def test_a_read_only_grant_is_a_scope_problem_not_a_rejected_token(strava: FakeStrava) -> None:
+    # Every refresh succeeds; every API call answers 401 activity:read_permission missing.
+    activities, always = refusing_case("strava-scope-read-only")
+    strava.api.activities, strava.api.api_always = activities, always
+
+    with pytest.raises(InsufficientScope) as raised:
+        sync_strava(client=quick_client())
+
+    message = str(raised.value)
+    assert "refresh token" not in message
+    assert "'View data about your activities'" in message and "`fitness connect strava`" in message
+    assert get_all_runs() == [] and get_last_synced_at("strava") is None
+    stored = get_credentials("strava")
+    assert (stored.last_sync_outcome, stored.last_sync_message) == ("failed", message)
+
+
+def test_a_deactivated_app_says_what_happened_and_what_to_do(strava: FakeStrava) -> None:
+    activities, always = refusing_case("strava-app-inactive")
+    strava.api.activities, strava.api.api_always = activities, always
+
+    with pytest.raises(ProviderAppInactive) as raised:
+        sync_strava(client=quick_client())
+
+    message = str(raised.value)
+    assert "subscription" in message and "`fitness import strava-archive`" in message
+    assert get_credentials("strava").last_sync_outcome == "failed"
+
+
+def test_granting_private_activities_later_brings_in_the_older_private_runs(
+    strava: FakeStrava,
+) -> None:
+    public = make_activities(3, start=datetime(2025, 3, 1, 8, tzinfo=UTC), first_id=1000)
+    private = make_activities(
+        2,
+        start=datetime(2024, 6, 1, 8, tzinfo=UTC),
+        first_id=2000,
+        private=True,
+        visibility="only_me",
+    )
+    strava.api.activities = public + private
+    strava.tokens.consent_scope = ("read", "activity:read", "profile:read_all")
+    connect_strava(strava)
+    assert sync_strava(client=quick_client()).inserted == 3
+
+    strava.tokens.consent_scope = None  # "View data about your private activities" ticked
+    connect_strava(strava)
+    result = sync_strava(client=quick_client())
+
+    assert result.inserted == 2
+    assert {run.id for run in get_all_runs()} >= {"strava_2000", "strava_2001"}
+    assert strava.api_requests("/athlete/activities")[-1].query["after"] == "0"
+    assert sync_strava(client=quick_client()).inserted == 0
+
+
+def test_the_outcome_of_each_sync_is_remembered(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    stored = get_credentials("strava")
+    assert (stored.last_sync_outcome, stored.last_sync_message) == ("ok", None)
+    assert stored.last_sync_at is not None
+
+    strava.api.rate_limit_after(0)
+    sync_strava(client=quick_client())
+    stored = get_credentials("strava")
+    assert stored.last_sync_outcome == "partial"
+    assert "rate limit" in stored.last_sync_message
+
+
+def connect_strava(strava: FakeStrava) -> None:
+    """Consent through the fake's consent page, as a browser would."""
+    started = start_consent(
+        "strava", "http://127.0.0.1:8000/oauth/strava/callback", flow="browser", binding="b"
+    )
+    location = httpx.get(started.authorization_url).headers["location"]
+    back = {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+    with httpx.Client(timeout=5) as http:
+        complete_consent(
+            "strava",
+            state=back["state"],
+            binding="b",
+            flow="browser",
+            code=back["code"],
+            error=None,
+            scope=back["scope"],
+            http_client=http,
+        )
