@@ -49,9 +49,10 @@ MAX_SHOE_NOTES_CHARS: Final = 2000
 # is 128 KiB).
 MAX_RUN_NAME_CHARS: Final = 1_000
 MAX_RUN_NOTES_CHARS: Final = 100_000
+MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
-RunSource = Literal["MapMyFitness", "Strava"]
+RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual"]
 RUN_TYPES: Final[tuple[str, ...]] = get_args(RunType)
 RUN_SOURCES: Final[tuple[str, ...]] = get_args(RunSource)
 
@@ -192,6 +193,13 @@ RunName = Annotated[StorableText, Field(max_length=MAX_RUN_NAME_CHARS)]
 
 RunNotes = Annotated[StorableText, Field(max_length=MAX_RUN_NOTES_CHARS)]
 """What the runner wrote about a run."""
+
+IngestTokenName = Annotated[
+    StorableText,
+    Field(min_length=1, max_length=MAX_INGEST_TOKEN_NAME_CHARS),
+    AfterValidator(_not_blank),
+]
+"""What an ingest token is called (`iphone`): how `fitness tokens` lists and revokes it."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

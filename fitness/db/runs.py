@@ -30,7 +30,8 @@ IMPORT_BATCH_SIZE: Final = 50_000
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
-       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
+       r.duplicate_ids
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 """
@@ -38,7 +39,8 @@ LEFT JOIN shoes AS s ON s.id = r.shoe_id
 _SELECT_RUN_DETAILS = f"""
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
-       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at,{CALENDAR_COLUMNS}
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
+       r.duplicate_ids,{CALENDAR_COLUMNS}
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id

@@ -33,7 +33,8 @@ from fitness.paging import decode_cursor, encode_cursor
 
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
-       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason
+       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason,
+       duplicate_of, duplicate_ids
 FROM runs_history
 """
 
