@@ -340,6 +340,17 @@ class ProviderGear:
     retired: bool | None = None
 
 
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestToken:
+    """A token that opens only the ingest routes, as listed: never the token itself."""
+
+    name: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None = None
+    """When it last opened an ingest route; null if never."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OAuthState:
     """A consent in progress, as its callback consumes it: whose, how it was started, and

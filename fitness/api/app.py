@@ -34,7 +34,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, sync
+from fitness.api import calendar, health, imports, ingest, oauth, openapi, runs, shoes, sync
 from fitness.api.errors import EXCEPTION_HANDLERS
 from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
@@ -50,6 +50,7 @@ MODULES = (
     runs,
     shoes,
     imports,
+    ingest,
     sync,
     calendar,
     oauth,
