@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
@@ -30,6 +31,8 @@ from pydantic import (
 )
 
 MAX_DISTANCE_MILES: Final = 1000.0
+KM_PER_MILE: Final = 1.609344
+MAX_DISTANCE_KM: Final = 1609.344
 MAX_DURATION_SECONDS: Final = 14 * 24 * 3600
 MIN_HEART_RATE: Final = 20
 MAX_HEART_RATE: Final = 250
@@ -62,6 +65,19 @@ def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
     return value.astimezone(UTC)
+
+
+def distance_in_miles(distance: float, units: str) -> float:
+    """`distance` in `units` (`mi` or `km`) as miles, converted exactly (1 mi = 1.609344 km,
+    in decimal arithmetic); `ValueError` saying the bound in that unit when it is beyond
+    what a run can cover, or for another unit."""
+    if units == "mi":
+        return distance
+    if units != "km":
+        raise ValueError("units must be mi or km")
+    if not 0 <= distance <= MAX_DISTANCE_KM:
+        raise ValueError(f"must be a number of km from 0 to {MAX_DISTANCE_KM:,}")
+    return float(Decimal(repr(distance)) / Decimal(repr(KM_PER_MILE)))
 
 
 def storable_text(value: str) -> str:
@@ -136,6 +152,14 @@ def _number(*, unit: str, **bounds: float) -> Any:
 
 Distance = Annotated[float, _number(unit="miles", ge=0, le=MAX_DISTANCE_MILES)]
 """How far a run went, in miles."""
+
+DistanceInUnits = Annotated[
+    float, _number(unit="miles, or km with units=km", ge=0, le=MAX_DISTANCE_KM)
+]
+"""How far a run went, in the unit a request names (at most 1,000 miles, 1,609.344 km)."""
+
+DistanceUnit = Literal["mi", "km"]
+"""`mi` (miles, the default) or `km`."""
 
 Duration = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECONDS)]
 """How long a run took, in seconds."""

@@ -42,7 +42,7 @@ from typing import TextIO
 import psycopg
 from alembic.util import CommandError
 
-from fitness.cli import connections, db, imports, secrets, serve, stats, sync, tokens
+from fitness.cli import connections, db, imports, runs, secrets, serve, stats, sync, tokens
 from fitness.cli._common import AddCommand, Parser, subcommands
 from fitness.db.connection import close_pool
 from fitness.errors import FitnessError
@@ -53,6 +53,7 @@ COMMANDS: list[AddCommand] = [
     serve.add,
     db.add,
     imports.add,
+    runs.add,
     sync.add,
     stats.add,
     secrets.add,

@@ -18,7 +18,7 @@ from fitness.db._rows import model_row
 from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
-from fitness.errors import InvalidCursor, InvalidUpdate
+from fitness.errors import InvalidCursor, InvalidUpdate, RunExists
 from fitness.models import ImportResult, Run, RunDetail, RunPage, run_errors
 from fitness.paging import decode_cursor, encode_cursor
 from fitness.rules import as_utc, storable_text
@@ -124,6 +124,21 @@ def import_runs(
         skipped_existing=len(unique) - inserted,
         shoes_created=tuple(shoes_created),
     )
+
+
+def create_run(run: Run, *, changed_by: str, conn: Connection | None = None) -> RunDetail:
+    """Insert one new run with its `original` version (`changed_by` recorded on it) and
+    return it as `get_run_detail_by_id` shows it.
+
+    `RunExists` if a run (even a deleted one) has its id; `InvalidUpdate` for values out of
+    bounds or a `shoe_id` no shoe has, before anything is written.
+    """
+    with transaction(conn) as active:
+        if import_runs([run], changed_by=changed_by, conn=active).inserted == 0:
+            raise RunExists(run.id)
+        detail = get_run_detail_by_id(run.id, conn=active)
+    assert detail is not None
+    return detail
 
 
 def bulk_create_runs(runs: Iterable[Run], *, conn: Connection | None = None) -> int:

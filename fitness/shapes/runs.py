@@ -13,6 +13,8 @@ from fitness.rules import (
     ChangeReason,
     Day,
     Distance,
+    DistanceInUnits,
+    DistanceUnit,
     Duration,
     HeartRate,
     Identifier,
@@ -87,3 +89,24 @@ class RunEdit(ChangeNote):
     """The run's title; null for none."""
     notes: RunNotes | None = None
     """What you want to remember about it; null for none."""
+
+
+class ManualRun(Body):
+    """A run entered by hand: when it started (with its offset), how far and how long, and
+    optionally its heart rate, type, shoe, name and notes."""
+
+    datetime_utc: StartTimeText
+    """When it started, with its offset (`2025-05-06T07:30:00+02:00`); stored in UTC."""
+    distance: DistanceInUnits
+    """In `units`: miles by default."""
+    units: DistanceUnit = "mi"
+    """The unit of `distance`: `mi` (default) or `km` (converted to miles exactly)."""
+    duration: Duration
+    avg_heart_rate: HeartRate | None = None
+    type: RunType = "Outdoor Run"
+    shoe_id: Identifier | None = None
+    """An existing shoe's id."""
+    name: RunName | None = None
+    notes: RunNotes | None = None
+    changed_by: ChangedBy = DEFAULT_CHANGED_BY
+    """Who entered it (recorded on its original version)."""
