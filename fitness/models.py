@@ -342,6 +342,40 @@ class ProviderGear:
 
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicatePair:
+    """Two runs that look like one real run (see fitness.db.duplicates for the rule)."""
+
+    run_ids: list[str]
+    """The two runs, the earlier start first."""
+    runs: list[Run]
+    """Both runs, in the order of `run_ids`."""
+    start_difference: float
+    """Seconds from the first run's start to the second's."""
+    distance_difference: float
+    """Miles between their distances."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True)
+class DuplicatePage:
+    """Suggested duplicates, the most recent first."""
+
+    pairs: list[DuplicatePair]
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DismissedPair:
+    """Two runs the user said are not one real run: never suggested again."""
+
+    run_ids: list[str]
+    dismissed_at: Timestamp
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IngestToken:
     """A token that opens only the ingest routes, as listed: never the token itself."""
 

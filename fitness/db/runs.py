@@ -47,19 +47,29 @@ LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
 """
 
 _NOT_DELETED = sql.SQL("r.deleted_at IS NULL")
+_NOT_DUPLICATE = sql.SQL("r.duplicate_of IS NULL")
 _BEFORE_KEY = sql.SQL("(r.datetime_utc, r.id) < (%(after_at)s, %(after_id)s)")
 _AFTER_KEY = sql.SQL("(r.datetime_utc, r.id) > (%(after_at)s, %(after_id)s)")
 
 
 @retry_on_disconnect
-def get_all_runs(include_deleted: bool = False, *, conn: Connection | None = None) -> list[Run]:
-    """Every run, oldest first (soft-deleted ones only with `include_deleted=True`)."""
+def get_all_runs(
+    include_deleted: bool = False,
+    *,
+    include_duplicates: bool = False,
+    conn: Connection | None = None,
+) -> list[Run]:
+    """Every run, oldest first (soft-deleted ones only with `include_deleted=True`, runs
+    marked duplicates of another only with `include_duplicates=True`)."""
     query = (
         _SELECT_RUNS
-        + "WHERE %(include_deleted)s OR r.deleted_at IS NULL\nORDER BY r.datetime_utc, r.id"
+        + """WHERE (%(include_deleted)s OR r.deleted_at IS NULL)
+  AND (%(include_duplicates)s OR r.duplicate_of IS NULL)
+ORDER BY r.datetime_utc, r.id"""
     )
+    params = {"include_deleted": include_deleted, "include_duplicates": include_duplicates}
     with connection(conn) as active, active.cursor(row_factory=model_row(Run)) as cur:
-        cur.execute(query, {"include_deleted": include_deleted})
+        cur.execute(query, params)
         return cur.fetchall()
 
 
@@ -169,10 +179,18 @@ def get_run_details_in_date_range(
 
 
 def get_all_run_details(
-    include_deleted: bool = False, *, conn: Connection | None = None
+    include_deleted: bool = False,
+    *,
+    include_duplicates: bool = False,
+    conn: Connection | None = None,
 ) -> list[RunDetail]:
     """Every run with its shoe's name and calendar state, oldest first."""
-    return get_run_details_page(include_deleted=include_deleted, newest_first=False, conn=conn)
+    return get_run_details_page(
+        include_deleted=include_deleted,
+        include_duplicates=include_duplicates,
+        newest_first=False,
+        conn=conn,
+    )
 
 
 @retry_on_disconnect
@@ -194,15 +212,18 @@ def list_run_details(
     start: date | None = None,
     end: date | None = None,
     include_deleted: bool = False,
+    include_duplicates: bool = False,
     limit: int = 100,
     cursor: str | None = None,
     conn: Connection | None = None,
 ) -> RunPage:
     """One page of runs, newest first, with shoe names and calendar state.
 
-    `start`/`end` are UTC days (both included). `cursor` is the `next_cursor` of the page
-    before (opaque; `InvalidCursor` if it is not one this function made); the last page's
-    `next_cursor` is None. Stable under inserts: a run never shows twice or goes missing.
+    Runs marked duplicates of another are left out unless `include_duplicates`, deleted
+    ones unless `include_deleted`. `start`/`end` are UTC days (both included). `cursor` is
+    the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not one this
+    function made); the last page's `next_cursor` is None. Stable under inserts: a run never
+    shows twice or goes missing.
 
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
@@ -213,6 +234,7 @@ def list_run_details(
         start=start,
         end=end,
         include_deleted=include_deleted,
+        include_duplicates=include_duplicates,
         newest_first=True,
         limit=limit + 1,
         after=after,
@@ -230,6 +252,7 @@ def get_run_details_page(
     start: date | None = None,
     end: date | None = None,
     include_deleted: bool = False,
+    include_duplicates: bool = False,
     newest_first: bool = True,
     limit: int | None = None,
     after: tuple[datetime, str] | None = None,
@@ -245,6 +268,8 @@ def get_run_details_page(
     params: dict[str, object] = {}
     if not include_deleted:
         filters.append(_NOT_DELETED)
+    if not include_duplicates:
+        filters.append(_NOT_DUPLICATE)
     if start is not None:
         filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
         params["start"] = _start_of_day(start)

@@ -37,6 +37,8 @@ class IncludeDeleted(Query):
 
 
 class RunListQuery(IncludeDeleted):
+    include_duplicates: bool = False
+    """Include runs marked duplicates of another run."""
     start: Day | None = None
     """First UTC day to include (YYYY-MM-DD)."""
     end: Day | None = None
@@ -110,3 +112,17 @@ class ManualRun(Body):
     notes: RunNotes | None = None
     changed_by: ChangedBy = DEFAULT_CHANGED_BY
     """Who entered it (recorded on its original version)."""
+
+
+class DuplicatesQuery(Query):
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    """Pairs per page."""
+    cursor: str | None = None
+    """`next_cursor` of the previous page (opaque)."""
+
+
+class DismissDuplicates(Body):
+    """Two runs that are not one real run."""
+
+    run_ids: Annotated[list[Identifier], Field(min_length=2, max_length=2)]
+    """The two runs' ids, in any order."""
