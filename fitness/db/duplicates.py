@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-import psycopg
 from psycopg import Connection
 from psycopg.rows import class_row
 
@@ -169,18 +168,18 @@ def dismiss_duplicate_pair(
         raise InvalidUpdate({"run_ids": "must name two different runs"})
     first, second = sorted((run_id, other_run_id))
     with transaction(conn) as active:
-        try:
-            active.execute(
-                """
-                INSERT INTO dismissed_duplicates (run_id, other_run_id)
-                VALUES (%s, %s)
-                ON CONFLICT (run_id, other_run_id) DO NOTHING
-                """,
-                (first, second),
-            )
-        except psycopg.errors.ForeignKeyViolation:
-            known = _runs_by_id(active, [first, second])
-            raise RunNotFound(first if first not in known else second) from None
+        known = _runs_by_id(active, [first, second])
+        for wanted in (first, second):
+            if wanted not in known:
+                raise RunNotFound(wanted)
+        active.execute(
+            """
+            INSERT INTO dismissed_duplicates (run_id, other_run_id)
+            VALUES (%s, %s)
+            ON CONFLICT (run_id, other_run_id) DO NOTHING
+            """,
+            (first, second),
+        )
         row = active.execute(
             """
             SELECT dismissed_at
