@@ -65,9 +65,9 @@ def _list(args: argparse.Namespace) -> int:
         print("no ingest tokens (mint one with `fitness tokens mint NAME`)")
         return 0
     width = max(len(token.name) for token in tokens)
-    print(f"{'name':<{width}}  {'minted':<16}  last used")
+    print(f"{'name':<{width}}  {'minted':<17}  last used")
     for token in tokens:
-        print(f"{token.name:<{width}}  {_when(token.created_at):<16}  {_when(token.last_used_at)}")
+        print(f"{token.name:<{width}}  {_when(token.created_at):<17}  {_when(token.last_used_at)}")
     return 0
 
 
