@@ -1,5 +1,5 @@
 """`POST /ingest/hae` (fitness/api/ingest.py) and the ingest tokens that open it
-(fitness/api/auth.py): a phone's push in, and an ingest token good for nothing else."""
+(fitness/server/auth.py): a phone's push in, and an ingest token good for nothing else."""
 
 from __future__ import annotations
 
