@@ -61,12 +61,7 @@ async def mark_duplicate(
     marking undoes it. If-Match applies to the duplicate. 409 when a run would be its own
     duplicate, a duplicate twice, or the kept run is a duplicate itself."""
     return await run_in_threadpool(
-        db_history.mark_duplicate,
-        run_id,
-        kept_id,
-        changed_by=body.changed_by,
-        change_reason=body.change_reason,
-        expected_version=if_match,
+        db_history.mark_duplicate, run_id, kept_id, expected_version=if_match, **body.note()
     )
 
 
