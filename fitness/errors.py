@@ -102,6 +102,35 @@ class DatabaseUnavailable(FitnessError):
     """The database could not be reached (or the schema is not where it must be)."""
 
 
+class RunExists(FitnessError):
+    """A run with this id is already stored (a manual run starting the same second)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} already exists")
+        self.run_id = run_id
+
+
+class DuplicateConflict(FitnessError):
+    """Marking (or restoring) a duplicate would break the rule that a run is a duplicate of
+    at most one run that is itself no duplicate; the message says what is in the way."""
+
+
+class IngestTokenExists(FitnessError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"an ingest token named {name!r} already exists")
+        self.name = name
+
+
+class IngestTokenNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no ingest token is named {name!r}")
+        self.name = name
+
+
+class MalformedPayload(FitnessError):
+    """A pushed body cannot be read at all: not JSON, or not the shape the route reads."""
+
+
 class InvalidImport(FitnessError):
     """An import file cannot be read at all (e.g. a required column is missing)."""
 

@@ -1,7 +1,8 @@
 """Deterministic ids, so that importing the same record twice can never create two rows.
 
-`strava_<activity id>`, `mmf_<workout id>` (taken from the workout link of any MapMy app)
-and shoe ids derived from the shoe's name, in any script.
+`strava_<activity id>`, `mmf_<workout id>` (taken from the workout link of any MapMy app),
+`manual_<start, UTC>` for a run entered by hand, and shoe ids derived from the shoe's name,
+in any script. (`hae_<workout UUID>` is made where Health Auto Export workouts are read.)
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import functools
 import hashlib
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -47,6 +49,16 @@ def strava_run_id(activity_id: int | str) -> str:
     if not text.isdigit() or not text.isascii() or len(text) > _MAX_ID_DIGITS:
         raise ValueError(f"a Strava activity id is a positive integer, not {activity_id!r}")
     return f"strava_{int(text)}"
+
+
+def manual_run_id(start: datetime) -> str:
+    """`manual_20250506T053000Z` for a run entered by hand that started then (UTC, to the
+    second): nobody starts two runs in one second, so entering the same run twice (a
+    retried request) names the run that is already there instead of making a second one.
+    A naive `start` is a `ValueError`."""
+    if start.tzinfo is None or start.utcoffset() is None:
+        raise ValueError("a manual run's start must be timezone-aware")
+    return f"manual_{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
 
 
 def mmf_run_id(link: str) -> str:

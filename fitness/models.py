@@ -44,7 +44,7 @@ __all__ = [
     "as_utc",
 ]
 
-ChangeType = Literal["original", "edit", "deletion", "restore"]
+ChangeType = Literal["original", "edit", "deletion", "restore", "duplicate", "merge"]
 SyncStatus = Literal["synced", "failed", "pending"]
 CalendarState = Literal["missing", "current", "stale", "failed"]
 CredentialSource = Literal["environment", "consent"]
@@ -74,6 +74,10 @@ EDITABLE_FIELDS: Final = (
     "notes",
 )
 PROTECTED_FIELDS: Final = ("id", "source")
+# What a version records beyond the editable fields: which run a run is a duplicate of, and
+# which runs are duplicates of it (changed by marking a duplicate, never by an edit).
+LINK_FIELDS: Final = ("duplicate_of", "duplicate_ids")
+RECORDED_FIELDS: Final = EDITABLE_FIELDS + LINK_FIELDS
 
 # How the API shows these classes: attribute docstrings become descriptions, and every
 # field is present in every answer (so the document marks them all required).
@@ -127,6 +131,10 @@ class Run:
     """Set when the run is soft-deleted."""
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None
+    duplicate_of: str | None = None
+    """The run this one is a duplicate of: then it is hidden from lists and totals."""
+    duplicate_ids: list[str] = field(default_factory=list)
+    """The runs marked duplicates of this one: the other sources it stands for."""
 
     def __post_init__(self) -> None:
         _normalise_utc(
@@ -136,6 +144,11 @@ class Run:
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        """Deleted, or a duplicate of another run: not in lists, totals or the calendar."""
+        return self.deleted_at is not None or self.duplicate_of is not None
 
 
 @with_config(SHAPE)
@@ -153,9 +166,9 @@ class RunDetail(Run):
     sync_error: str | None = None
 
 
-ChangeValue = Timestamp | float | str | None
+ChangeValue = Timestamp | float | str | list[str] | None
 Change = TypedDict("Change", {"from": ChangeValue, "to": ChangeValue})
-EditableField = Literal[EDITABLE_FIELDS]  # type: ignore[valid-type]
+RecordedField = Literal[RECORDED_FIELDS]  # type: ignore[valid-type]
 
 
 @with_config(SHAPE)
@@ -180,6 +193,10 @@ class RunVersion:
     change_reason: str | None
     name: str | None = None
     notes: str | None = None
+    duplicate_of: str | None = None
+    """The run this one was a duplicate of, as of this version."""
+    duplicate_ids: list[str] = field(default_factory=list)
+    """The runs that were duplicates of this one, as of this version."""
 
     def __post_init__(self) -> None:
         _normalise_utc(self, "datetime_utc", "changed_at")
@@ -189,18 +206,18 @@ class RunVersion:
         return {name: getattr(self, name) for name in EDITABLE_FIELDS}
 
     def changes_since(self, previous: RunVersion | None) -> dict[str, Change]:
-        """The editable fields whose value differs from `previous`: `{field: {"from", "to"}}`.
+        """The recorded fields whose value differs from `previous`: `{field: {"from", "to"}}`.
 
-        Empty for the first version (nothing came before it) and for a deletion, which
-        changes no data.
+        Those are the editable fields and the duplicate links (`duplicate_of`,
+        `duplicate_ids`). Empty for the first version (nothing came before it) and for a
+        deletion, which changes no data.
         """
         if previous is None:
             return {}
-        before, after = previous.data(), self.data()
         return {
-            name: {"from": before[name], "to": after[name]}  # type: ignore[typeddict-item]
-            for name in EDITABLE_FIELDS
-            if before[name] != after[name]
+            name: {"from": getattr(previous, name), "to": getattr(self, name)}  # type: ignore[typeddict-item]
+            for name in RECORDED_FIELDS
+            if getattr(previous, name) != getattr(self, name)
         }
 
 
@@ -209,9 +226,10 @@ class RunVersion:
 class HistoryEntry(RunVersion):
     """A snapshot and what it changed from the version before it."""
 
-    changes: dict[EditableField, Change]
+    changes: dict[RecordedField, Change]
     """`{"field": {"from": old, "to": new}}` for each field that differs from the previous
-    version; empty for the original and for deletions."""
+    version (the editable fields, `duplicate_of` and `duplicate_ids`); empty for the
+    original and for deletions."""
 
     @classmethod
     def of(cls, version: RunVersion, previous: RunVersion | None) -> HistoryEntry:
@@ -320,6 +338,51 @@ class ProviderGear:
     gear_id: str
     name: str | None = None
     retired: bool | None = None
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicatePair:
+    """Two runs that look like one real run (see fitness.db.duplicates for the rule)."""
+
+    run_ids: list[str]
+    """The two runs, the earlier start first."""
+    runs: list[Run]
+    """Both runs, in the order of `run_ids`."""
+    start_difference: float
+    """Seconds from the first run's start to the second's."""
+    distance_difference: float
+    """Miles between their distances."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True)
+class DuplicatePage:
+    """Suggested duplicates, the most recent first."""
+
+    pairs: list[DuplicatePair]
+    next_cursor: str | None
+    """Pass as `cursor` for the next page; null on the last page."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DismissedPair:
+    """Two runs the user said are not one real run: never suggested again."""
+
+    run_ids: list[str]
+    dismissed_at: Timestamp
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestToken:
+    """A token that opens only the ingest routes, as listed: never the token itself."""
+
+    name: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None = None
+    """When it last opened an ingest route; null if never."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
 
@@ -30,6 +31,8 @@ from pydantic import (
 )
 
 MAX_DISTANCE_MILES: Final = 1000.0
+KM_PER_MILE: Final = 1.609344
+MAX_DISTANCE_KM: Final = 1609.344
 MAX_DURATION_SECONDS: Final = 14 * 24 * 3600
 MIN_HEART_RATE: Final = 20
 MAX_HEART_RATE: Final = 250
@@ -49,9 +52,10 @@ MAX_SHOE_NOTES_CHARS: Final = 2000
 # is 128 KiB).
 MAX_RUN_NAME_CHARS: Final = 1_000
 MAX_RUN_NOTES_CHARS: Final = 100_000
+MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
-RunSource = Literal["MapMyFitness", "Strava"]
+RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual"]
 RUN_TYPES: Final[tuple[str, ...]] = get_args(RunType)
 RUN_SOURCES: Final[tuple[str, ...]] = get_args(RunSource)
 
@@ -61,6 +65,19 @@ def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware, got naive {value.isoformat()}")
     return value.astimezone(UTC)
+
+
+def distance_in_miles(distance: float, units: str) -> float:
+    """`distance` in `units` (`mi` or `km`) as miles, converted exactly (1 mi = 1.609344 km,
+    in decimal arithmetic); `ValueError` saying the bound in that unit when it is beyond
+    what a run can cover, or for another unit."""
+    if units == "mi":
+        return distance
+    if units != "km":
+        raise ValueError("units must be mi or km")
+    if not 0 <= distance <= MAX_DISTANCE_KM:
+        raise ValueError(f"must be a number of km from 0 to {MAX_DISTANCE_KM:,}")
+    return float(Decimal(repr(distance)) / Decimal(repr(KM_PER_MILE)))
 
 
 def storable_text(value: str) -> str:
@@ -136,6 +153,14 @@ def _number(*, unit: str, **bounds: float) -> Any:
 Distance = Annotated[float, _number(unit="miles", ge=0, le=MAX_DISTANCE_MILES)]
 """How far a run went, in miles."""
 
+DistanceInUnits = Annotated[
+    float, _number(unit="miles, or km with units=km", ge=0, le=MAX_DISTANCE_KM)
+]
+"""How far a run went, in the unit a request names (at most 1,000 miles, 1,609.344 km)."""
+
+DistanceUnit = Literal["mi", "km"]
+"""`mi` (miles, the default) or `km`."""
+
 Duration = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECONDS)]
 """How long a run took, in seconds."""
 
@@ -192,6 +217,13 @@ RunName = Annotated[StorableText, Field(max_length=MAX_RUN_NAME_CHARS)]
 
 RunNotes = Annotated[StorableText, Field(max_length=MAX_RUN_NOTES_CHARS)]
 """What the runner wrote about a run."""
+
+IngestTokenName = Annotated[
+    StorableText,
+    Field(min_length=1, max_length=MAX_INGEST_TOKEN_NAME_CHARS),
+    AfterValidator(_not_blank),
+]
+"""What an ingest token is called (`iphone`): how `fitness tokens` lists and revokes it."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

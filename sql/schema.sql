@@ -49,7 +49,9 @@ CREATE TABLE runs (
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
     distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
-    source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
+    source         text             NOT NULL CHECK (
+                                        source IN ('MapMyFitness', 'Strava', 'Apple Health', 'Manual')
+                                    ),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),
     last_edited_at timestamptz,
@@ -60,20 +62,28 @@ CREATE TABLE runs (
     updated_at     timestamptz      NOT NULL DEFAULT now(),
     -- What the runner wrote: the activity's title and notes.
     name           text             CHECK (char_length(name) <= 1000),
-    notes          text             CHECK (char_length(notes) <= 100000)
+    notes          text             CHECK (char_length(notes) <= 100000),
+    -- One run per real run: the run this one is a duplicate of (hidden from lists and
+    -- totals), and the runs marked duplicates of this one (the sources it stands for).
+    duplicate_of   text             REFERENCES runs (id),
+    duplicate_ids  text[]           NOT NULL DEFAULT '{}',
+    CONSTRAINT runs_not_own_duplicate CHECK (duplicate_of <> id)
 );
 
 -- Date ranges and newest-first keyset pagination.
 CREATE INDEX runs_datetime_utc_id_idx ON runs (datetime_utc DESC, id DESC);
 -- Mileage per shoe, and the foreign key's lookups.
 CREATE INDEX runs_shoe_id_idx ON runs (shoe_id) INCLUDE (distance) WHERE deleted_at IS NULL;
+-- The duplicates of a run, and the foreign key's lookups.
+CREATE INDEX runs_duplicate_of_idx ON runs (duplicate_of) WHERE duplicate_of IS NOT NULL;
 
 CREATE TABLE runs_history (
     history_id     bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_id         text             NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
     version_number integer          NOT NULL CHECK (version_number >= 1),
     change_type    text             NOT NULL CHECK (
-                                        change_type IN ('original', 'edit', 'deletion', 'restore')
+                                        change_type IN ('original', 'edit', 'deletion', 'restore',
+                                                        'duplicate', 'merge')
                                     ),
     datetime_utc   timestamptz      NOT NULL CHECK (
                                         datetime_utc >= '1970-01-01 00:00:00+00'
@@ -82,7 +92,9 @@ CREATE TABLE runs_history (
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
     distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
-    source         text             NOT NULL CHECK (source IN ('MapMyFitness', 'Strava')),
+    source         text             NOT NULL CHECK (
+                                        source IN ('MapMyFitness', 'Strava', 'Apple Health', 'Manual')
+                                    ),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),
     changed_at     timestamptz      NOT NULL DEFAULT now(),
@@ -90,6 +102,8 @@ CREATE TABLE runs_history (
     change_reason  text             CHECK (char_length(change_reason) <= 1000),
     name           text             CHECK (char_length(name) <= 1000),
     notes          text             CHECK (char_length(notes) <= 100000),
+    duplicate_of   text,
+    duplicate_ids  text[]           NOT NULL DEFAULT '{}',
     CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number)
 );
 
@@ -164,6 +178,28 @@ CREATE TABLE oauth_states (
 );
 
 CREATE INDEX oauth_states_expires_at_idx ON oauth_states (expires_at);
+
+-- Tokens that open only the ingest routes (a phone pushing Apple Health workouts), stored
+-- as the SHA-256 digest of the token, which is shown once.
+CREATE TABLE ingest_tokens (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         text        NOT NULL UNIQUE
+                             CHECK (char_length(name) BETWEEN 1 AND 100 AND btrim(name) <> ''),
+    token_digest bytea       NOT NULL UNIQUE CHECK (octet_length(token_digest) = 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz
+);
+
+-- Pairs of runs the user said are not one real run: never suggested as duplicates again.
+CREATE TABLE dismissed_duplicates (
+    run_id       text        NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    other_run_id text        NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+    dismissed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, other_run_id),
+    CHECK (run_id < other_run_id)
+);
+
+CREATE INDEX dismissed_duplicates_other_run_id_idx ON dismissed_duplicates (other_run_id);
 
 CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();

@@ -34,6 +34,8 @@ TABLES = (
     "sync_metadata",
     "oauth_credentials",
     "oauth_states",
+    "ingest_tokens",
+    "dismissed_duplicates",
 )
 
 

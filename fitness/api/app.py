@@ -34,7 +34,18 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 
-from fitness.api import calendar, health, imports, oauth, openapi, runs, shoes, sync
+from fitness.api import (
+    calendar,
+    duplicates,
+    health,
+    imports,
+    ingest,
+    oauth,
+    openapi,
+    runs,
+    shoes,
+    sync,
+)
 from fitness.api.errors import EXCEPTION_HANDLERS
 from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
@@ -48,8 +59,10 @@ GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 MODULES = (
     health,
     runs,
+    duplicates,
     shoes,
     imports,
+    ingest,
     sync,
     calendar,
     oauth,

@@ -26,11 +26,16 @@ from starlette.responses import Response
 
 from fitness import errors as lib
 from fitness.models import SHAPE
-from fitness.server.problems import ApiError, ProblemResponse, invalid_detail, listed, problem
+from fitness.server.problems import (
+    DATABASE_UNAVAILABLE_DETAIL,
+    ApiError,
+    ProblemResponse,
+    invalid_detail,
+    listed,
+    problem,
+)
 
 logger = logging.getLogger(__name__)
-
-DATABASE_UNAVAILABLE_DETAIL = "The database is not answering; try again shortly."
 
 
 @with_config(SHAPE)
@@ -119,6 +124,14 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
         409, f"A shoe with id {e.shoe_id!r} already exists.", slug="shoe-exists"
     ),
     lib.InvalidImport: lambda e: problem(422, str(e), slug="invalid-import"),
+    lib.MalformedPayload: lambda e: problem(400, str(e), slug="malformed-payload"),
+    lib.RunExists: lambda e: problem(
+        409,
+        f"Run {e.run_id!r} already exists; change it with PATCH /runs/{e.run_id}.",
+        slug="run-exists",
+        run_id=e.run_id,
+    ),
+    lib.DuplicateConflict: lambda e: problem(409, _sentence(e), slug="duplicate-conflict"),
     lib.InvalidCursor: lambda e: problem(400, _sentence(e), slug="malformed-request"),
     # Our own sentences (why the state was refused, what to do); never the state itself.
     lib.InvalidOAuthState: lambda e: problem(400, _sentence(e), slug="invalid-oauth-state"),

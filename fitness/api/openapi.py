@@ -85,6 +85,7 @@ _RESPONSES: Final[dict[str, tuple[str, type[Problem]]]] = {
         Problem,
     ),
     "Unauthorized": ("No bearer token, or not one of FITNESS_API_TOKENS.", Problem),
+    "Forbidden": ("An ingest token, which opens only the ingest routes.", Problem),
     "NotFound": ("Nothing with this id (or it is deleted).", Problem),
     "Conflict": ("The resource already exists.", Problem),
     "PreconditionFailed": (
@@ -114,6 +115,7 @@ _RESPONSE_HEADERS: Final = {
 _RESPONSE_NAMES: Final = {
     400: "BadRequest",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "NotFound",
     409: "Conflict",
     412: "PreconditionFailed",
@@ -160,7 +162,15 @@ def document(operations: Iterable[Operation], version: str) -> OpenApi:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "One of the tokens in FITNESS_API_TOKENS.",
-                }
+                },
+                "ingestToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        "An ingest token (`fitness tokens mint NAME`): opens the ingest "
+                        "routes only."
+                    ),
+                },
             },
             "responses": responses,
             "schemas": shapes.components(),
@@ -190,6 +200,11 @@ def _operation(operation: Operation, shapes: _Shapes) -> OpenApi:
             "required": operation.body_required,
             "content": {JSON: {"schema": shapes.use(operation.body, "validation")}},
         }
+    if operation.streamed_body is not None:
+        document["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": shapes.use(operation.streamed_body, "validation")}},
+        }
     if operation.form is not None:
         document["requestBody"] = {
             "required": True,
@@ -215,6 +230,8 @@ def _operation(operation: Operation, shapes: _Shapes) -> OpenApi:
     if operation.public:
         document["security"] = []
     else:
+        if operation.ingest:
+            document["security"] = [{"bearerAuth": []}, {"ingestToken": []}]
         responses = {**responses, **problems(401, 500, 503)}
     document["responses"] = responses
     return document

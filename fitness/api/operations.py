@@ -16,6 +16,10 @@ fitness.api.parameters), `query` (a `Query` model), `body` (a `Body` model, JSON
 `if_match` (the version an If-Match header names), as declared, and `request` if it asks for
 it. An upload declares its `form` (a `Form` model, multipart) and reads it with `read_form`,
 inside which the uploaded files stay open.
+A body too large to read whole (a phone's push) is declared as `streamed_body`, its shape
+for the document only: the endpoint reads it itself as it streams in
+(`parsing.spooled_body`). `ingest=True` lets an ingest token open the route too
+(fitness.server.auth).
 It returns the answer, which is encoded as `response` declares, or a `Reply` when the status
 or headers vary, or a ready `Response`. A query parameter, body field or form field that the
 declaration does not name is a 400 naming it; a value its type refuses is a 422 listing
@@ -40,7 +44,7 @@ from fitness.api.parameters import PATH_PARAMETERS
 from fitness.api.parsing import expected_version, read_json_object
 from fitness.errors import InvalidUpdate, ProtectedField, UnknownFields
 from fitness.rules import field_problems
-from fitness.server.auth import PublicRoute
+from fitness.server.auth import IngestRoute, PublicRoute
 from fitness.server.problems import ApiError, invalid
 from fitness.shapes import Body, Form, Query
 
@@ -79,6 +83,8 @@ class Operation:
     location: bool = False
     errors: tuple[int, ...] = ()
     public: bool = False
+    ingest: bool = False
+    streamed_body: Any = None
     operation_id: str | None = None
     problem_responses: Mapping[int, str] = field(default_factory=dict)
     takes_request: bool = False
@@ -226,12 +232,13 @@ def _route(path: str, methods: Mapping[str, Operation]) -> Route:
     if "GET" in methods:
         methods = {**methods, "HEAD": methods["GET"]}
     public = any(operation.public for operation in methods.values())
+    ingest = any(operation.ingest for operation in methods.values())
 
     async def dispatch(request: Request) -> Response:
         return await call(methods[request.method], request)
 
     dispatch.__name__ = "_".join(operation.id for operation in methods.values())
-    route_class = PublicRoute if public else Route
+    route_class = PublicRoute if public else IngestRoute if ingest else Route
     return route_class(path, dispatch, methods=list(methods))
 
 

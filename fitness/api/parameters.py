@@ -71,6 +71,12 @@ PATH_PARAMETERS: Final = {
             RunNotFound,
         ),
         PathParameter(
+            "kept_id",
+            Identifier,
+            "The id of the run to keep: the one the other is a duplicate of.",
+            RunNotFound,
+        ),
+        PathParameter(
             "version", VersionNumber, "A version number of the run (1 is the original import)."
         ),
         PathParameter(

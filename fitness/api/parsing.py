@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Final, NoReturn
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import IO, Final, NoReturn
 
 from starlette.requests import Request
 
@@ -18,6 +21,9 @@ from fitness.server.problems import ApiError, malformed
 # JSON bodies are small edits; a larger one is a mistake or an attack. Routes that take
 # uploads (multipart) do not read their body through here and set their own limit.
 MAX_JSON_BYTES: Final = 1024 * 1024
+
+# A streamed body stays in memory up to this size, then goes to a temporary file.
+SPOOL_IN_MEMORY_BYTES: Final = 1024 * 1024
 
 # Nine digits at most: a run will never see a billion versions, and every such number is a
 # valid PostgreSQL integer.
@@ -58,6 +64,33 @@ async def read_json_object(request: Request, *, required: bool = True) -> dict[s
     return value
 
 
+@asynccontextmanager
+async def spooled_body(request: Request, max_bytes: int) -> AsyncIterator[IO[bytes]]:
+    """The request body as a file, spooled to disk past 1 MiB while it streams in, for a
+    reader that streams it in turn (a phone's push of any size, in little memory).
+
+    Over `max_bytes` is a 413, decided from Content-Length when sent and by counting the
+    bytes as they stream in; an empty body is a 400.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise malformed("Content-Length is not a number.")
+        if int(declared) > max_bytes:
+            _too_large(max_bytes)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                _too_large(max_bytes)
+            spool.write(chunk)
+        if size == 0:
+            raise malformed("This request needs a JSON body.")
+        spool.seek(0)
+        yield spool  # type: ignore[misc]
+
+
 def expected_version(request: Request) -> int | None:
     """The run version named by If-Match (`"3"` or `W/"3"`), or None without a precondition.
 
@@ -75,12 +108,9 @@ def expected_version(request: Request) -> int | None:
     return int(match.group(1))
 
 
-def _too_large() -> NoReturn:
-    raise ApiError(
-        413,
-        f"The body is larger than {MAX_JSON_BYTES // 1024} KiB.",
-        slug="content-too-large",
-    )
+def _too_large(limit: int = MAX_JSON_BYTES) -> NoReturn:
+    size = f"{limit // (1024 * 1024)} MiB" if limit >= 1024 * 1024 else f"{limit // 1024} KiB"
+    raise ApiError(413, f"The body is larger than {size}.", slug="content-too-large")
 
 
 def _reject_constant(name: str) -> NoReturn:

@@ -1,4 +1,5 @@
-"""The runs routes: list, read, edit, delete, browse history and restore a version.
+"""The runs routes: list, read, add by hand, edit, delete, browse history and restore a
+version.
 
 Every change answers with the run as it now is and its ETag (`"<version>"`), and honours
 If-Match; the library does the versioning (fitness.db.runs, fitness.db.runs_history).
@@ -7,11 +8,12 @@ If-Match; the library does the versioning (fitness.db.runs, fitness.db.runs_hist
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
-from fitness.api.operations import Operations
+from fitness.api.operations import Operations, Reply
 from fitness.db import runs as db_runs
 from fitness.db import runs_history as db_history
 from fitness.errors import RunNotFound
@@ -22,7 +24,15 @@ from fitness.models import (
     RunHistory,
     RunPage,
 )
-from fitness.shapes.runs import ChangeNote, HistoryQuery, IncludeDeleted, RunEdit, RunListQuery
+from fitness.services.manual_runs import add_manual_run
+from fitness.shapes.runs import (
+    ChangeNote,
+    HistoryQuery,
+    IncludeDeleted,
+    ManualRun,
+    RunEdit,
+    RunListQuery,
+)
 
 api = Operations(tag="runs")
 
@@ -40,6 +50,26 @@ CHANGE: Final = {
 async def list_runs(query: RunListQuery) -> RunPage:
     """Runs, newest first, keyset-paginated"""
     return await run_in_threadpool(db_runs.list_run_details, **query.model_dump())
+
+
+@api.post(
+    "/runs",
+    body=ManualRun,
+    response=RunDetail,
+    status=201,
+    location=True,
+    etag=True,
+    errors=(409, 413, 422),
+    operation_id="addRun",
+)
+async def add_run(body: ManualRun) -> Reply:
+    """Add a run by hand (source `Manual`)
+
+    Answers 201 with the run as `GET /runs/{id}` shows it, its `Location` and `ETag`. Its id
+    is `manual_<UTC start>` (`manual_20250506T053000Z`), so the same run sent twice is a 409
+    naming the run already there. `distance` is in miles unless `units` is `km`."""
+    run = await run_in_threadpool(add_manual_run, **body.model_dump())
+    return Reply(run, headers={"Location": f"/runs/{quote(run.id)}"})
 
 
 @api.get("/runs/{run_id}", query=IncludeDeleted, response=RunDetail, etag=True, errors=(404, 422))

@@ -4,10 +4,11 @@ answer questions about them.
 One module per command group: `serve.py` (`fitness serve`), `db.py` (`fitness db ...`),
 `imports.py` (`fitness import <source>`), `sync.py` (`fitness sync <service>`), `stats.py`
 (`fitness stats <statistic>`), `connections.py` (`fitness connections`, `connect`,
-`disconnect`); what they share is in `_common.py`. Adding a subcommand takes one function
-and one line: the function adds a parser to the subcommands it is given and names a
-handler; the line registers it in its group's list (`DB_COMMANDS`, `IMPORT_COMMANDS`,
-`SYNC_COMMANDS`, `STATS_COMMANDS`), or in
+`disconnect`), `runs.py` (`fitness runs add`), `duplicates.py` (`fitness duplicates
+[mark|dismiss]`), `tokens.py` (`fitness tokens ...`); what they share is in `_common.py`.
+Adding a subcommand takes one function and one line: the function adds a parser to the
+subcommands it is given and names a handler; the line registers it in its group's list
+(`DB_COMMANDS`, `IMPORT_COMMANDS`, `SYNC_COMMANDS`, `STATS_COMMANDS`), or in
 `COMMANDS` below for a new group:
 
     def _add_calendar(commands: Subcommands) -> None:
@@ -42,7 +43,18 @@ from typing import TextIO
 import psycopg
 from alembic.util import CommandError
 
-from fitness.cli import connections, db, imports, secrets, serve, stats, sync
+from fitness.cli import (
+    connections,
+    db,
+    duplicates,
+    imports,
+    runs,
+    secrets,
+    serve,
+    stats,
+    sync,
+    tokens,
+)
 from fitness.cli._common import AddCommand, Parser, subcommands
 from fitness.db.connection import close_pool
 from fitness.errors import FitnessError
@@ -53,10 +65,13 @@ COMMANDS: list[AddCommand] = [
     serve.add,
     db.add,
     imports.add,
+    runs.add,
+    duplicates.add,
     sync.add,
     stats.add,
     secrets.add,
     connections.add,
+    tokens.add,
 ]
 
 

@@ -63,21 +63,36 @@ def add(commands: Subcommands) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (%(default)s)")
     parser.add_argument("--port", type=_port, default=8000, help="port to listen on (%(default)s)")
+    parser.add_argument(
+        "--ingest-only",
+        action="store_true",
+        help=(
+            "without FITNESS_API_TOKENS, listen on a --host other machines reach, for the "
+            "ingest routes only (each request with an ingest token: `fitness tokens mint`); "
+            "every other route still answers this machine only"
+        ),
+    )
     # A server's log is its output: INFO without --verbose.
     parser.set_defaults(handler=_serve, logs_by_default=True)
 
 
 def _serve(args: argparse.Namespace) -> int:
     settings = get_settings()
-    _check_exposure(settings, args.host)
+    _check_exposure(settings, args.host, ingest_only=args.ingest_only)
     check_settings(settings)
     address = _listen_address(args.host, args.port)
     prepare_database(settings)
-    if not settings.api_tokens:
+    if not settings.api_tokens and is_loopback(args.host):
         # Only once the server will start: a refusal above is the one line printed.
         logger.warning(
             "FITNESS_API_TOKENS is not set: the API is unauthenticated and serves on "
             "loopback only (%s)",
+            args.host,
+        )
+    elif not settings.api_tokens:
+        logger.warning(
+            "FITNESS_API_TOKENS is not set: other machines reach only the ingest routes, "
+            "with an ingest token; the rest of the API answers this machine only (%s)",
             args.host,
         )
     server = _server(address, args.port, debug=args.debug)
@@ -136,18 +151,24 @@ def _log_config(debug: bool) -> dict[str, Any]:
     }
 
 
-def _check_exposure(settings: Settings, host: str) -> None:
-    """Refuse to serve an unauthenticated API anywhere but on this machine."""
+def _check_exposure(settings: Settings, host: str, *, ingest_only: bool = False) -> None:
+    """Refuse to serve an unauthenticated API anywhere but on this machine.
+
+    With `ingest_only` (dev), a non-loopback `host` is allowed without tokens: the app then
+    serves other machines nothing but the ingest routes, each request with an ingest token
+    (fitness.server.auth).
+    """
     if settings.api_tokens:
         return
     if settings.is_prod:
         raise ConfigurationError(
             "FITNESS_API_TOKENS is not set: FITNESS_ENV=prod never serves an unauthenticated API"
         )
-    if not is_loopback(host):
+    if not is_loopback(host) and not ingest_only:
         raise ConfigurationError(
             f"FITNESS_API_TOKENS is not set: without tokens the API serves only on loopback "
-            f"(127.0.0.1, ::1, localhost), not on {host}"
+            f"(127.0.0.1, ::1, localhost), not on {host} (add --ingest-only to serve other "
+            "machines the ingest routes alone)"
         )
 
 

@@ -19,7 +19,8 @@ from fitness.models import ChangeType, RunDetail
 
 RUN_COLUMNS: Final = (
     "id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id, name, notes, "
-    "version, last_edited_at, last_edited_by, deleted_at, created_at, updated_at"
+    "version, last_edited_at, last_edited_by, deleted_at, created_at, updated_at, duplicate_of, "
+    "duplicate_ids"
 )
 
 # The calendar columns of a RunDetail, for the run aliased `r` joined to its synced_runs row
@@ -44,10 +45,10 @@ VERSIONED_TAIL: Final = f""",
 snapshot AS (
     INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
                               duration, source, avg_heart_rate, shoe_id, name, notes, changed_at,
-                              changed_by, change_reason)
+                              changed_by, change_reason, duplicate_of, duplicate_ids)
     SELECT u.id, u.version, %(change_type)s, u.datetime_utc, u.type, u.distance,
            u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.name, u.notes, u.last_edited_at,
-           %(changed_by)s, %(change_reason)s
+           %(changed_by)s, %(change_reason)s, u.duplicate_of, u.duplicate_ids
     FROM updated AS u
 )
 SELECT true AS changed, true AS target_found, s.name AS shoe_name, r.*,{CALENDAR_COLUMNS}

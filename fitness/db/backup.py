@@ -34,6 +34,8 @@ FITNESS_TABLES: Final = (
     "sync_metadata",
     "oauth_credentials",
     "oauth_states",
+    "ingest_tokens",
+    "dismissed_duplicates",
 )
 # alembic_version is ours too, and holds a row even in a database with no data.
 _OWN_TABLES: Final = (*FITNESS_TABLES, "alembic_version")

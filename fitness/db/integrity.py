@@ -22,6 +22,8 @@ ProblemKind = Literal[
     "deletion_mismatch",
     "orphan_sync",
     "sync_ahead",
+    "duplicate_chain",
+    "duplicates_mismatch",
 ]
 
 
@@ -132,15 +134,19 @@ SELECT 'data_mismatch' AS kind,
                        THEN 'avg_heart_rate' END,
                   CASE WHEN r.shoe_id IS DISTINCT FROM n.shoe_id THEN 'shoe_id' END,
                   CASE WHEN r.name IS DISTINCT FROM n.name THEN 'name' END,
-                  CASE WHEN r.notes IS DISTINCT FROM n.notes THEN 'notes' END
+                  CASE WHEN r.notes IS DISTINCT FROM n.notes THEN 'notes' END,
+                  CASE WHEN r.duplicate_of IS DISTINCT FROM n.duplicate_of
+                       THEN 'duplicate_of' END,
+                  CASE WHEN r.duplicate_ids IS DISTINCT FROM n.duplicate_ids
+                       THEN 'duplicate_ids' END
               ], ', ')) AS message
 FROM runs AS r
 JOIN newest AS n ON n.run_id = r.id
 WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id,
-       r.name, r.notes)
+       r.name, r.notes, r.duplicate_of, r.duplicate_ids)
       IS DISTINCT FROM
       (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id,
-       n.name, n.notes)
+       n.name, n.notes, n.duplicate_of, n.duplicate_ids)
 ORDER BY r.id
 """
 
@@ -186,6 +192,40 @@ WHERE s.run_version > r.version
 ORDER BY s.run_id
 """
 
+# One run per real run: a duplicate's original is no duplicate itself (no chains).
+_DUPLICATE_CHAIN: Final = """
+SELECT 'duplicate_chain' AS kind,
+       r.id AS run_id,
+       format('is a duplicate of %s, which is itself a duplicate of %s',
+              k.id, k.duplicate_of) AS message
+FROM runs AS r
+JOIN runs AS k ON k.id = r.duplicate_of
+WHERE k.duplicate_of IS NOT NULL
+ORDER BY r.id
+"""
+
+# A run's `duplicate_ids` are exactly the runs whose `duplicate_of` names it.
+_DUPLICATES_MISMATCH: Final = """
+WITH named AS (
+    SELECT r.id,
+           r.duplicate_ids,
+           ARRAY(
+               SELECT d.id
+               FROM runs AS d
+               WHERE d.duplicate_of = r.id
+               ORDER BY d.id
+           ) AS actual
+    FROM runs AS r
+)
+SELECT 'duplicates_mismatch' AS kind,
+       n.id AS run_id,
+       format('lists duplicates {%s} but the runs marked duplicates of it are {%s}',
+              array_to_string(n.duplicate_ids, ', '), array_to_string(n.actual, ', ')) AS message
+FROM named AS n
+WHERE n.duplicate_ids IS DISTINCT FROM n.actual
+ORDER BY n.id
+"""
+
 _CHECKS: Final = (
     _MISSING_ORIGINAL,
     _VERSION_GAP,
@@ -194,6 +234,8 @@ _CHECKS: Final = (
     _DELETION_MISMATCH,
     _ORPHAN_SYNC,
     _SYNC_AHEAD,
+    _DUPLICATE_CHAIN,
+    _DUPLICATES_MISMATCH,
 )
 
 

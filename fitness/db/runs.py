@@ -18,7 +18,7 @@ from fitness.db._rows import model_row
 from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
-from fitness.errors import InvalidCursor, InvalidUpdate
+from fitness.errors import InvalidCursor, InvalidUpdate, RunExists
 from fitness.models import ImportResult, Run, RunDetail, RunPage, run_errors
 from fitness.paging import decode_cursor, encode_cursor
 from fitness.rules import as_utc, storable_text
@@ -30,7 +30,8 @@ IMPORT_BATCH_SIZE: Final = 50_000
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
-       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
+       r.duplicate_ids
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 """
@@ -38,26 +39,37 @@ LEFT JOIN shoes AS s ON s.id = r.shoe_id
 _SELECT_RUN_DETAILS = f"""
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
-       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at,{CALENDAR_COLUMNS}
+       r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
+       r.duplicate_ids,{CALENDAR_COLUMNS}
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
 """
 
 _NOT_DELETED = sql.SQL("r.deleted_at IS NULL")
+_NOT_DUPLICATE = sql.SQL("r.duplicate_of IS NULL")
 _BEFORE_KEY = sql.SQL("(r.datetime_utc, r.id) < (%(after_at)s, %(after_id)s)")
 _AFTER_KEY = sql.SQL("(r.datetime_utc, r.id) > (%(after_at)s, %(after_id)s)")
 
 
 @retry_on_disconnect
-def get_all_runs(include_deleted: bool = False, *, conn: Connection | None = None) -> list[Run]:
-    """Every run, oldest first (soft-deleted ones only with `include_deleted=True`)."""
+def get_all_runs(
+    include_deleted: bool = False,
+    *,
+    include_duplicates: bool = False,
+    conn: Connection | None = None,
+) -> list[Run]:
+    """Every run, oldest first (soft-deleted ones only with `include_deleted=True`, runs
+    marked duplicates of another only with `include_duplicates=True`)."""
     query = (
         _SELECT_RUNS
-        + "WHERE %(include_deleted)s OR r.deleted_at IS NULL\nORDER BY r.datetime_utc, r.id"
+        + """WHERE (%(include_deleted)s OR r.deleted_at IS NULL)
+  AND (%(include_duplicates)s OR r.duplicate_of IS NULL)
+ORDER BY r.datetime_utc, r.id"""
     )
+    params = {"include_deleted": include_deleted, "include_duplicates": include_duplicates}
     with connection(conn) as active, active.cursor(row_factory=model_row(Run)) as cur:
-        cur.execute(query, {"include_deleted": include_deleted})
+        cur.execute(query, params)
         return cur.fetchall()
 
 
@@ -124,6 +136,21 @@ def import_runs(
     )
 
 
+def create_run(run: Run, *, changed_by: str, conn: Connection | None = None) -> RunDetail:
+    """Insert one new run with its `original` version (`changed_by` recorded on it) and
+    return it as `get_run_detail_by_id` shows it.
+
+    `RunExists` if a run (even a deleted one) has its id; `InvalidUpdate` for values out of
+    bounds or a `shoe_id` no shoe has, before anything is written.
+    """
+    with transaction(conn) as active:
+        if import_runs([run], changed_by=changed_by, conn=active).inserted == 0:
+            raise RunExists(run.id)
+        detail = get_run_detail_by_id(run.id, conn=active)
+    assert detail is not None
+    return detail
+
+
 def bulk_create_runs(runs: Iterable[Run], *, conn: Connection | None = None) -> int:
     """Insert only the runs whose id is new (with their `original` versions); return how many.
 
@@ -152,10 +179,18 @@ def get_run_details_in_date_range(
 
 
 def get_all_run_details(
-    include_deleted: bool = False, *, conn: Connection | None = None
+    include_deleted: bool = False,
+    *,
+    include_duplicates: bool = False,
+    conn: Connection | None = None,
 ) -> list[RunDetail]:
     """Every run with its shoe's name and calendar state, oldest first."""
-    return get_run_details_page(include_deleted=include_deleted, newest_first=False, conn=conn)
+    return get_run_details_page(
+        include_deleted=include_deleted,
+        include_duplicates=include_duplicates,
+        newest_first=False,
+        conn=conn,
+    )
 
 
 @retry_on_disconnect
@@ -177,15 +212,18 @@ def list_run_details(
     start: date | None = None,
     end: date | None = None,
     include_deleted: bool = False,
+    include_duplicates: bool = False,
     limit: int = 100,
     cursor: str | None = None,
     conn: Connection | None = None,
 ) -> RunPage:
     """One page of runs, newest first, with shoe names and calendar state.
 
-    `start`/`end` are UTC days (both included). `cursor` is the `next_cursor` of the page
-    before (opaque; `InvalidCursor` if it is not one this function made); the last page's
-    `next_cursor` is None. Stable under inserts: a run never shows twice or goes missing.
+    Runs marked duplicates of another are left out unless `include_duplicates`, deleted
+    ones unless `include_deleted`. `start`/`end` are UTC days (both included). `cursor` is
+    the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not one this
+    function made); the last page's `next_cursor` is None. Stable under inserts: a run never
+    shows twice or goes missing.
 
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
@@ -196,6 +234,7 @@ def list_run_details(
         start=start,
         end=end,
         include_deleted=include_deleted,
+        include_duplicates=include_duplicates,
         newest_first=True,
         limit=limit + 1,
         after=after,
@@ -213,6 +252,7 @@ def get_run_details_page(
     start: date | None = None,
     end: date | None = None,
     include_deleted: bool = False,
+    include_duplicates: bool = False,
     newest_first: bool = True,
     limit: int | None = None,
     after: tuple[datetime, str] | None = None,
@@ -228,6 +268,8 @@ def get_run_details_page(
     params: dict[str, object] = {}
     if not include_deleted:
         filters.append(_NOT_DELETED)
+    if not include_duplicates:
+        filters.append(_NOT_DUPLICATE)
     if start is not None:
         filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
         params["start"] = _start_of_day(start)

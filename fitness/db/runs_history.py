@@ -2,11 +2,22 @@
 
 Edits and restores write the new current row in `runs` and its snapshot here in a single
 statement under the run's row lock, so versions are gap-free even under concurrency.
+
+One run per real run: marking run X a duplicate of run K writes a `duplicate` version of X
+(`duplicate_of` = K: X is hidden from lists and totals) and a `merge` version of K (its
+`duplicate_ids`, the runs it now stands for, gain X), in one transaction. Restoring a
+version of X from before the marking undoes it, and records a `merge` version of K again.
+The rules, kept by every function here and checked by `fitness db check`: a run is a
+duplicate of at most one run, never of itself, never of a duplicate, and a run that stands
+for others is no duplicate; `duplicate_ids` are exactly the runs whose `duplicate_of` names
+the run. Functions that change a link lock every run it touches in id order, so they never
+deadlock with each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from psycopg import Connection
 from psycopg.rows import class_row
@@ -14,6 +25,7 @@ from psycopg.rows import class_row
 from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import (
+    DuplicateConflict,
     InvalidUpdate,
     ProtectedField,
     RunNotFound,
@@ -33,7 +45,8 @@ from fitness.paging import decode_cursor, encode_cursor
 
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
-       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason
+       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason,
+       duplicate_of, duplicate_ids
 FROM runs_history
 """
 
@@ -94,8 +107,10 @@ updated AS (
     + VERSIONED_TAIL
 )
 
-# Restoring copies the chosen snapshot's data into the run as a new version and clears
-# `deleted_at`: restoring a version from before a deletion is how a run is undeleted.
+# Restoring copies the chosen snapshot's data and `duplicate_of` into the run as a new
+# version and clears `deleted_at`: restoring a version from before a deletion is how a run
+# is undeleted, and one from before its marking as a duplicate how that is undone.
+# `duplicate_ids` is never restored: it follows the other runs (see `_LINK_RUN`).
 _RESTORE_RUN = (
     """
 WITH current AS (
@@ -123,6 +138,7 @@ updated AS (
         shoe_id = t.shoe_id,
         name = t.name,
         notes = t.notes,
+        duplicate_of = t.duplicate_of,
         deleted_at = NULL,
         version = r.version + 1,
         last_edited_at = now(),
@@ -135,6 +151,71 @@ updated AS (
 """
     + VERSIONED_TAIL
 )
+
+
+# A new version of a run whose duplicate link changes: `duplicate_of` when `set_duplicate_of`,
+# and `duplicate_ids` worked out again from the runs that name it. No version when neither
+# changes. The caller holds the locks of every run whose `duplicate_of` could name this one.
+_LINK_RUN = (
+    """
+WITH current AS (
+    SELECT r.*
+    FROM runs AS r
+    WHERE r.id = %(run_id)s
+    FOR UPDATE
+),
+checks AS (
+    SELECT true AS target_found
+),
+proposed AS (
+    SELECT c.id,
+           CASE WHEN %(set_duplicate_of)s THEN %(duplicate_of)s::text
+                ELSE c.duplicate_of END AS duplicate_of,
+           ARRAY(
+               SELECT d.id
+               FROM runs AS d
+               WHERE d.duplicate_of = c.id
+               ORDER BY d.id
+           ) AS duplicate_ids
+    FROM current AS c
+    WHERE %(expected_version)s::integer IS NULL
+       OR c.version = %(expected_version)s::integer
+),
+updated AS (
+    UPDATE runs AS r
+    SET duplicate_of = p.duplicate_of,
+        duplicate_ids = p.duplicate_ids,
+        version = r.version + 1,
+        last_edited_at = now(),
+        last_edited_by = %(changed_by)s
+    FROM proposed AS p
+    WHERE r.id = p.id
+      AND (r.duplicate_of, r.duplicate_ids) IS DISTINCT FROM (p.duplicate_of, p.duplicate_ids)
+    RETURNING r.*
+)
+"""
+    + VERSIONED_TAIL
+)
+
+# Locks the given runs in id order (so two callers never wait for each other in a circle)
+# and reads what the link rules need.
+_LOCK_RUNS = """
+SELECT id, duplicate_of, duplicate_ids, deleted_at IS NOT NULL AS is_deleted
+FROM runs
+WHERE id = ANY(%(ids)s)
+ORDER BY id
+FOR UPDATE
+"""
+
+# The duplicate link of a run now and in one of its versions.
+_LINKS = """
+SELECT r.duplicate_of AS now, h.duplicate_of AS then, h.run_id IS NOT NULL AS version_found
+FROM runs AS r
+LEFT JOIN runs_history AS h ON h.run_id = r.id AND h.version_number = %(version_number)s
+WHERE r.id = %(run_id)s
+"""
+# How often a restore re-reads a link that a concurrent marking changed under it.
+_LINK_ATTEMPTS = 3
 
 
 @retry_on_disconnect
@@ -198,6 +279,11 @@ def restore_run_version(
 
     The run ends up not deleted, whatever it was. History is never rewritten: the restored
     state is appended. `VersionNotFound` if the run has no such version.
+
+    The version's `duplicate_of` comes back too: restoring a version from before the run
+    was marked a duplicate undoes the marking, and the run it was a duplicate of gets a
+    `merge` version that no longer lists it. `DuplicateConflict` when the restored link
+    would break the rules (the other run is deleted now, or a duplicate itself).
     """
     params = {
         "run_id": run_id,
@@ -206,8 +292,21 @@ def restore_run_version(
         "change_reason": change_reason,
         "expected_version": expected_version,
     }
+    now = then = None
     with transaction(conn) as active:
-        return apply_versioned_change(
+        for _ in range(_LINK_ATTEMPTS):
+            links = active.execute(_LINKS, params).fetchone()
+            if links is None or not links[2]:
+                break  # the statement below says which is missing
+            now, then = links[0], links[1]
+            runs = _lock_runs(active, {run_id, now, then} - {None})
+            if run_id in runs and runs[run_id].duplicate_of == now:
+                break
+        else:
+            raise DuplicateConflict(f"run {run_id!r} is being marked a duplicate; try again")
+        if links is not None and links[2] and now != then:
+            _check_restored_link(runs, run_id, now, then)
+        restored = apply_versioned_change(
             active,
             _RESTORE_RUN,
             params,
@@ -216,6 +315,68 @@ def restore_run_version(
             expected_version=expected_version,
             version_number=version_number,
         )
+        if restored.duplicate_of != now:
+            for kept_id in (now, then):
+                if kept_id is not None:
+                    _record_duplicates(active, kept_id, changed_by, change_reason)
+        return restored
+
+
+@retry_on_disconnect
+def mark_duplicate(
+    run_id: str,
+    kept_id: str,
+    changed_by: str,
+    change_reason: str | None = None,
+    expected_version: int | None = None,
+    *,
+    conn: Connection | None = None,
+) -> RunDetail:
+    """Mark run `run_id` a duplicate of run `kept_id` (the same real run, from another
+    source); return the duplicate as it now is.
+
+    Nothing is deleted: the duplicate gets a `duplicate` version (`duplicate_of` =
+    `kept_id`) and is hidden from lists, totals, shoe mileage and the calendar; the kept run
+    gets a `merge` version whose `duplicate_ids` (the sources it stands for) list it. Undo
+    it by restoring the duplicate's version from before the marking.
+
+    `RunNotFound` if either run is missing or deleted; `VersionConflict` when
+    `expected_version` (of the duplicate) is stale; `DuplicateConflict` when the marking
+    would break the rules: a run is never its own duplicate, the duplicate is not one
+    already and stands for no other run, and the kept run is no duplicate.
+
+    >>> mark_duplicate("mmf_8613133165", "strava_1234567890", "me").duplicate_of  # doctest: +SKIP
+    'strava_1234567890'
+    """
+    with transaction(conn) as active:
+        runs = _lock_runs(active, {run_id, kept_id})
+        for wanted in (run_id, kept_id):
+            if wanted not in runs or runs[wanted].is_deleted:
+                raise RunNotFound(wanted)
+        duplicate = runs[run_id]
+        if duplicate.duplicate_of is not None:
+            raise DuplicateConflict(
+                f"run {run_id!r} is already a duplicate of {duplicate.duplicate_of!r}; restore "
+                "its version from before that marking first"
+            )
+        _check_link(runs, run_id, kept_id)
+        marked = apply_versioned_change(
+            active,
+            _LINK_RUN,
+            {
+                "run_id": run_id,
+                "set_duplicate_of": True,
+                "duplicate_of": kept_id,
+                "changed_by": changed_by,
+                "change_reason": change_reason,
+                "expected_version": expected_version,
+            },
+            change_type="duplicate",
+            run_id=run_id,
+            expected_version=expected_version,
+        )
+        _record_duplicates(active, kept_id, changed_by, change_reason)
+        return marked
 
 
 @retry_on_disconnect
@@ -298,6 +459,71 @@ def get_latest_version_number(run_id: str, *, conn: Connection | None = None) ->
             "SELECT max(version_number) FROM runs_history WHERE run_id = %s", (run_id,)
         ).fetchone()
     return row[0] if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    id: str
+    duplicate_of: str | None
+    duplicate_ids: list[str]
+    is_deleted: bool
+
+
+def _lock_runs(conn: Connection, ids: set[str]) -> dict[str, _Locked]:
+    with conn.cursor(row_factory=class_row(_Locked)) as cur:
+        cur.execute(_LOCK_RUNS, {"ids": sorted(ids)})
+        return {run.id: run for run in cur.fetchall()}
+
+
+def _check_link(runs: dict[str, _Locked], run_id: str, kept_id: str) -> None:
+    """`DuplicateConflict` unless run `run_id` may be a duplicate of run `kept_id`."""
+    if run_id == kept_id:
+        raise DuplicateConflict(f"run {run_id!r} cannot be a duplicate of itself")
+    kept = runs.get(kept_id)
+    if kept is None or kept.is_deleted:
+        raise DuplicateConflict(f"run {kept_id!r} is deleted; restore it first")
+    if kept.duplicate_of is not None:
+        raise DuplicateConflict(
+            f"run {kept_id!r} is itself a duplicate of {kept.duplicate_of!r}; mark "
+            f"{run_id!r} a duplicate of {kept.duplicate_of!r} instead"
+        )
+    if runs[run_id].duplicate_ids:
+        raise DuplicateConflict(
+            f"runs {', '.join(runs[run_id].duplicate_ids)} are duplicates of {run_id!r}, so it "
+            "cannot be a duplicate itself; undo those markings first"
+        )
+
+
+def _check_restored_link(
+    runs: dict[str, _Locked], run_id: str, now: str | None, then: str | None
+) -> None:
+    if now is not None and runs[now].is_deleted:
+        raise DuplicateConflict(
+            f"run {run_id!r} is a duplicate of {now!r}, which is deleted; restore {now!r} first"
+        )
+    if then is not None:
+        _check_link(runs, run_id, then)
+
+
+def _record_duplicates(
+    conn: Connection, kept_id: str, changed_by: str, change_reason: str | None
+) -> None:
+    """A `merge` version of run `kept_id` if the runs naming it as their original changed."""
+    apply_versioned_change(
+        conn,
+        _LINK_RUN,
+        {
+            "run_id": kept_id,
+            "set_duplicate_of": False,
+            "duplicate_of": None,
+            "changed_by": changed_by,
+            "change_reason": change_reason,
+            "expected_version": None,
+        },
+        change_type="merge",
+        run_id=kept_id,
+        expected_version=None,
+    )
 
 
 def _check_updates(updates: Mapping[str, object]) -> None:

@@ -32,8 +32,8 @@ SHOE_UPDATABLE_FIELDS = ("retired_at", "retirement_notes", "notes")
 _SHOE_NAMES_LOCK: Final = 7_734_221_906
 MAX_SHOE_MILEAGE: Final = 100_000.0
 
-# Mileage and run count come from the non-deleted runs, never from a stored counter that
-# could drift.
+# Mileage and run count come from the non-deleted runs that are no duplicate of another,
+# never from a stored counter that could drift.
 _SELECT_SHOES = """
 SELECT s.id, s.name, s.retired_at, s.notes, s.retirement_notes,
        s.deleted_at, s.created_at, s.updated_at,
@@ -47,6 +47,7 @@ LEFT JOIN LATERAL (
     FROM runs AS r
     WHERE r.shoe_id = s.id
       AND r.deleted_at IS NULL
+      AND r.duplicate_of IS NULL
 ) AS m ON true
 """
 

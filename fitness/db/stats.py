@@ -1,7 +1,8 @@
 """Statistics of the log, each computed by ONE SQL statement: totals, rolling sums, shoes,
 training load and records, over the log as it is or, with `as_of`, as it stood then.
 
-Every statement starts from the same CTE, `counted` (the runs that count: not deleted), read
+Every statement starts from the same CTE, `counted` (the runs that count: not deleted, not
+marked a duplicate of another run), read
 from `runs` or, with `as_of`, from each run's newest snapshot in `runs_history` at that
 time. Local days are the runner's: `tz` (an IANA zone, default `FITNESS_TIMEZONE`).
 Distances are miles inside and come out in `units` (`mi` or `km`, default
@@ -98,20 +99,21 @@ EDDINGTON_SLACK: Final = 1e-9
 
 # The runs that count toward every statistic, ONE fragment for all of them. `{runs}` is
 # `runs` itself or, with as_of, each run's newest snapshot at that time with the time it was
-# deleted (a run imported after as_of has no snapshot yet, so it is absent). Excluding
-# duplicates, once runs can be marked as such, is one more condition in this WHERE.
+# deleted (a run imported after as_of has no snapshot yet, so it is absent). A run marked a
+# duplicate of another counts once, as the run it is a duplicate of.
 _COUNTED: Final = """
 counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
            run.shoe_id
     FROM {runs} AS run
     WHERE run.deleted_at IS NULL
+      AND run.duplicate_of IS NULL
 )"""
 _RUNS_NOW: Final = "runs"
 _RUNS_AS_OF: Final = """(
         SELECT DISTINCT ON (h.run_id)
                h.run_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
-               h.shoe_id,
+               h.shoe_id, h.duplicate_of,
                CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
         FROM runs_history AS h
         WHERE h.changed_at <= %(as_of)s

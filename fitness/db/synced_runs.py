@@ -148,8 +148,8 @@ def delete_synced_run(run_id: str, *, conn: Connection | None = None) -> bool:
 # Both queries below filter on `calendar_state`, which fitness.db.runs derives in one place,
 # so "needs calendar work" can never disagree with what run details show.
 _NEEDS_CALENDAR_WORK = """
-WHERE (d.deleted_at IS NULL AND d.calendar_state <> 'current')
-   OR (d.deleted_at IS NOT NULL AND d.synced_version IS NOT NULL)
+WHERE (d.deleted_at IS NULL AND d.duplicate_of IS NULL AND d.calendar_state <> 'current')
+   OR ((d.deleted_at IS NOT NULL OR d.duplicate_of IS NOT NULL) AND d.synced_version IS NOT NULL)
 """
 
 
@@ -157,8 +157,9 @@ WHERE (d.deleted_at IS NULL AND d.calendar_state <> 'current')
 def get_runs_needing_calendar_sync(*, conn: Connection | None = None) -> list[RunDetail]:
     """Runs whose calendar event must be written or removed, oldest first.
 
-    That is every non-deleted run whose event is missing, stale or failed, and every
-    soft-deleted run that still has a sync record (its event, if any, must go). One query,
+    That is every run shown in lists (not deleted, no duplicate) whose event is missing,
+    stale or failed, and every soft-deleted run or duplicate that still has a sync record
+    (its event, if any, must go). One query,
     with the run's shoe name and sync record alongside (`RunDetail`).
     """
     query = (
@@ -178,7 +179,7 @@ def count_runs_with_current_event(*, conn: Connection | None = None) -> int:
     """How many non-deleted runs have a calendar event showing their current version."""
     query = (
         "SELECT count(*)\nFROM (" + _SELECT_RUN_DETAILS + ") AS d\n"
-        "WHERE d.deleted_at IS NULL AND d.calendar_state = 'current'"
+        "WHERE d.deleted_at IS NULL AND d.duplicate_of IS NULL AND d.calendar_state = 'current'"
     )
     with connection(conn) as active:
         row = active.execute(query).fetchone()

@@ -15,6 +15,15 @@ Public routes, reachable without a token, are exactly:
 A route is public only for the methods it declares (`Match.FULL`), never for a path that
 merely resembles it.
 
+Ingest routes (declared `ingest=True`, served as `IngestRoute`: `POST /ingest/hae`) also
+take an ingest token (`fitness tokens mint NAME`, stored as a digest in the database), for
+a device that can do nothing but send a fixed bearer token, such as a phone. An ingest
+token opens only those routes: anywhere else it is a 403 (`insufficient_scope`). A token of
+FITNESS_API_TOKENS still opens every route, the ingest routes included. An ingest token
+authenticates its request by itself, so it is served whatever the client's address and
+`Host`, with or without FITNESS_API_TOKENS: the rules below keep unauthenticated requests
+on this machine, and a request that carries a valid ingest token is not unauthenticated.
+
 With no tokens configured (dev only: `create_app` refuses prod without them) the API is for
 this machine only, and the app enforces that itself, however it is served (`fitness serve`
 also refuses to listen anywhere but on loopback, `requires_loopback`). Except on public
@@ -41,14 +50,18 @@ import re
 from collections.abc import Sequence
 from typing import Final
 
+import psycopg
+import psycopg_pool
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitness.config import Settings
 from fitness.crypto import weakness
-from fitness.errors import ConfigurationError
-from fitness.server.problems import ProblemResponse, problem
+from fitness.errors import ConfigurationError, DatabaseUnavailable
+from fitness.server.problems import DATABASE_UNAVAILABLE_DETAIL, ProblemResponse, problem
+from fitness.services.ingest_tokens import authenticate_ingest_token, looks_like_ingest_token
 
 LOOPBACK_NAMES: Final = ("localhost",)
 # A Host header: a bracketed IPv6 literal or a name/IPv4 address, then an optional port.
@@ -59,6 +72,10 @@ _SHOWN_HOST_CHARS: Final = 100
 
 class PublicRoute(Route):
     """A `Route` that answers without a bearer token (see the module docstring for when)."""
+
+
+class IngestRoute(Route):
+    """A `Route` that an ingest token opens too (see the module docstring)."""
 
 
 def check_settings(settings: Settings) -> None:
@@ -128,6 +145,16 @@ class BearerAuthMiddleware:
         if scope["type"] != "http" or self._is_public(scope):
             await self.app(scope, receive, send)
             return
+        given = _bearer_token(Headers(scope=scope).get("authorization"))
+        if given is not None and not self._is_known(given):
+            text = given.decode("latin-1")
+            if looks_like_ingest_token(text):
+                refusal = await self._ingest_refusal(scope, text)
+                if refusal is not None:
+                    await refusal(scope, receive, send)
+                    return
+                await self.app(scope, receive, send)
+                return
         if not self._tokens:
             refusal = _refusal_without_tokens(scope)
             if refusal is not None:
@@ -135,7 +162,6 @@ class BearerAuthMiddleware:
                 return
             await self.app(scope, receive, send)
             return
-        given = _bearer_token(Headers(scope=scope).get("authorization"))
         if given is not None and self._is_known(given):
             await self.app(scope, receive, send)
             return
@@ -155,6 +181,38 @@ class BearerAuthMiddleware:
             isinstance(route, PublicRoute) and route.matches(scope)[0] == Match.FULL
             for route in routes
         )
+
+    def _is_ingest(self, scope: Scope) -> bool:
+        routes: list[BaseRoute] = scope["app"].routes
+        return any(
+            isinstance(route, IngestRoute) and route.matches(scope)[0] == Match.FULL
+            for route in routes
+        )
+
+    async def _ingest_refusal(self, scope: Scope, token: str) -> ProblemResponse | None:
+        """None when `token` is an ingest token and the route an ingest route, else the
+        problem to answer."""
+        try:
+            name = await run_in_threadpool(authenticate_ingest_token, token)
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout, DatabaseUnavailable):
+            return problem(503, DATABASE_UNAVAILABLE_DETAIL, slug="database-unavailable")
+        if name is None:
+            return problem(
+                401,
+                "This ingest token is not valid (revoked, or never minted); mint one with "
+                "`fitness tokens mint NAME`.",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if not self._is_ingest(scope):
+            return problem(
+                403,
+                "An ingest token opens only the ingest routes (POST /ingest/hae); this route "
+                "needs one of FITNESS_API_TOKENS.",
+                slug="ingest-token-scope",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            )
+        scope.setdefault("state", {})["ingest_token"] = name
+        return None
 
     def _is_known(self, given: bytes) -> bool:
         # Compare against every token, without stopping at a match, so the time taken

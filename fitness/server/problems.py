@@ -15,6 +15,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+DATABASE_UNAVAILABLE_DETAIL = "The database is not answering; try again shortly."
 
 
 class ProblemResponse(JSONResponse):

@@ -261,7 +261,8 @@ def _calendar(client: GoogleCalendarClient | None) -> Iterator[GoogleCalendarCli
 
 
 def _sync_detail(calendar: GoogleCalendarClient, detail: RunDetail) -> SyncOutcome:
-    if detail.is_deleted:
+    # A duplicate's event goes like a deleted run's: the run it duplicates has its own.
+    if detail.is_hidden:
         if detail.synced_version is None:
             return "unchanged"
         _remove_event(calendar, detail)

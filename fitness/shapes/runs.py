@@ -13,6 +13,8 @@ from fitness.rules import (
     ChangeReason,
     Day,
     Distance,
+    DistanceInUnits,
+    DistanceUnit,
     Duration,
     HeartRate,
     Identifier,
@@ -35,6 +37,8 @@ class IncludeDeleted(Query):
 
 
 class RunListQuery(IncludeDeleted):
+    include_duplicates: bool = False
+    """Include runs marked duplicates of another run."""
     start: Day | None = None
     """First UTC day to include (YYYY-MM-DD)."""
     end: Day | None = None
@@ -87,3 +91,38 @@ class RunEdit(ChangeNote):
     """The run's title; null for none."""
     notes: RunNotes | None = None
     """What you want to remember about it; null for none."""
+
+
+class ManualRun(Body):
+    """A run entered by hand: when it started (with its offset), how far and how long, and
+    optionally its heart rate, type, shoe, name and notes."""
+
+    datetime_utc: StartTimeText
+    """When it started, with its offset (`2025-05-06T07:30:00+02:00`); stored in UTC."""
+    distance: DistanceInUnits
+    """In `units`: miles by default."""
+    units: DistanceUnit = "mi"
+    """The unit of `distance`: `mi` (default) or `km` (converted to miles exactly)."""
+    duration: Duration
+    avg_heart_rate: HeartRate | None = None
+    type: RunType = "Outdoor Run"
+    shoe_id: Identifier | None = None
+    """An existing shoe's id."""
+    name: RunName | None = None
+    notes: RunNotes | None = None
+    changed_by: ChangedBy = DEFAULT_CHANGED_BY
+    """Who entered it (recorded on its original version)."""
+
+
+class DuplicatesQuery(Query):
+    limit: PageSize = DEFAULT_PAGE_SIZE
+    """Pairs per page."""
+    cursor: str | None = None
+    """`next_cursor` of the previous page (opaque)."""
+
+
+class DismissDuplicates(Body):
+    """Two runs that are not one real run."""
+
+    run_ids: Annotated[list[Identifier], Field(min_length=2, max_length=2)]
+    """The two runs' ids, in any order."""

@@ -80,6 +80,8 @@ def test_every_request_shape_with_a_bound_is_covered() -> None:
     assert ("ChangeNote", "change_reason") in covered
     assert ("ShoeCreate", "name") in covered
     assert ("RunListQuery", "limit") in covered
+    assert ("ManualRun", "distance") in covered
+    assert ("ManualRun", "duration") in covered
 
 
 @pytest.mark.parametrize(
@@ -120,7 +122,13 @@ def _bounds(schema: dict[str, Any]) -> list[tuple[str, object]]:
 
 
 def _required_values(model: type[BaseModel]) -> dict[str, object]:
-    examples = {"name": "Brooks Ghost 15"}
+    examples = {
+        "name": "Brooks Ghost 15",
+        "datetime_utc": "2025-05-06T07:30:00+02:00",
+        "distance": 5.0,
+        "duration": 1800.0,
+        "run_ids": ["strava_1", "mmf_2"],
+    }
     return {
         name: examples[name] for name, field in model.model_fields.items() if field.is_required()
     }

@@ -682,3 +682,54 @@ def test_patch_edits_name_and_notes_and_history_shows_the_change(
     too_long = client.patch(f"/runs/{run.id}", json={"name": "x" * 1001})
     assert too_long.status_code == 422
     assert [e["field"] for e in too_long.json()["errors"]] == ["name"]
+
+
+# --- runs entered by hand ------------------------------------------------------------------
+
+
+def test_post_runs_answers_201_with_the_run_its_location_and_etag(client: TestClient) -> None:
+    response = client.post(
+        "/runs",
+        json={
+            "datetime_utc": "2025-05-06T07:30:00+02:00",
+            "distance": 10,
+            "units": "km",
+            "duration": 3000,
+            "avg_heart_rate": 151,
+            "name": "Tempo",
+        },
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.headers["location"] == "/runs/manual_20250506T053000Z"
+    assert response.headers["etag"] == '"1"'
+    shown = client.get(response.headers["location"])
+    assert response.json() == shown.json()
+    assert response.json()["source"] == "Manual"
+    assert response.json()["distance"] == pytest.approx(6.2137119224)
+    again = client.post(
+        "/runs", json={"datetime_utc": "2025-05-06T05:30:00Z", "distance": 6, "duration": 3000}
+    )
+    assert again.status_code == 409
+    assert again.json()["run_id"] == "manual_20250506T053000Z"
+
+
+def test_post_runs_names_each_bad_value(client: TestClient) -> None:
+    response = client.post(
+        "/runs",
+        json={"datetime_utc": "2025-05-06T07:30:00", "distance": 1200, "duration": 60, "id": "x"},
+    )
+    assert response.status_code == 400  # the id is made from the start, never sent
+    response = client.post(
+        "/runs", json={"datetime_utc": "2025-05-06T07:30:00", "distance": 1200, "duration": 60}
+    )
+    assert response.status_code == 422
+    fields = {error["field"] for error in response.json()["errors"]}
+    assert fields == {"datetime_utc"}
+    response = client.post(
+        "/runs", json={"datetime_utc": "2025-05-06T07:30:00Z", "distance": 1200, "duration": 60}
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "distance", "message": "must be a number of miles from 0 to 1,000"}
+    ]

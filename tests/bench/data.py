@@ -136,9 +136,11 @@ def add_calendar_state(url: str) -> None:
 
 
 def empty_runs(url: str) -> None:
-    """Remove every run, version and calendar record (the shoes stay)."""
+    """Remove every run, version, calendar record and dismissed pair (the shoes stay)."""
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("TRUNCATE runs, runs_history, synced_runs RESTART IDENTITY")
+        conn.execute(
+            "TRUNCATE runs, runs_history, synced_runs, dismissed_duplicates RESTART IDENTITY"
+        )
 
 
 MMF_WORKOUT_ID_BASE = 9_000_000_000

@@ -19,11 +19,18 @@ from fitness.db.backup import (
     libpq_environment,
     restore_database,
 )
+from fitness.db.duplicates import dismiss_duplicate_pair
+from fitness.db.ingest_tokens import insert_ingest_token
 from fitness.db.migrations import head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
 from fitness.db.runs import delete_run, import_runs
-from fitness.db.runs_history import get_run_history, restore_run_version, update_run_with_history
+from fitness.db.runs_history import (
+    get_run_history,
+    mark_duplicate,
+    restore_run_version,
+    update_run_with_history,
+)
 from fitness.db.shoes import create_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at
 from fitness.db.synced_runs import record_sync
@@ -34,9 +41,9 @@ Snapshot = dict[str, list[tuple[object, ...]]]
 
 
 def populate_every_table(runs: RunFactory) -> None:
-    """Data in every table: versioned runs (edits, a deletion, a restore), shoes (one
-    retired, one a Strava gear's), calendar sync records, sync markers, OAuth credentials and a
-    consent state."""
+    """Data in every table: versioned runs (edits, a deletion, a restore, a duplicate), shoes
+    (one retired, one a Strava gear's), calendar sync records, sync markers, OAuth
+    credentials, a consent state, an ingest token and a dismissed duplicate pair."""
     daily = create_shoe("Pegasus 40", notes="daily trainer")
     old = create_shoe("Ghost 15")
     retire_shoe_by_id(old.id, date(2024, 3, 1), retirement_notes="worn out")
@@ -64,6 +71,11 @@ def populate_every_table(runs: RunFactory) -> None:
         redirect_uri="http://127.0.0.1:8000/oauth/google/callback",
         expires_at=datetime(2030, 1, 1, tzinfo=UTC),
     )
+    twin, other = runs.make(source="Manual"), runs.make(source="Apple Health")
+    import_runs([twin, other])
+    mark_duplicate(twin.id, plain.id, changed_by="test")
+    dismiss_duplicate_pair(other.id, plain.id)
+    insert_ingest_token("iphone", bytes(32))
 
 
 def every_row(url: str) -> Snapshot:
@@ -110,6 +122,8 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "sync_metadata",
         "oauth_credentials",
         "oauth_states",
+        "ingest_tokens",
+        "dismissed_duplicates",
         "(sequences)",
     }
     assert all(original[table] for table in original), "every table has rows"

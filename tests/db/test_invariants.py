@@ -1,9 +1,13 @@
-"""Random interleavings of import, edit, delete, restore and retirement, checked against a model.
+"""Random interleavings of import, edit, delete, restore, marking duplicates and retirement,
+checked against a model.
 
 Hypothesis drives the real library against the real database; after every step the
 database must agree with a plain-Python model of what should have happened: the `runs` row
 equals its newest snapshot, versions are 1..n with no gap, a snapshot once written never
-changes, and a re-import never alters an edited run (its name and notes included).
+changes, a re-import never alters an edited run (its name and notes included), and the
+duplicate rules hold (a duplicate of at most one run that is no duplicate itself; each
+run's `duplicate_ids` are the runs marked duplicates of it; marking and undoing write
+versions in both runs; duplicates are in no list).
 """
 
 from __future__ import annotations
@@ -30,12 +34,13 @@ from fitness.db.integrity import find_problems
 from fitness.db.runs import delete_run, get_all_runs, get_run_by_id, import_runs
 from fitness.db.runs_history import (
     get_run_history,
+    mark_duplicate,
     restore_run_version,
     update_run_with_history,
 )
 from fitness.db.shoes import create_shoe, retire_shoe_by_id, unretire_shoe_by_id
-from fitness.errors import RunNotFound, VersionConflict
-from fitness.models import EDITABLE_FIELDS, Run
+from fitness.errors import DuplicateConflict, RunNotFound, VersionConflict
+from fitness.models import RECORDED_FIELDS, Run
 from tests.conftest import TABLES
 
 SHOES = ("brooks_ghost_15", "hoka_clifton_9")
@@ -85,7 +90,7 @@ class ModelRun:
 
 
 def data_of(run: Run | object) -> dict[str, object]:
-    return {name: getattr(run, name) for name in EDITABLE_FIELDS}
+    return {name: getattr(run, name) for name in RECORDED_FIELDS}
 
 
 class RunLedger(RuleBasedStateMachine):
@@ -186,10 +191,55 @@ class RunLedger(RuleBasedStateMachine):
         # Drawn from a fixed range: how many versions racing edits made varies from one
         # replay to the next, and hypothesis needs the same draws to replay a case.
         version = 1 + data.draw(st.integers(min_value=0, max_value=999)) % len(model.snapshots)
+        target = model.snapshots[version - 1]
+        now, then = model.data["duplicate_of"], target["duplicate_of"]
+        if now != then and (
+            (now is not None and self.model[now].deleted)
+            or (then is not None and not self._may_be_duplicate(run_id, then))
+        ):
+            with pytest.raises(DuplicateConflict):
+                restore_run_version(run_id, version, changed_by="model")
+            return
         restored = restore_run_version(run_id, version, changed_by="model")
-        model.append("restore", model.snapshots[version - 1])
+        # The link comes back with the data; the runs that name this one stay as they are.
+        model.append("restore", {**target, "duplicate_ids": model.data["duplicate_ids"]})
         model.deleted = False
         assert restored.version == len(model.snapshots)
+        if now != then:
+            for kept_id in (now, then):
+                if kept_id is not None:
+                    self._record_duplicates(kept_id)
+
+    @rule(run_id=run_ids, kept_id=run_ids)
+    def mark_a_duplicate(self, run_id: str, kept_id: str) -> None:
+        model, kept = self.model[run_id], self.model[kept_id]
+        if model.deleted or kept.deleted:
+            with pytest.raises(RunNotFound):
+                mark_duplicate(run_id, kept_id, changed_by="model")
+            return
+        if model.data["duplicate_of"] is not None or not self._may_be_duplicate(run_id, kept_id):
+            with pytest.raises(DuplicateConflict):
+                mark_duplicate(run_id, kept_id, changed_by="model")
+            return
+        marked = mark_duplicate(run_id, kept_id, changed_by="model")
+        model.append("duplicate", {**model.data, "duplicate_of": kept_id})
+        assert marked.version == len(model.snapshots)
+        self._record_duplicates(kept_id)
+
+    def _may_be_duplicate(self, run_id: str, kept_id: str) -> bool:
+        kept = self.model[kept_id]
+        return (
+            run_id != kept_id
+            and not kept.deleted
+            and kept.data["duplicate_of"] is None
+            and not self.model[run_id].data["duplicate_ids"]
+        )
+
+    def _record_duplicates(self, kept_id: str) -> None:
+        kept = self.model[kept_id]
+        named = sorted(i for i, m in self.model.items() if m.data["duplicate_of"] == kept_id)
+        if named != kept.data["duplicate_ids"]:
+            kept.append("merge", {**kept.data, "duplicate_ids": named})
 
     @rule(run_id=run_ids, distances_=st.lists(distances, min_size=2, max_size=4))
     def concurrent_edits(self, run_id: str, distances_: list[float]) -> None:
@@ -227,7 +277,9 @@ class RunLedger(RuleBasedStateMachine):
 
     @invariant()
     def database_matches_the_model(self) -> None:
-        stored = {run.id: run for run in get_all_runs(include_deleted=True)}
+        stored = {
+            run.id: run for run in get_all_runs(include_deleted=True, include_duplicates=True)
+        }
         assert set(stored) == set(self.model)
         for run_id, model in self.model.items():
             run = stored[run_id]
@@ -240,6 +292,12 @@ class RunLedger(RuleBasedStateMachine):
             for version, snapshot in zip(history, model.snapshots, strict=True):
                 assert _same(data_of(version), snapshot), "a written snapshot changed"
             assert (get_run_by_id(run_id) is None) == model.deleted
+        listed = {run.id for run in get_all_runs()}
+        assert listed == {
+            run_id
+            for run_id, model in self.model.items()
+            if not model.deleted and model.data["duplicate_of"] is None
+        }
 
     @invariant()
     def integrity_checks_pass(self) -> None:
@@ -247,7 +305,7 @@ class RunLedger(RuleBasedStateMachine):
 
 
 def _same(left: dict[str, object], right: dict[str, object]) -> bool:
-    return all(left[name] == right[name] for name in EDITABLE_FIELDS)
+    return all(left[name] == right[name] for name in RECORDED_FIELDS)
 
 
 RunLedger.TestCase.settings = settings(
