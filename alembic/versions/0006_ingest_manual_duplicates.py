@@ -10,7 +10,7 @@
 - `ingest_tokens`: the tokens that open only the ingest routes, stored as SHA-256 digests.
 - `dismissed_duplicates`: pairs of runs the user said are not the same run.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision: str = "0007"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | None = None
 depends_on: str | None = None
