@@ -87,20 +87,6 @@ class CalendarSyncResult:
     retry_after: Timestamp | None = None
     errors: tuple[RunSyncFailure, ...] = field(default=())
 
-    def to_dict(self) -> dict[str, object]:
-        """The summary as JSON-ready data, as the API and the CLI show it."""
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "deleted": self.deleted,
-            "failed": self.failed,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "rate_limited": self.rate_limited,
-            "retry_after": _iso(self.retry_after),
-            "errors": [{"run_id": e.run_id, "message": e.message} for e in self.errors],
-        }
-
 
 def sync_run(run_id: str, *, client: GoogleCalendarClient | None = None) -> SyncOutcome:
     """Make the calendar show `run_id` as it is now; say what that took.
@@ -361,7 +347,3 @@ def _remember(result: CalendarSyncResult) -> None:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else _rfc3339(moment)

@@ -81,26 +81,6 @@ class MMFImportResult:
     warnings: tuple[RowWarning, ...] = ()
     distance_unit: DistanceUnit | None = None
 
-    def to_dict(self) -> dict[str, object]:
-        """The summary as JSON-ready data, as the API and the CLI show it."""
-        return {
-            "inserted": self.inserted,
-            "skipped_existing": self.skipped_existing,
-            "repeated_in_file": self.repeated_in_file,
-            "skipped_other_activities": self.skipped_other_activities,
-            "shoes_created": list(self.shoes_created),
-            "errors": [{"line": e.line, "message": e.message} for e in self.errors],
-            "error_count": self.error_count,
-            "rows": self.rows,
-            "repeats": [
-                {"line": r.line, "run_id": r.run_id, "kept_line": r.kept_line} for r in self.repeats
-            ],
-            "warnings": [{"line": w.line, "message": w.message} for w in self.warnings],
-            "distance_unit": self.distance_unit,
-            "dry_run": self.dry_run,
-            "aborted": self.aborted,
-        }
-
 
 def import_mmf_file(
     path: str | Path,

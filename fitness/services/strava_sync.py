@@ -64,21 +64,6 @@ class StravaSyncResult:
     errors: tuple[ActivityError, ...] = ()
     shoes_changed: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, object]:
-        """The summary as JSON-ready data, as the API and the CLI show it."""
-        return {
-            "fetched": self.fetched,
-            "inserted": self.inserted,
-            "skipped_existing": self.skipped_existing,
-            "skipped_other_activities": self.skipped_other_activities,
-            "shoes_created": list(self.shoes_created),
-            "shoes_changed": list(self.shoes_changed),
-            "rate_limited": self.rate_limited,
-            "retry_after": _iso(self.retry_after),
-            "last_synced_at": _iso(self.last_synced_at),
-            "errors": [{"activity_id": e.activity_id, "message": e.message} for e in self.errors],
-        }
-
 
 def sync_strava(
     full_sync: bool = False,
@@ -229,7 +214,3 @@ def _remember(result: StravaSyncResult, rate_limited: StravaRateLimited | None) 
         record_sync_outcome(PROVIDER, "partial", "; ".join(problems))
     else:
         record_sync_outcome(PROVIDER, "ok")
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import TypeAdapter
 
 from fitness.config import reset_settings
 from fitness.db.oauth_credentials import get_credentials
@@ -439,7 +440,7 @@ def test_the_result_reads_as_json() -> None:
         errors=(RunSyncFailure("strava_1", "Google Calendar answered HTTP 500"),),
     )
 
-    assert result.to_dict() == {
+    assert TypeAdapter(CalendarSyncResult).dump_python(result, mode="json") == {
         "created": 2,
         "updated": 0,
         "deleted": 0,
@@ -447,7 +448,7 @@ def test_the_result_reads_as_json() -> None:
         "unchanged": 0,
         "skipped": 3,
         "rate_limited": True,
-        "retry_after": "2025-05-06T07:15:00Z",
+        "retry_after": "2025-05-06T07:15:00+00:00",
         "errors": [{"run_id": "strava_1", "message": "Google Calendar answered HTTP 500"}],
     }
 

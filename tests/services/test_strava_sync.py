@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from fitness.config import reset_settings
 from fitness.db.oauth_credentials import get_credentials, upsert_credentials
@@ -26,7 +27,7 @@ from fitness.errors import (
 )
 from fitness.integrations.consent import complete_consent, start_consent
 from fitness.integrations.strava import StravaClient
-from fitness.services.strava_sync import sync_strava
+from fitness.services.strava_sync import StravaSyncResult, sync_strava
 from tests.fakes.oauth import CLIENT_ID, CLIENT_SECRET
 from tests.fakes.strava import (
     FakeStrava,
@@ -242,7 +243,7 @@ def test_a_malformed_run_is_reported_and_the_others_stored(strava: FakeStrava) -
     result = sync_strava(client=quick_client())
     assert result.inserted == 3
     assert [(e.activity_id, "time" in e.message) for e in result.errors] == [("12900000000", True)]
-    assert result.to_dict()["errors"] == [
+    assert TypeAdapter(StravaSyncResult).dump_python(result, mode="json")["errors"] == [
         {"activity_id": "12900000000", "message": result.errors[0].message}
     ]
 
