@@ -38,7 +38,7 @@ async def login_page(request: Request) -> Response:
     next_page = _next_page(request.query_params.get("next"))
     if not sessions.needs_login or session_of(request).logged_in:
         return RedirectResponse(next_page, status_code=303)
-    return render(request, "login.html", {"next": next_page, "error": None})
+    return render(request, "login.html", {"title": "Log in", "next": next_page, "error": None})
 
 
 async def log_in(request: Request) -> Response:
@@ -50,7 +50,8 @@ async def log_in(request: Request) -> Response:
     token = fields.get("token", "").strip()
     if not token or len(token) > MAX_TOKEN_CHARS or not sessions.is_token(token):
         error = "That is not one of the API tokens (FITNESS_API_TOKENS)."
-        return render(request, "login.html", {"next": next_page, "error": error}, status=401)
+        context = {"title": "Log in", "next": next_page, "error": error}
+        return render(request, "login.html", context, status=401)
     start_session(request, sessions.new(logged_in=True))
     return RedirectResponse(next_page, status_code=303)
 
