@@ -74,7 +74,7 @@ def bar_chart(
 ) -> BarChart:
     """Bars for `(label, value)` pairs, values of 0 or more, left to right; every
     `label_every`-th label is written under the axis (`short_labels`: its last 5 characters)."""
-    top = _nice_ceiling(max((value for _, value in values), default=0.0))
+    _, top, step = _scale(0.0, max((value for _, value in values), default=0.0))
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
     slot = plot_width / max(len(values), 1)
@@ -95,7 +95,7 @@ def bar_chart(
         )
         if index % label_every == 0:
             x_ticks.append(Tick(round(x + slot / 2, 2), label[-5:] if short_labels else label))
-    return BarChart(tuple(bars), _y_ticks(0.0, top), tuple(x_ticks))
+    return BarChart(tuple(bars), _y_ticks(0.0, top, step), tuple(x_ticks))
 
 
 def line_chart(
@@ -107,14 +107,12 @@ def line_chart(
     """Lines over the same x positions: `series` is `(name, css class, values)`, each value
     at the position of the label with its index."""
     values = [value for _, _, points in series for value in points]
-    low = min(min(values, default=0.0), 0.0)
-    high = max(max(values, default=0.0), 0.0)
-    bottom, top = -_nice_ceiling(-low) if low < 0 else 0.0, _nice_ceiling(high)
+    bottom, top, step = _scale(min(values, default=0.0), max(values, default=0.0))
     if top == bottom:
-        top = bottom + 1.0
+        top, step = bottom + 1.0, 0.25
     plot_width = WIDTH - LEFT - RIGHT
     plot_height = HEIGHT - TOP - BOTTOM
-    step = plot_width / max(len(labels) - 1, 1)
+    spacing = plot_width / max(len(labels) - 1, 1)
 
     def y_of(value: float) -> float:
         return round(TOP + plot_height * (top - value) / (top - bottom), 2)
@@ -123,7 +121,7 @@ def line_chart(
         Line(
             name,
             " ".join(
-                f"{round(LEFT + index * step, 2)},{y_of(value)}"
+                f"{round(LEFT + index * spacing, 2)},{y_of(value)}"
                 for index, value in enumerate(points)
             ),
             css_class,
@@ -131,37 +129,43 @@ def line_chart(
         for name, css_class, points in series
     )
     x_ticks = tuple(
-        Tick(round(LEFT + index * step, 2), label)
+        Tick(round(LEFT + index * spacing, 2), label)
         for index, label in enumerate(labels)
         if index % label_every == 0
     )
     y_ticks = tuple(
-        Tick(y_of(value), _tick_label(value, top - bottom)) for value in _steps(bottom, top)
+        Tick(y_of(value), _tick_label(value, step)) for value in _steps(bottom, top, step)
     )
     return LineChart(lines, y_ticks, x_ticks, y_of(0.0) if bottom < 0 else None)
 
 
-def _y_ticks(bottom: float, top: float) -> tuple[Tick, ...]:
+def _y_ticks(bottom: float, top: float, step: float) -> tuple[Tick, ...]:
     plot_height = HEIGHT - TOP - BOTTOM
     if top <= bottom:
         return (Tick(TOP + plot_height, "0"),)
     return tuple(
         Tick(
             round(TOP + plot_height * (top - value) / (top - bottom), 2),
-            _tick_label(value, top - bottom),
+            _tick_label(value, step),
         )
-        for value in _steps(bottom, top)
+        for value in _steps(bottom, top, step)
     )
 
 
-def _steps(bottom: float, top: float) -> list[float]:
-    """Four or five round values from `bottom` to `top`."""
-    step = _nice_ceiling((top - bottom) / 4)
+def _scale(low: float, high: float) -> tuple[float, float, float]:
+    """The axis for values from `low` to `high`, zero included: (bottom, top, step), with
+    a round step and about four steps."""
+    low, high = min(low, 0.0), max(high, 0.0)
+    step = _nice_ceiling((high - low) / 4)
     if step <= 0:
-        return [bottom]
-    first = math.floor(bottom / step) * step
-    count = int(math.floor((top - first) / step + 1e-9)) + 1
-    return [round(first + index * step, 10) for index in range(count)]
+        return 0.0, 0.0, 0.0
+    return math.floor(low / step) * step, math.ceil(high / step - 1e-9) * step, step
+
+
+def _steps(bottom: float, top: float, step: float) -> list[float]:
+    """The round values from `bottom` to `top`, `step` apart."""
+    count = int(math.floor((top - bottom) / step + 1e-9)) + 1
+    return [round(bottom + index * step, 10) for index in range(count)]
 
 
 def _nice_ceiling(value: float) -> float:
@@ -175,8 +179,9 @@ def _nice_ceiling(value: float) -> float:
     return 10 * power
 
 
-def _tick_label(value: float, span: float) -> str:
-    """`value` with as many decimals as a quarter of `span` needs (1,250; 2.5; 0.25)."""
-    places = max(0, -math.floor(math.log10(span / 4))) if span > 0 else 0
-    places += 0 if round(value, places) == round(value, places + 1) else 1
+def _tick_label(value: float, step: float) -> str:
+    """`value` with as many decimals as the axis's `step` has (1,250; 2.5; 0.25)."""
+    places = 0
+    while places < 6 and abs(step * 10**places - round(step * 10**places)) > 1e-9:
+        places += 1
     return f"{value:,.{places}f}"
