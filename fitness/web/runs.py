@@ -25,7 +25,7 @@ from fitness.db import runs as db_runs
 from fitness.db import runs_history as db_history
 from fitness.db.shoes import get_shoes
 from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict, VersionNotFound
-from fitness.models import EDITABLE_FIELDS, RunDetail, RunHistory
+from fitness.models import EDITABLE_FIELDS, RunDetail, RunHistory, RunVersion
 from fitness.rules import RUN_SOURCES, RUN_TYPES
 from fitness.shapes.pages import PageChangeNote, RunPageQuery, RunsPageQuery
 from fitness.shapes.runs import RunEdit
@@ -193,8 +193,13 @@ async def _run_page(
     if run is None:
         raise RunNotFound(run_id)
     meanwhile: dict[str, Any] | None = None
-    if conflict is not None and version is not None:
+    if conflict is not None and version is not None and form is not None:
         meanwhile = await run_in_threadpool(_changes_meanwhile, run_id, version, run)
+        meanwhile["yours"] = _yours(form, meanwhile["base"], settings.timezone)
+        now = _form_values(run, settings.timezone)
+        form = {
+            name: meanwhile["yours"].get(name, now.get(name, value)) for name, value in form.items()
+        }
     status = 200
     if errors or delete_errors:
         status = 422
@@ -220,16 +225,26 @@ async def _run_page(
 
 
 def _changes_meanwhile(run_id: str, since: int, run: RunDetail) -> dict[str, Any]:
-    """What the versions after `since` changed, net and one by one (newest first)."""
+    """What the versions after `since` changed, net and one by one (newest first), and the
+    version the form was made from (`base`)."""
     before = db_history.get_run_version(run_id, since)
     now = db_history.get_run_version(run_id, run.version)
     shown = min(run.version - since, CONFLICT_VERSIONS_SHOWN)
     versions: RunHistory = db_history.get_run_history_page(run_id, limit=max(shown, 1))
     return {
         "since": since,
+        "base": before,
         "changes": now.changes_since(before) if before and now else {},
         "versions": [entry for entry in versions.versions if entry.version_number > since],
     }
+
+
+def _yours(typed: Mapping[str, str], base: RunVersion | None, zone: str) -> dict[str, str]:
+    """The fields the user changed in a form made from `base`. After a conflict the form
+    keeps these and shows every other field as the run now is, so that saving again writes
+    the user's changes and undoes no one else's."""
+    shown = _form_values(base, zone) if base is not None else {}
+    return {name: value for name, value in typed.items() if value != shown.get(name)}
 
 
 async def _restore_page(
@@ -263,8 +278,9 @@ async def _restore_page(
     return render(request, "restore.html", context, status=status)
 
 
-def _form_values(run: RunDetail, zone: str) -> dict[str, str]:
-    """The edit form's fields as the run has them, in the formats a person types."""
+def _form_values(run: RunDetail | RunVersion, zone: str) -> dict[str, str]:
+    """The edit form's fields as the run (or a version of it) has them, in the formats a
+    person types; `change_reason` is always blank."""
     return {
         "distance": repr(run.distance),
         "duration": _duration_input(run.duration),
@@ -274,7 +290,6 @@ def _form_values(run: RunDetail, zone: str) -> dict[str, str]:
         "datetime_utc": local_input(run.datetime_utc, zone),
         "name": run.name or "",
         "notes": run.notes or "",
-        "change_reason": "",
     }
 
 

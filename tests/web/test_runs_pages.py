@@ -229,18 +229,20 @@ def test_a_conflict_shows_what_changed_meanwhile_beside_the_users_input(
     text = text_of(response)
     assert "Someone changed this run while you were editing it" in text
     assert "distance 3.00 mi 3.30 mi 6.2" in text
-    assert "name none Tempo (empty)" in text
+    assert "name none Tempo not changed by you" in text
     assert "Version 2, edit by phone" in text and "a GPS fix" in text
     assert 'value="6.2"' in response.text and "my own words" in response.text
+    assert 'id="name" name="name" value="Tempo"' in response.text  # theirs, not undone
     assert 'name="version" value="2"' in response.text
     assert get_run_by_id(run.id).distance == 3.3  # type: ignore[union-attr]
 
     # Saving again is deliberate: the user's input becomes version 3.
-    again = edit(browser, run, 2, distance="6.2", notes="my own words")
+    again = edit(browser, run, 2, distance="6.2", notes="my own words", name="Tempo")
     assert again.status_code == 303
     stored = get_run_by_id(run.id)
     assert stored is not None
     assert (stored.version, stored.distance, stored.notes) == (3, 6.2, "my own words")
+    assert stored.name == "Tempo"
 
 
 def test_deleting_and_restoring_a_run(
