@@ -55,7 +55,8 @@ pytestmark = pytest.mark.skipif(
 
 # Every visible form control has a label a screen reader announces.
 _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
-  .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
   .map(el => el.name || el.id)"""
 _OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 
