@@ -37,6 +37,7 @@ class Comparison:
     """A period's totals against the period before it."""
 
     name: str
+    previous_name: str
     current: PeriodTotal
     previous: PeriodTotal
 
@@ -68,9 +69,9 @@ async def dashboard(request: Request) -> Response:
         run_in_threadpool(list_run_details, limit=RECENT_RUNS, tz=settings.timezone),
     )
     comparisons = [
-        _compare("This week", weeks),
-        _compare("This month", months),
-        _compare("This year", years),
+        _compare("This week", "Last week", weeks),
+        _compare("This month", "Last month", months),
+        _compare("This year", "Last year", years),
     ]
     week_labels = [(total.start.isoformat(), total.distance) for total in weeks.totals]
     load_labels = [day.date.isoformat() for day in load.days]
@@ -99,9 +100,9 @@ async def dashboard(request: Request) -> Response:
     return render(request, "dashboard.html", context, status=422 if errors else 200)
 
 
-def _compare(name: str, totals: Totals) -> Comparison:
+def _compare(name: str, previous_name: str, totals: Totals) -> Comparison:
     periods = totals.totals
-    return Comparison(name, periods[-1], periods[-2])
+    return Comparison(name, previous_name, periods[-1], periods[-2])
 
 
 routes = [Route("/", dashboard, methods=["GET"])]

@@ -23,7 +23,9 @@ def load_sample_year(today: date) -> list[Run]:
     """Create the shoes and import the runs of the 52 weeks before `today`; return them."""
     for name in SHOES:
         create_shoe(name)
-    set_shoe_mileage_limits("hoka_clifton_9", starting_mileage=120)
+    set_shoe_mileage_limits(
+        "hoka_clifton_9", starting_mileage=120, warning_mileage=600, maximum_mileage=800
+    )
     runs = sample_runs(today)
     import_runs(runs)
     retire_shoe_by_id("brooks_ghost_15", today - timedelta(days=150), "sole worn through")
