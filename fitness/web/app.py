@@ -25,9 +25,9 @@ from starlette.routing import BaseRoute
 from starlette.staticfiles import StaticFiles
 
 from fitness import errors as lib
-from fitness.server.auth import PublicRoute
 from fitness.api.errors import ANSWERS, DATABASE_UNAVAILABLE_DETAIL
 from fitness.config import Settings
+from fitness.server.auth import PublicRoute
 from fitness.web import connections, dashboard, imports, login, runs, shoes
 from fitness.web.forms import FormRefused
 from fitness.web.rendering import api_answer, error_page
