@@ -29,7 +29,7 @@ from fitness.api.errors import ANSWERS, DATABASE_UNAVAILABLE_DETAIL
 from fitness.config import Settings
 from fitness.server.auth import PublicRoute
 from fitness.web import connections, dashboard, imports, login, runs, shoes
-from fitness.web.forms import FormRefused
+from fitness.web.forms import PageRefused
 from fitness.web.rendering import api_answer, error_page
 from fitness.web.sessions import OpenMount, PageSessions, Sessions
 
@@ -77,7 +77,7 @@ async def _library_error(request: Request, exc: Exception) -> Response:
 
 
 async def _form_refused(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, FormRefused)
+    assert isinstance(exc, PageRefused)
     return error_page(request, exc.status, str(exc))
 
 
@@ -109,7 +109,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     **{kind: _library_error for kind in ANSWERS},
-    FormRefused: _form_refused,
+    PageRefused: _form_refused,
     lib.ConfigurationError: _configuration_error,
     lib.DatabaseUnavailable: _database_unavailable,
     psycopg.OperationalError: _database_unavailable,

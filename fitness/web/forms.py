@@ -35,9 +35,10 @@ CSRF_FIELD: Final = "csrf"
 _DURATION = re.compile(r"(?:(\d{1,3}):)?(\d{1,2}):(\d{1,2}(?:\.\d+)?)")
 
 
-class FormRefused(FitnessError):
-    """A form that cannot be read at all: too large, not UTF-8, or without a valid CSRF
-    token (it did not come from one of our pages, or the session changed since)."""
+class PageRefused(FitnessError):
+    """A request a page cannot serve, with its status and words: a form too large, not
+    UTF-8, or without a valid CSRF token (it did not come from one of our pages, or the
+    session changed since), or something the page keeps that is gone."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -46,12 +47,12 @@ class FormRefused(FitnessError):
 
 async def read_form(request: Request) -> dict[str, str]:
     """The fields of a urlencoded form (the first value of each), once its CSRF token is
-    checked and removed. Raises `FormRefused`."""
+    checked and removed. Raises `PageRefused`."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            raise FormRefused(413, "This form is larger than the server accepts.")
+            raise PageRefused(413, "This form is larger than the server accepts.")
     try:
         pairs = parse_qsl(
             body.decode("utf-8"),
@@ -60,7 +61,7 @@ async def read_form(request: Request) -> dict[str, str]:
             max_num_fields=MAX_FORM_FIELDS,
         )
     except (UnicodeDecodeError, ValueError):
-        raise FormRefused(400, "This form could not be read.") from None
+        raise PageRefused(400, "This form could not be read.") from None
     fields: dict[str, str] = {}
     for name, value in pairs:
         fields.setdefault(name, value)
@@ -69,9 +70,9 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 def check_csrf(request: Request, given: object) -> None:
-    """Raise `FormRefused` unless `given` is the session's CSRF token."""
+    """Raise `PageRefused` unless `given` is the session's CSRF token."""
     if not sessions_of(request).is_valid_csrf(session_of(request), given):
-        raise FormRefused(
+        raise PageRefused(
             403,
             "This form did not come from this site's pages, or your session changed since it "
             "was shown: reload the page and send it again.",

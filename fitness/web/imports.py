@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import shutil
 import tempfile
@@ -33,9 +34,11 @@ from fitness.importers.mmf import timezone_named
 from fitness.rules import field_problems
 from fitness.services.mmf_import import MMFImportResult, import_mmf_csv, import_mmf_file
 from fitness.shapes.imports import MmfUpload
-from fitness.web.forms import CSRF_FIELD, FormRefused, check_csrf, read_form
+from fitness.web.forms import CSRF_FIELD, PageRefused, check_csrf, read_form
 from fitness.web.rendering import render
 from fitness.web.sessions import session_of
+
+logger = logging.getLogger(__name__)
 
 UPLOAD_LIFETIME_SECONDS: Final = 3600.0
 MAX_PENDING_UPLOADS: Final = 5
@@ -125,9 +128,10 @@ class Imports:
             secrets.token_urlsafe(16), pending.session_id, pending.filename, pending.rows
         )
         self.jobs[job.job_id] = job
-        while len(self.jobs) > MAX_JOBS_KEPT:
-            oldest = next(job_id for job_id, kept in self.jobs.items() if kept.done)
-            del self.jobs[oldest]
+        finished = [job_id for job_id, kept in self.jobs.items() if kept.done]
+        # The oldest finished reports go first; running imports are never forgotten.
+        for job_id in finished[: max(len(self.jobs) - MAX_JOBS_KEPT, 0)]:
+            del self.jobs[job_id]
         job.task = asyncio.create_task(_run(job, pending))
         return job
 
@@ -161,9 +165,10 @@ async def _run(job: ImportJob, pending: PendingUpload) -> None:
         )
     except InvalidImport as error:
         job.error = str(error)
-    except Exception:
+    except Exception as error:
+        # No one awaits this task: log here, and tell the page.
+        logger.error("Import of %s failed", job.filename, exc_info=error)
         job.error = "The import failed on our side; it has been logged, and nothing was written."
-        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             pending.path.unlink()
@@ -218,7 +223,7 @@ async def start_import(request: Request) -> Response:
 async def show_job(request: Request) -> Response:
     job = _imports(request).job(request.path_params["job_id"], session_of(request).session_id)
     if job is None:
-        raise FormRefused(
+        raise PageRefused(
             404, "There is no such import (imports are kept until the server restarts)."
         )
     context = {"title": f"Import of {job.filename}", "job": job, "refresh": REFRESH_SECONDS}

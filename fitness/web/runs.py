@@ -30,7 +30,7 @@ from fitness.rules import RUN_SOURCES, RUN_TYPES
 from fitness.shapes.pages import PageChangeNote, RunPageQuery, RunsPageQuery
 from fitness.shapes.runs import RunEdit
 from fitness.web.forms import (
-    FormRefused,
+    PageRefused,
     query_values,
     read_form,
     seconds_text,
@@ -320,7 +320,7 @@ def _version_number(request: Request) -> int:
 def _version(text: str) -> int:
     """The version a form was made from (its hidden `version`), as If-Match carries it."""
     if not text.isdigit() or len(text) > 10:
-        raise FormRefused(400, "This form has no version to check against; reload the page.")
+        raise PageRefused(400, "This form has no version to check against; reload the page.")
     return int(text)
 
 

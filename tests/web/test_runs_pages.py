@@ -231,6 +231,7 @@ def test_a_conflict_shows_what_changed_meanwhile_beside_the_users_input(
     assert "distance 3.00 mi 3.30 mi 6.2" in text
     assert "name none Tempo not changed by you" in text
     assert "Version 2, edit by phone" in text and "a GPS fix" in text
+    assert "You changed: " in text and "distance to 6.2" in text and "notes to my own words" in text
     assert 'value="6.2"' in response.text and "my own words" in response.text
     assert 'id="name" name="name" value="Tempo"' in response.text  # theirs, not undone
     assert 'name="version" value="2"' in response.text
