@@ -1,10 +1,10 @@
 """What the pages take beyond the API's shapes: the units to show, the runs list's filters,
-a run page's history position, a change note typed into a form."""
+a run page's history position."""
 
 from __future__ import annotations
 
-from fitness.rules import ChangeReason, Identifier, RunSource, RunType
-from fitness.shapes import Body, Query
+from fitness.rules import Identifier, RunSource, RunType
+from fitness.shapes import Query
 from fitness.shapes.runs import RunListQuery
 from fitness.stats_models import Units
 
@@ -30,9 +30,3 @@ class RunPageQuery(Query):
     history: str | None = None
     """`next_cursor` of the history shown before (opaque)."""
     units: Units | None = None
-
-
-class PageChangeNote(Body):
-    """Why a change was made, typed into a page's form (who made it is `web`)."""
-
-    change_reason: ChangeReason | None = None

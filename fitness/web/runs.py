@@ -27,8 +27,8 @@ from fitness.db.shoes import get_shoes
 from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict, VersionNotFound
 from fitness.models import EDITABLE_FIELDS, RunDetail, RunHistory, RunVersion
 from fitness.rules import RUN_SOURCES, RUN_TYPES
-from fitness.shapes.pages import PageChangeNote, RunPageQuery, RunsPageQuery
-from fitness.shapes.runs import RunEdit
+from fitness.shapes.pages import RunPageQuery, RunsPageQuery
+from fitness.shapes.runs import ChangeNote, RunEdit
 from fitness.web.forms import (
     PageRefused,
     query_values,
@@ -109,8 +109,7 @@ async def edit_run(request: Request) -> Response:
             db_history.update_run_with_history,
             run_id,
             edit.given(*EDITABLE_FIELDS),
-            changed_by=CHANGED_BY,
-            change_reason=edit.change_reason,
+            **edit.note(),
             expected_version=expected,
         )
     except InvalidUpdate as error:
@@ -125,16 +124,12 @@ async def delete_run(request: Request) -> Response:
     run_id = _run_id(request)
     fields = await read_form(request)
     expected = _version(fields.pop("version", ""))
-    note, errors = validate(PageChangeNote, fields)
+    note, errors = validate(ChangeNote, {**fields, "changed_by": CHANGED_BY})
     if note is None:
         return await _run_page(request, run_id, delete_errors=errors)
     try:
         await run_in_threadpool(
-            db_runs.delete_run,
-            run_id,
-            CHANGED_BY,
-            note.change_reason,
-            expected,
+            db_runs.delete_run, run_id, **note.note(), expected_version=expected
         )
     except VersionConflict as conflict:
         return await _run_page(request, run_id, delete_conflict=conflict)
@@ -150,7 +145,7 @@ async def restore_version(request: Request) -> Response:
     run_id, version = _run_id(request), _version_number(request)
     fields = await read_form(request)
     expected = _version(fields.pop("version", ""))
-    note, errors = validate(PageChangeNote, fields)
+    note, errors = validate(ChangeNote, {**fields, "changed_by": CHANGED_BY})
     if note is None:
         return await _restore_page(request, run_id, version, errors=errors, status=422)
     try:
@@ -158,8 +153,7 @@ async def restore_version(request: Request) -> Response:
             db_history.restore_run_version,
             run_id,
             version,
-            changed_by=CHANGED_BY,
-            change_reason=note.change_reason,
+            **note.note(),
             expected_version=expected,
         )
     except VersionConflict as conflict:
