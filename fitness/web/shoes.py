@@ -40,7 +40,7 @@ async def list_shoes(request: Request) -> Response:
         request,
         units=query.units if query else None,
         notice=NOTICES.get(request.query_params.get("notice", "")),
-        status=422 if errors else 200,
+        errors=errors,
     )
 
 
@@ -86,7 +86,7 @@ async def _shoes_page(
     units: str | None = None,
     notice: str | None = None,
     failed: tuple[str, str, Mapping[str, str], Mapping[str, str]] | None = None,
-    status: int = 200,
+    errors: Mapping[str, str] | None = None,
 ) -> Response:
     """The shoes page; after a refused form, `failed` is (shoe id, which form, the user's
     input, what was wrong) and that form shows the input and the messages."""
@@ -106,8 +106,9 @@ async def _shoes_page(
         "failed": failed,
         "notice": notice,
         "today": stats.local_today().isoformat(),
+        "errors": errors or {},
     }
-    return render(request, "shoes.html", context, status=422 if failed else status)
+    return render(request, "shoes.html", context, status=422 if failed or errors else 200)
 
 
 def _shoe_id(request: Request) -> str:

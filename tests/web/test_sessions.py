@@ -4,6 +4,7 @@ without tokens (fitness/web/sessions.py, fitness/web/login.py)."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from unittest import mock
@@ -191,3 +192,25 @@ def test_without_tokens_the_pages_serve_only_this_machine(
         for path in ("/app/", "/app/runs", "/app/login", "/app/static/app.css"):
             response = browser.get(path, headers=headers, follow_redirects=False)
             assert response.status_code == status, (path, response.text)
+
+
+def test_the_token_never_shows_in_a_log_an_answer_or_a_cookie(
+    anonymous: TestClient, add_runs: Callable[..., list[Run]], caplog: pytest.LogCaptureFixture
+) -> None:
+    (run,) = add_runs(1)
+    caplog.set_level(logging.DEBUG)
+    answers = [log_in(anonymous), log_in(anonymous, f"{TOKEN}-wrong")]
+    for path in ("/app/", "/app/runs", f"/app/runs/{run.id}", "/app/shoes", "/app/import"):
+        answers.append(anonymous.get(path))
+
+    seen = "\n".join(f"{answer.headers}\n{answer.text}" for answer in answers) + "\n".join(
+        record.getMessage() for record in caplog.records
+    )
+    assert TOKEN not in seen
+
+
+def test_bad_units_are_said_on_the_page(browser: TestClient) -> None:
+    for path in ("/app/?units=furlongs", "/app/shoes?units=furlongs"):
+        response = browser.get(path)
+        assert response.status_code == 422
+        assert "units: must be null or one of mi, km" in text_of(response)
