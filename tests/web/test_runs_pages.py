@@ -12,7 +12,7 @@ import httpx
 from starlette.testclient import TestClient
 
 from fitness.db.runs import delete_run, get_run_by_id
-from fitness.db.runs_history import get_run_history, update_run_with_history
+from fitness.db.runs_history import get_run_history, mark_duplicate, update_run_with_history
 from fitness.db.shoes import create_shoe
 from fitness.models import Run
 from tests.web.conftest import csrf_of, text_of
@@ -362,3 +362,16 @@ def _form_fields(page: str) -> dict[str, str]:
     for name, text in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S):
         fields[name] = html.unescape(text)
     return fields
+
+
+def test_duplicates_are_hidden_unless_asked_for(
+    browser: TestClient, add_runs: Callable[..., list[Run]]
+) -> None:
+    kept, duplicate = add_runs(2, name="the same run")
+    mark_duplicate(duplicate.id, kept.id, changed_by="me")
+
+    hidden = text_of(browser.get("/app/runs"))
+    shown = text_of(browser.get("/app/runs?include_duplicates=true"))
+
+    assert hidden.count("the same run") == 1
+    assert shown.count("the same run") == 2
