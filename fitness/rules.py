@@ -53,6 +53,8 @@ MAX_SHOE_NOTES_CHARS: Final = 2000
 MAX_RUN_NAME_CHARS: Final = 1_000
 MAX_RUN_NOTES_CHARS: Final = 100_000
 MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
+# A shoe's mileages: far beyond any shoe, and finite for every sum.
+MAX_SHOE_MILEAGE: Final = 100_000.0
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual"]
@@ -224,6 +226,12 @@ IngestTokenName = Annotated[
     AfterValidator(_not_blank),
 ]
 """What an ingest token is called (`iphone`): how `fitness tokens` lists and revokes it."""
+
+StartingMileage = Annotated[float, _number(unit="miles", ge=0, le=MAX_SHOE_MILEAGE)]
+"""What a shoe had run before the log."""
+
+ThresholdMileage = Annotated[float, _number(unit="miles", gt=0, le=MAX_SHOE_MILEAGE)]
+"""A shoe's warning or maximum mileage."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

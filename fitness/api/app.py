@@ -21,6 +21,9 @@ How the API is put together (follow this when adding a module):
   reads its multipart body with `operations.read_form`. Every body, whatever reads it, is
   also bounded as it streams in by `limits.RequestBodyLimits` (size and arrival rate).
 
+The pages (fitness.web) are mounted at `/app` by the same app, with `GET /` redirecting
+there; they are not API operations and are not in the OpenAPI document.
+
 Serve it with `fitness serve`, or `uvicorn --factory fitness.api.app:create_app`.
 """
 
@@ -51,8 +54,9 @@ from fitness.config import Settings, get_settings
 from fitness.db.connection import close_pool, open_pool
 from fitness.errors import ConfigurationError
 from fitness.server.access_log import AccessLogMiddleware
-from fitness.server.auth import BearerAuthMiddleware, check_settings
+from fitness.server.auth import BearerAuthMiddleware, PageMount, check_settings
 from fitness.server.limits import RequestBodyLimits
+from fitness.web.app import MOUNT_PATH, REDIRECTS, create_pages
 
 GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if settings.is_prod and not settings.database_url:
         raise ConfigurationError("DATABASE_URL is not set: FITNESS_ENV=prod needs it")
     routes = [route for module in MODULES for route in module.routes]
+    routes += [*REDIRECTS, PageMount(MOUNT_PATH, app=create_pages(settings))]
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

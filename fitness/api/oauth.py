@@ -90,7 +90,7 @@ async def authorize(provider: str, request: Request) -> Reply:
         binding=binding,
     )
     url = started.authorization_url
-    cookie = _cookie(settings, provider, binding, int(STATE_LIFETIME.total_seconds()))
+    cookie = consent_cookie(settings, provider, binding, int(STATE_LIFETIME.total_seconds()))
     return Reply(AuthorizationRedirect(url), headers={"Location": url, "Set-Cookie": cookie})
 
 
@@ -120,7 +120,7 @@ async def callback(provider: str, query: CallbackQuery, request: Request) -> Rep
         None if consent.granted_scope is None else list(consent.granted_scope),
         consent.notes(),
     )
-    return Reply(connected, headers={"Set-Cookie": _cookie(settings, provider, "", 0)})
+    return Reply(connected, headers={"Set-Cookie": consent_cookie(settings, provider, "", 0)})
 
 
 @api.get(
@@ -149,7 +149,7 @@ def cookie_name(provider: str) -> str:
     return f"fitness_oauth_{provider}"
 
 
-def _cookie(settings: Settings, provider: str, value: str, max_age: int) -> str:
+def consent_cookie(settings: Settings, provider: str, value: str, max_age: int) -> str:
     """The `Set-Cookie` value: only the callback needs it (under the public base URL's own
     path), never script; Lax so the provider's redirect back carries it."""
     cookie: SimpleCookie = SimpleCookie()

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg import Connection, sql
@@ -18,14 +19,15 @@ from fitness.db._rows import model_row
 from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
-from fitness.errors import InvalidCursor, InvalidUpdate, RunExists
-from fitness.models import ImportResult, Run, RunDetail, RunPage, run_errors
+from fitness.errors import InvalidCursor, InvalidParameters, InvalidUpdate, RunExists
+from fitness.models import ImportResult, Run, RunDetail, RunPage, RunSource, RunType, run_errors
 from fitness.paging import decode_cursor, encode_cursor
 from fitness.rules import as_utc, storable_text
 
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE: Final = 50_000
+MAX_ZONE_NAME_CHARS: Final = 64
 
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
@@ -215,15 +217,20 @@ def list_run_details(
     include_duplicates: bool = False,
     limit: int = 100,
     cursor: str | None = None,
+    shoe_id: str | None = None,
+    type: RunType | None = None,
+    source: RunSource | None = None,
+    tz: str | None = None,
     conn: Connection | None = None,
 ) -> RunPage:
     """One page of runs, newest first, with shoe names and calendar state.
 
     Runs marked duplicates of another are left out unless `include_duplicates`, deleted
-    ones unless `include_deleted`. `start`/`end` are UTC days (both included). `cursor` is
-    the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not one this
-    function made); the last page's `next_cursor` is None. Stable under inserts: a run never
-    shows twice or goes missing.
+    ones unless `include_deleted`. `start`/`end` are days (both included) in the IANA zone
+    `tz` (default UTC); `shoe_id`, `type` and `source` keep only the runs with that value.
+    `cursor` is the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not
+    one this function made); the last page's `next_cursor` is None. Stable under inserts: a
+    run never shows twice or goes missing. An unknown zone is an `InvalidParameters`.
 
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
@@ -238,6 +245,10 @@ def list_run_details(
         newest_first=True,
         limit=limit + 1,
         after=after,
+        shoe_id=shoe_id,
+        type=type,
+        source=source,
+        tz=tz,
         conn=conn,
     )
     page = rows[:limit]
@@ -256,14 +267,21 @@ def get_run_details_page(
     newest_first: bool = True,
     limit: int | None = None,
     after: tuple[datetime, str] | None = None,
+    shoe_id: str | None = None,
+    type: RunType | None = None,
+    source: RunSource | None = None,
+    tz: str | None = None,
     conn: Connection | None = None,
 ) -> list[RunDetail]:
-    """Run details filtered by UTC date range, in `(datetime_utc, id)` order.
+    """Run details filtered by date range (days in `tz`, default UTC), shoe, type and
+    source, in `(datetime_utc, id)` order.
 
     `after` is the `(datetime_utc, id)` of the last row of the previous page (keyset
-    pagination: stable under inserts, and each page costs the same). Every filter is a
-    range on the `(datetime_utc, id)` index, so the query stays an index scan.
+    pagination: stable under inserts, and each page costs the same). The date range and
+    the page's start are ranges on the `(datetime_utc, id)` index, so the query stays an
+    index scan; shoe, type and source filter the rows it reads.
     """
+    zone = _zone(tz)
     filters: list[sql.Composable] = []
     params: dict[str, object] = {}
     if not include_deleted:
@@ -272,10 +290,14 @@ def get_run_details_page(
         filters.append(_NOT_DUPLICATE)
     if start is not None:
         filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
-        params["start"] = _start_of_day(start)
+        params["start"] = _start_of_day(start, zone)
     if end is not None:
         filters.append(sql.SQL("r.datetime_utc < %(end)s"))
-        params["end"] = _start_of_day(end + timedelta(days=1))
+        params["end"] = _start_of_day(end + timedelta(days=1), zone)
+    for column, value in (("shoe_id", shoe_id), ("type", type), ("source", source)):
+        if value is not None:
+            filters.append(sql.SQL("r.{} = %({})s").format(sql.Identifier(column), sql.SQL(column)))
+            params[column] = value
     if after is not None:
         filters.append(_BEFORE_KEY if newest_first else _AFTER_KEY)
         params["after_at"], params["after_id"] = after
@@ -450,5 +472,18 @@ def _cursor_key(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor() from None
 
 
-def _start_of_day(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def _zone(name: str | None) -> tzinfo:
+    if name is None:
+        return UTC
+    try:
+        if len(name) <= MAX_ZONE_NAME_CHARS:
+            return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    raise InvalidParameters({"tz": "must be an IANA time zone such as Europe/Berlin or UTC"})
+
+
+def _start_of_day(day: date, zone: tzinfo = UTC) -> datetime:
+    """The first instant of `day` in `zone`, in UTC (a day starting in a DST gap starts at
+    the gap's end)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

@@ -23,6 +23,7 @@ from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
 from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
 from fitness.models import ProviderGear, Shoe
+from fitness.rules import MAX_SHOE_MILEAGE
 from fitness.stats_models import ShoeMileageLimits
 
 SHOE_UPDATABLE_FIELDS = ("retired_at", "retirement_notes", "notes")
@@ -30,7 +31,6 @@ SHOE_UPDATABLE_FIELDS = ("retired_at", "retirement_notes", "notes")
 # imports at once cannot give two shoes one name key (the key is computed in Python, so no
 # unique index can hold it).
 _SHOE_NAMES_LOCK: Final = 7_734_221_906
-MAX_SHOE_MILEAGE: Final = 100_000.0
 
 # Mileage and run count come from the non-deleted runs that are no duplicate of another,
 # never from a stored counter that could drift.

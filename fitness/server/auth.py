@@ -24,6 +24,11 @@ authenticates its request by itself, so it is served whatever the client's addre
 `Host`, with or without FITNESS_API_TOKENS: the rules below keep unauthenticated requests
 on this machine, and a request that carries a valid ingest token is not unauthenticated.
 
+The pages (fitness.web, a `PageMount` at /app) are for browsers, which carry no bearer
+token: with tokens configured, this middleware hands their requests on, and the pages' own
+middleware demands a session cookie that only a login with a token earns (see
+fitness.web.sessions). Without tokens, the rules below apply to them as to every route.
+
 With no tokens configured (dev only: `create_app` refuses prod without them) the API is for
 this machine only, and the app enforces that itself, however it is served (`fitness serve`
 also refuses to listen anywhere but on loopback, `requires_loopback`). Except on public
@@ -54,7 +59,7 @@ import psycopg
 import psycopg_pool
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fitness.config import Settings
@@ -76,6 +81,10 @@ class PublicRoute(Route):
 
 class IngestRoute(Route):
     """A `Route` that an ingest token opens too (see the module docstring)."""
+
+
+class PageMount(Mount):
+    """The pages: authenticated by their session cookie instead of a bearer token."""
 
 
 def check_settings(settings: Settings) -> None:
@@ -162,6 +171,9 @@ class BearerAuthMiddleware:
                 return
             await self.app(scope, receive, send)
             return
+        if self._is_pages(scope):
+            await self.app(scope, receive, send)
+            return
         if given is not None and self._is_known(given):
             await self.app(scope, receive, send)
             return
@@ -213,6 +225,13 @@ class BearerAuthMiddleware:
             )
         scope.setdefault("state", {})["ingest_token"] = name
         return None
+
+    def _is_pages(self, scope: Scope) -> bool:
+        routes: list[BaseRoute] = scope["app"].routes
+        return any(
+            isinstance(route, PageMount) and route.matches(scope)[0] == Match.FULL
+            for route in routes
+        )
 
     def _is_known(self, given: bytes) -> bool:
         # Compare against every token, without stopping at a match, so the time taken

@@ -1,8 +1,9 @@
-"""What the shoes routes and pages take: the list's filter, a new shoe, a shoe's changes."""
+"""What the shoes routes and pages take: the list's filter, a new shoe, a shoe's changes, its
+mileage limits."""
 
 from __future__ import annotations
 
-from fitness.rules import Day, ShoeName, ShoeNotes
+from fitness.rules import Day, ShoeName, ShoeNotes, StartingMileage, ThresholdMileage
 from fitness.shapes import Body, Query
 
 
@@ -26,3 +27,14 @@ class ShoeUpdate(Body):
     """Retire as of this date; null to unretire."""
     retirement_notes: ShoeNotes | None = None
     notes: ShoeNotes | None = None
+
+
+class ShoeLimits(Body):
+    """Any of a shoe's starting, warning and maximum mileage, in miles."""
+
+    starting_mileage: StartingMileage = None  # type: ignore[assignment]
+    """What it had run before the log."""
+    warning_mileage: ThresholdMileage = None  # type: ignore[assignment]
+    """When to start looking for its replacement (not above the maximum)."""
+    maximum_mileage: ThresholdMileage = None  # type: ignore[assignment]
+    """When it is worn out."""

@@ -19,6 +19,7 @@ from tests.bench import data
 from tests.bench.api import api_workloads
 from tests.bench.database import bench_database
 from tests.bench.mmf import mmf_workloads
+from tests.bench.pages import pages_workloads
 from tests.bench.profiling import ProfileLog
 from tests.bench.report import BenchRun, Result, markdown_table, write_json
 from tests.bench.sizes import FULL, QUICK, SMOKE, Sizes
@@ -36,7 +37,7 @@ from tests.bench.workloads import (
 Workload = Callable[[Bench], list[Result]]
 
 # In this order: the import leaves the dataset loaded for the reads; edits come after the
-# reads so that the reads see the freshly imported data.
+# reads so that the reads see the freshly imported data; pages come last (they add runs).
 WORKLOADS: dict[str, Workload] = {
     "import": lambda bench: [import_runs_workload(bench)],
     "point_read": lambda bench: [point_read_workload(bench)],
@@ -46,6 +47,8 @@ WORKLOADS: dict[str, Workload] = {
     "edits": edit_workloads,
     "api": api_workloads,
     "mmf": mmf_workloads,
+    # Last: it adds a year of runs ending today, for the dashboard's recent weeks.
+    "pages": pages_workloads,
 }
 
 

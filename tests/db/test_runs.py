@@ -19,11 +19,12 @@ from fitness.db.runs import (
     get_run_details_in_date_range,
     get_run_details_page,
     import_runs,
+    list_run_details,
 )
 from fitness.db.runs_history import get_run_history, update_run_with_history
 from fitness.db.shoes import create_shoe, get_shoe_by_id
 from fitness.db.synced_runs import record_sync
-from fitness.errors import InvalidUpdate, RunNotFound, VersionConflict
+from fitness.errors import InvalidParameters, InvalidUpdate, RunNotFound, VersionConflict
 from tests.factories import RunFactory
 
 
@@ -268,3 +269,63 @@ def test_a_page_can_be_bounded_by_dates(db: str, runs: RunFactory) -> None:
         date(2024, 1, 10),
     ]
     assert page[0].datetime_utc - page[1].datetime_utc == timedelta(days=1)
+
+
+def test_a_page_can_be_filtered_by_shoe_type_and_source(db: str, runs: RunFactory) -> None:
+    create_shoe("Hoka Clifton 9")
+    bulk_create_runs(
+        runs.many(3, shoe_id="hoka_clifton_9")
+        + runs.many(2, type="Treadmill Run")
+        + [runs.make(id=f"mmf_{n}", source="MapMyFitness") for n in range(4)]
+        + [runs.make(shoe_id="hoka_clifton_9", type="Treadmill Run", source="MapMyFitness")]
+    )
+
+    def ids(**filters: str) -> list[str]:
+        pages, cursor = [], None
+        while True:
+            page = list_run_details(limit=2, cursor=cursor, **filters)  # type: ignore[arg-type]
+            pages.extend(run.id for run in page.runs)
+            if page.next_cursor is None:
+                return pages
+            cursor = page.next_cursor
+
+    everything = {run.id: run for run in get_all_runs()}
+    for filters in (
+        {"shoe_id": "hoka_clifton_9"},
+        {"type": "Treadmill Run"},
+        {"source": "MapMyFitness"},
+        {"shoe_id": "hoka_clifton_9", "type": "Treadmill Run", "source": "MapMyFitness"},
+        {"shoe_id": "no_such_shoe"},
+    ):
+        expected = [
+            run.id
+            for run in sorted(
+                everything.values(), key=lambda run: (run.datetime_utc, run.id), reverse=True
+            )
+            if all(getattr(run, name) == value for name, value in filters.items())
+        ]
+        assert ids(**filters) == expected, filters
+    assert len(ids(shoe_id="hoka_clifton_9")) == 4
+    assert ids(shoe_id="no_such_shoe") == []
+
+
+def test_a_page_bounded_by_dates_takes_the_days_of_a_time_zone(db: str, runs: RunFactory) -> None:
+    # 23:30 UTC on the 9th is already the 10th in Berlin; 23:30 UTC on the 10th the 11th.
+    late = [runs.make(datetime_utc=datetime(2024, 3, day, 23, 30, tzinfo=UTC)) for day in (9, 10)]
+    bulk_create_runs(late)
+    day = date(2024, 3, 10)
+
+    in_utc = list_run_details(start=day, end=day).runs
+    in_berlin = list_run_details(start=day, end=day, tz="Europe/Berlin").runs
+
+    assert [run.id for run in in_utc] == [late[1].id]
+    assert [run.id for run in in_berlin] == [late[0].id]
+
+
+def test_an_unknown_zone_is_an_invalid_parameter(db: str) -> None:
+    for zone in ("Mars/Olympus", "", "x" * 100):
+        with pytest.raises(InvalidParameters) as caught:
+            list_run_details(tz=zone)
+        assert caught.value.errors == {
+            "tz": "must be an IANA time zone such as Europe/Berlin or UTC"
+        }

@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.testclient import TestClient
 
 from fitness.api.app import create_app
@@ -37,9 +37,10 @@ from fitness.db.runs import import_runs
 from fitness.errors import ConfigurationError, IntegrationError
 from fitness.integrations.google_calendar import GoogleCalendarClient
 from fitness.integrations.strava import StravaClient
-from fitness.server.auth import PublicRoute
+from fitness.server.auth import PageMount, PublicRoute
 from fitness.services.calendar_sync import sync_all
 from fitness.services.strava_sync import sync_strava
+from fitness.web.sessions import OpenMount, OpenPage, PageSession, Sessions
 from tests.factories import RunFactory
 from tests.fakes.google_calendar import FakeGoogle, running_fake_google
 from tests.fakes.oauth import CLIENT_SECRET, FakeTokenEndpoint
@@ -53,6 +54,19 @@ PUBLIC_OPERATIONS = {
     ("/health", "HEAD"),
     ("/oauth/{provider}/callback", "GET"),
     ("/oauth/{provider}/callback", "HEAD"),
+    # Redirects to the pages, which a browser must find without a token.
+    ("/", "GET"),
+    ("/", "HEAD"),
+    ("/app", "GET"),
+    ("/app", "HEAD"),
+}
+# The pages (fitness/web) a browser reaches without a session: the login page and the
+# stylesheet it uses. Every other page sends the browser to the login page.
+OPEN_PAGES = {
+    ("/app/login", "GET"),
+    ("/app/login", "HEAD"),
+    ("/app/login", "POST"),
+    ("/app/static", "GET"),
 }
 WRONG_TOKEN = "wrong-token-6d2f0a9c"
 SECRET_KEY = "operator secret key 0c9e7b"
@@ -64,11 +78,28 @@ REJECTED_CODE = "rejected-code-8a1f"
 
 
 def operations(routes: Iterable[object]) -> Iterator[tuple[Route, str]]:
-    """Every (route, method) the app serves."""
+    """Every (route, method) the app serves, the pages' mount left out (see `pages`)."""
     for route in routes:
+        if isinstance(route, PageMount):
+            continue
         assert isinstance(route, Route), f"{route!r}: a kind of route this test cannot walk"
         for method in sorted(route.methods or ()):
             yield route, method
+
+
+def pages(routes: Iterable[object]) -> Iterator[tuple[str, str, BaseRoute]]:
+    """Every (full path, method, route) of the pages mounted in `routes`; a mount of files
+    counts as its path and GET."""
+    for mount in routes:
+        if not isinstance(mount, PageMount):
+            continue
+        for route in mount.routes:
+            if isinstance(route, Mount):
+                yield mount.path + route.path, "GET", route
+                continue
+            assert isinstance(route, Route), f"{route!r}: a kind of route this test cannot walk"
+            for method in sorted(route.methods or ()):
+                yield mount.path + route.path, method, route
 
 
 def concrete(path: str) -> str:
@@ -104,9 +135,44 @@ def test_every_route_but_the_public_ones_refuses_a_missing_or_wrong_token(
     assert public == PUBLIC_OPERATIONS
     assert refused >= 20, served  # the walk really saw the API
     # A public route is public for its own methods only.
-    for path in ("/health", "/oauth/strava/callback"):
+    for path in ("/health", "/oauth/strava/callback", "/", "/app"):
         for method in ("POST", "PUT", "PATCH", "DELETE"):
             assert client.request(method, path).status_code == 401
+
+
+def test_every_page_but_the_login_sends_a_browser_without_a_session_to_log_in(
+    settings: Settings,
+) -> None:
+    app = create_app(settings)
+    client = TestClient(app)
+    walked = list(pages(app.routes))
+    forged = Sessions(("another-token-1f0e",)).cookie_value(PageSession("x" * 24, True))
+    open_pages = set()
+    refused = 0
+    for path, method, route in walked:
+        if isinstance(route, OpenPage | OpenMount):
+            open_pages.add((path, method))
+            continue
+        for cookies, headers in (
+            ({}, {}),
+            ({}, AUTHORIZATION),  # pages take a session, not a bearer token
+            ({"fitness_session": forged}, {}),
+            ({"fitness_session": "garbage"}, {}),
+        ):
+            client.cookies.clear()
+            client.cookies.update(cookies)
+            response = client.request(
+                method, concrete(path), headers=headers, follow_redirects=False
+            )
+            assert response.status_code == 303, (method, path, cookies, response.status_code)
+            assert response.headers["location"].startswith("/app/login?next=%2Fapp")
+        refused += 1
+
+    assert open_pages == OPEN_PAGES
+    assert refused >= 10, walked  # the walk really saw the pages
+    # Unknown pages are no way around it either.
+    assert client.get("/app/no/such/page", follow_redirects=False).status_code == 303
+    assert client.get("/app/static/app.css").status_code == 200
 
 
 # --- secrets in logs, answers and rows ----------------------------------------------------
