@@ -108,10 +108,10 @@ def test_restore_into_an_empty_database_reproduces_every_row(
     empty = make_database()
 
     backup_database(backup)
-    revision = restore_database(backup, url=empty)
+    restored = restore_database(backup, url=empty)
 
     original, copy = every_row(db), every_row(empty)
-    assert revision == head_revision()
+    assert restored.revision == restored.backup_revision == head_revision()
     assert set(original) == {
         "alembic_version",
         "runs",
@@ -288,7 +288,7 @@ def test_a_failed_backup_leaves_an_earlier_backup_untouched(db: str, tmp_path: P
     backup.write_bytes(b"the earlier backup")
 
     with pytest.raises(BackupError, match="pg_dump failed: "):
-        backup_database(backup, url="postgresql://postgres@127.0.0.1:1/nothing")
+        backup_database(backup, url="postgresql://postgres@127.0.0.1:1/nothing", force=True)
 
     assert backup.read_bytes() == b"the earlier backup"
     assert [path.name for path in tmp_path.iterdir()] == ["fitness.dump"]
