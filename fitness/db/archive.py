@@ -146,8 +146,11 @@ class Archive:
 
     @property
     def schema(self) -> str | None:
-        """The schema the archive's tables are in (None if it has no table)."""
-        return next((e.schema for e in self.entries if e.kind == "TABLE"), None)
+        """The schema fitness's tables are in: alembic_version's (None if it has none)."""
+        return next(
+            (e.schema for e in self.entries if e.kind == "TABLE" and e.is_named("alembic_version")),
+            None,
+        )
 
     def data_entry(self, table: str) -> Entry | None:
         """The TABLE DATA entry of `table`, if the archive has one."""
@@ -162,11 +165,18 @@ class Archive:
         schema_text = self.script("--schema-only", "--no-statistics", limit=MAX_SCHEMA_BYTES)
         archived, unknown = _facts(schema_text, {self.schema or "public"})
         expected, _ = _facts(reference.statements, {reference.schema})
+        # The table of contents names a function with its argument types as SQL writes them
+        # (double precision), the parse tree as the catalog does (float8): one is enough.
+        foreign_functions = {
+            key.partition("(")[0] for key in foreign if key.startswith("function ")
+        }
         found = list(foreign)
         for key, value in archived.items():
             kind, _, name = key.partition(" ")
-            if key in foreign or (
-                kind in ("column", "constraint") and name.partition(".")[0] in foreign_tables
+            if (
+                key in foreign
+                or (kind in ("column", "constraint") and name.partition(".")[0] in foreign_tables)
+                or (kind == "function" and key.partition("(")[0] in foreign_functions)
             ):
                 continue
             if key not in expected:
