@@ -122,7 +122,8 @@ def test_the_schema_named_by_the_urls_search_path_is_the_one_checked(
     assert drift_of(in_fit) == set()
     with psycopg.connect(in_fit, autocommit=True) as conn:
         conn.execute(
-            "CREATE TRIGGER stamp BEFORE UPDATE ON runs FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
+            "CREATE TRIGGER stamp BEFORE UPDATE ON runs "
+            "FOR EACH ROW EXECUTE FUNCTION set_updated_at()"
         )
     assert drift_of(in_fit) == {("trigger", "runs.stamp", "extra")}
 
