@@ -225,17 +225,18 @@ def _option_words(options: str) -> list[str]:
 
 def apply_session_settings(conn: Connection[Any], *, local: bool) -> None:
     """SET fitness's session settings on `conn`: for the session, or (`local`) for the
-    current transaction only."""
+    current transaction only. One round trip; SET takes no snapshot, so a transaction can
+    still choose its isolation level afterwards."""
     session = conn.session if isinstance(conn, FitnessConnection) else SessionSettings((), True)
     if not session.values:
         return
-    calls = sql.SQL(", ").join(
-        sql.SQL("set_config({}, {}, {})").format(
-            sql.Literal(name), sql.Literal(value), sql.Literal(local)
+    command = sql.SQL("SET LOCAL" if local else "SET")
+    conn.execute(
+        sql.SQL("; ").join(
+            sql.SQL("{} {} = {}").format(command, sql.Identifier(name), sql.Literal(value))
+            for name, value in session.values
         )
-        for name, value in session.values
     )
-    conn.execute(sql.SQL("SELECT {}").format(calls))
 
 
 def masked_url(url: str) -> str:
