@@ -299,6 +299,12 @@ def server_said(error: BaseException) -> str:
     return " ".join(lines[0].split()) if lines else type(error).__name__
 
 
+def last_connection_failure() -> str | None:
+    """What the server said when the last attempt to connect failed, unless one succeeded
+    since (None then)."""
+    return _connect_failures.last()
+
+
 def get_pool() -> ConnectionPool[FitnessConnection]:
     """The process-wide pool, opened on first use from the settings, closed at exit."""
     global _pool
@@ -473,7 +479,7 @@ def _pooled(timeout: float | None) -> Iterator[FitnessConnection]:
 
 def _no_connection_message(pool: ConnectionPool[FitnessConnection], timeout: float | None) -> str:
     waited = timeout if timeout is not None else pool.timeout
-    failure = _connect_failures.last()
+    failure = last_connection_failure()
     if failure is not None:
         return f"the database refused or did not answer the connection: {failure}"
     return (
