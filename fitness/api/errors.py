@@ -159,9 +159,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     # What the server said (never libpq's host and user) is logged; a DatabaseUnavailable
     # is worded by the library for people, so it is the answer's detail too.
     said = str(exc) if isinstance(exc, lib.DatabaseUnavailable) else server_said(exc)
-    logger.warning(
-        "Database unavailable during %s %s: %s", request.method, request.url.path, said
-    )
+    logger.warning("Database unavailable during %s %s: %s", request.method, request.url.path, said)
     detail = DATABASE_UNAVAILABLE_DETAIL
     if isinstance(exc, lib.DatabaseUnavailable):
         detail = f"The database is not answering: {exc}."

@@ -43,6 +43,7 @@ _OWN_ENTRY_KINDS: Final = {
     "SEQUENCE": "sequence",
     "SEQUENCE SET": "sequence",
     "CONSTRAINT": "constraint",
+    "CHECK CONSTRAINT": "constraint",
     "FK CONSTRAINT": "constraint",
     "INDEX": "index",
     "TRIGGER": "trigger",
@@ -115,13 +116,15 @@ class Entry:
 class Reference:
     """What the migrations build at one revision, in the two forms an archive is compared
     with: the objects by table-of-contents kind and tag, and the statements that define
-    them, as pg_dump would write them. `columns` are each table's loadable columns."""
+    them, as pg_dump would write them. `columns` are each table's loadable columns,
+    `constraints` the definition of each (table, constraint)."""
 
     schema: str
     tags: dict[str, set[str]]
     statements: str
     columns: dict[str, list[str]]
     load_order: list[str]
+    constraints: dict[tuple[str, str], str]
 
 
 @dataclass
@@ -132,6 +135,7 @@ class Archive:
     path: Path
     pg_restore: str
     entries: list[Entry] = field(default_factory=list)
+    _schema_script: str | None = None
 
     @classmethod
     def open(cls, path: Path, pg_restore: str) -> Archive:
@@ -162,8 +166,7 @@ class Archive:
         something else or something differently. Empty for a fitness backup."""
         foreign = [self._key(e) for e in self.entries if not self._is_ours(e, reference)]
         foreign_tables = {key.removeprefix("table ") for key in foreign if key.startswith("table ")}
-        schema_text = self.script("--schema-only", "--no-statistics", limit=MAX_SCHEMA_BYTES)
-        archived, unknown = _facts(schema_text, {self.schema or "public"})
+        archived, unknown = _facts(self.schema_script(), {self.schema or "public"})
         expected, _ = _facts(reference.statements, {reference.schema})
         # The table of contents names a function with its argument types as SQL writes them
         # (double precision), the parse tree as the catalog does (float8): one is enough.
@@ -185,6 +188,31 @@ class Archive:
                 found.append(f"{key} (defined differently from the migrations' schema)")
         return _unique(found + unknown)
 
+    def schema_script(self) -> str:
+        """The archive's schema statements as pg_restore writes them (never run)."""
+        if self._schema_script is None:
+            self._schema_script = self.script(
+                "--schema-only", "--no-statistics", limit=MAX_SCHEMA_BYTES
+            )
+        return self._schema_script
+
+    def unvalidated_constraints(self) -> set[tuple[str, str]]:
+        """The (table, constraint) pairs the archive adds NOT VALID: its rows may break them."""
+        found: set[tuple[str, str]] = set()
+        for raw in _statements(self.schema_script(), []):
+            statement = raw.stmt
+            if not isinstance(statement, ast.AlterTableStmt):
+                continue
+            for command in statement.cmds or ():
+                constraint = command.def_
+                if (
+                    command.subtype == AlterTableType.AT_AddConstraint
+                    and isinstance(constraint, ast.Constraint)
+                    and constraint.skip_validation
+                ):
+                    found.add((statement.relation.relname, constraint.conname))
+        return found
+
     def _key(self, entry: Entry) -> str:
         """How a finding names an entry: "trigger runs.zero_distance", "extension pgcrypto"."""
         words = entry.rest.split(" ")
@@ -192,7 +220,7 @@ class Archive:
         tag = " ".join(words[:-1]) if len(words) > 1 else entry.rest
         if entry.schema not in ("-", self.schema):
             tag = f"{entry.schema}.{tag}"
-        if entry.kind in ("CONSTRAINT", "FK CONSTRAINT", "TRIGGER"):
+        if entry.kind in ("CONSTRAINT", "CHECK CONSTRAINT", "FK CONSTRAINT", "TRIGGER"):
             table, _, name = tag.partition(" ")
             return f"{'trigger' if entry.kind == 'TRIGGER' else 'constraint'} {table}.{name}"
         names = {"TABLE DATA": "data of table", "SEQUENCE SET": "position of sequence"}
@@ -288,8 +316,12 @@ def reference_for(conn: Connection, schema: str) -> Reference:
         table_parts.setdefault(table, []).append(part)
         if not generated:
             columns.setdefault(table, []).append(column)
+    constraints: dict[tuple[str, str], str] = {}
     for table, name, definition in conn.execute(_INLINE_CHECKS, params):
         table_parts[table].append(f"CONSTRAINT {_quote(name)} {definition}")
+        # A backup of rows a bound came after holds the CHECK apart, NOT VALID.
+        tags["CHECK CONSTRAINT"].add(f"{table} {name}")
+        constraints[(table, name)] = definition
     for table, parts in table_parts.items():
         tags["TABLE"].add(table)
         tags["TABLE DATA"].add(table)
@@ -303,6 +335,7 @@ def reference_for(conn: Connection, schema: str) -> Reference:
         )
     for table, name, foreign, definition in conn.execute(_CONSTRAINTS, params):
         tags["FK CONSTRAINT" if foreign else "CONSTRAINT"].add(f"{table} {name}")
+        constraints[(table, name)] = definition
         statements.append(
             f"ALTER TABLE ONLY {_quote(table)} ADD CONSTRAINT {_quote(name)} {definition}"
         )
@@ -316,7 +349,7 @@ def reference_for(conn: Connection, schema: str) -> Reference:
         tags["FUNCTION"].add(tag)
         statements.append(definition)
     order = [row[0] for row in conn.execute(_LOAD_ORDER, params)]
-    return Reference(schema, tags, ";\n".join(statements) + ";\n", columns, order)
+    return Reference(schema, tags, ";\n".join(statements) + ";\n", columns, order, constraints)
 
 
 def copy_into(table: str, columns: list[str]) -> sql.Composed:
@@ -481,7 +514,10 @@ def _column(column: ast.ColumnDef, schemas: set[str]) -> dict[str, object]:
 def _constraint(constraint: ast.Constraint, schemas: set[str]) -> object:
     data = _normal(constraint, schemas)
     assert isinstance(data, dict)
-    data.pop("conname", None)
+    # Whether it was validated says whether old rows met it (a NOT VALID bound kept rows
+    # that came before it), not what the constraint is.
+    for key in ("conname", "skip_validation", "initially_valid"):
+        data.pop(key, None)
     return data
 
 

@@ -134,7 +134,9 @@ WHERE n.nspname = %(schema)s
 _CONSTRAINTS: Final = f"""
 SELECT 'constraint' AS kind,
        c.relname || '.' || con.conname AS name,
-       pg_get_constraintdef(con.oid) AS definition
+       -- NOT VALID only says that rows older than the constraint were kept (a migration
+       -- adds a bound so): a state of the data, not of the schema.
+       regexp_replace(pg_get_constraintdef(con.oid), ' NOT VALID$', '') AS definition
 FROM pg_constraint AS con
 JOIN pg_class AS c ON c.oid = con.conrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
