@@ -18,10 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+from alembic import command
 
 from fitness.config import PROJECT_ROOT
 from fitness.db.backup import backup_database
-from fitness.db.migrations import upgrade_to_head
+from fitness.db.migrations import alembic_config, known_revisions, upgrade_to_head
 from fitness.db.runs import import_runs
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import create_shoe
@@ -40,15 +41,11 @@ HUGE_VALUE_BYTES = 64 * 1024 * 1024
 
 def make_backup(url: str, runs: int, path: Path, *, huge_note: bool = False) -> Path:
     """A backup of `runs` seeded runs over ten years, with one edit per twenty runs (and,
-    with `huge_note`, a shoe whose notes are 64 MiB of one letter)."""
-    upgrade_to_head(url)
+    with `huge_note`, a shoe whose notes are 64 MiB of one letter, stored before the
+    migration that bounds notes, which keeps it)."""
+    command.upgrade(alembic_config(url), known_revisions()[0] if huge_note else "head")
     with psycopg.connect(url) as conn:
         shoe_ids = [create_shoe(name, conn=conn).id for name in SHOE_NAMES]
-        if huge_note:
-            conn.execute(
-                "UPDATE shoes SET notes = repeat('x', %s) WHERE id = %s",
-                (HUGE_VALUE_BYTES, shoe_ids[0]),
-            )
         dataset = make_runs(runs, years=10, shoe_ids=shoe_ids)
         import_runs(dataset.runs, conn=conn)
         rng = random.Random(runs)
@@ -56,6 +53,12 @@ def make_backup(url: str, runs: int, path: Path, *, huge_note: bool = False) -> 
             update_run_with_history(
                 run.id, {"distance": round(float(run.distance) * 1.02, 2)}, "test", conn=conn
             )
+        if huge_note:
+            conn.execute(
+                "UPDATE shoes SET notes = repeat('x', %s) WHERE id = %s",
+                (HUGE_VALUE_BYTES, shoe_ids[0]),
+            )
+    upgrade_to_head(url)
     backup_database(path, url=url)
     return path
 
