@@ -10,6 +10,7 @@ saying why, only when the `pgbouncer` program is not installed (CI installs it).
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -56,8 +57,8 @@ def running_pgbouncer(server_url: str) -> Iterator[PgBouncer]:
     port = int(params.get("port") or 5432)
     user = str(params.get("user") or "postgres")
     directory = Path(tempfile.mkdtemp(prefix="fitness-pgbouncer-"))
-    # PgBouncer refuses to run as root; as root the tests run it as nobody, who must read
-    # its files.
+    # PgBouncer refuses to run as root: as root the tests run it as another user, who must
+    # read its files.
     directory.chmod(0o755)
     listen = _free_port()
     (directory / "users.txt").write_text(f'"{user}" ""\n')
@@ -83,7 +84,7 @@ def running_pgbouncer(server_url: str) -> Iterator[PgBouncer]:
     log_path = directory / "pgbouncer.log"
     command = [program]
     if os.geteuid() == 0:
-        command += ["-u", "nobody"]
+        command += ["-u", _unprivileged_user(host)]
     command.append(str(directory / "pgbouncer.ini"))
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
@@ -99,6 +100,16 @@ def running_pgbouncer(server_url: str) -> Iterator[PgBouncer]:
             process.kill()
             process.wait(timeout=10)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _unprivileged_user(host: str) -> str:
+    """Who runs PgBouncer when we are root: the owner of a Unix socket's directory (the
+    embedded server's, reachable by it alone), else nobody."""
+    if host.startswith("/"):
+        owner = pwd.getpwuid(os.stat(host).st_uid).pw_name
+        if owner != "root":
+            return owner
+    return "nobody"
 
 
 def _wait_for(port: int, process: subprocess.Popen[bytes], bouncer: PgBouncer) -> None:

@@ -53,7 +53,7 @@ _OWN_ENTRY_KINDS: Final = {
 _ENTRY_KINDS: Final = sorted(
     (
         *_OWN_ENTRY_KINDS,
-        *"""ACCESS METHOD|ACL|AGGREGATE|BLOB|BLOB METADATA|BLOBS|CAST|CHECK CONSTRAINT|COLLATION
+        *"""ACCESS METHOD|ACL|AGGREGATE|BLOB|BLOB METADATA|BLOBS|CAST|COLLATION
         |COMMENT|CONVERSION|DATABASE|DATABASE PROPERTIES|DEFAULT|DEFAULT ACL|DOMAIN|ENCODING
         |EVENT TRIGGER|EXTENSION|FOREIGN DATA WRAPPER|FOREIGN SERVER|FOREIGN TABLE|INDEX ATTACH
         |LARGE OBJECT|LARGE OBJECTS|MATERIALIZED VIEW|MATERIALIZED VIEW DATA|OPERATOR
@@ -69,7 +69,7 @@ _ENTRY_KINDS: Final = sorted(
     key=len,
     reverse=True,
 )
-_LIST_LINE: Final = re.compile(r"^(\d+); \d+ \d+ (.*)$")
+_LIST_LINE: Final = re.compile(r"^\d+; \d+ \d+ (.*)$")
 # psql meta-commands pg_restore 18 wraps its scripts in; not SQL, never sent anywhere.
 _RESTRICT_LINE: Final = re.compile(rb"^\\(?:un)?restrict [A-Za-z0-9]+\r?$", re.MULTILINE)
 # Physical column settings pg_dump may write (storage, statistics targets, options such as
@@ -98,10 +98,10 @@ class ArchiveRefused(BackupError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One line of an archive's table of contents: `kind` as pg_dump names it ("TABLE
-    DATA"), `schema` ("-" for none), and `rest`, the object's tag followed by its owner."""
+    """One line of an archive's table of contents (`line`, as `pg_restore --use-list`
+    reads it): `kind` as pg_dump names it ("TABLE DATA"), `schema` ("-" for none), and
+    `rest`, the object's tag followed by its owner."""
 
-    dump_id: int
     kind: str
     schema: str
     rest: str
@@ -285,7 +285,7 @@ class Archive:
                     pass
                 error = process.stderr.read(64 * 1024)
                 if process.wait() != 0:
-                    raise ArchiveUnreadable(self.path, _first_error(error))
+                    raise ArchiveUnreadable(self.path, first_error_line(error))
 
 
 class ArchiveUnreadable(BackupError):
@@ -381,13 +381,13 @@ def sequence_positions(
 def _entry(line: str) -> Entry:
     match = _LIST_LINE.match(line)
     if match is None:
-        return Entry(0, "?", "-", line.strip(), line)
-    dump_id, rest = int(match.group(1)), match.group(2)
+        return Entry("?", "-", line.strip(), line)
+    rest = match.group(1)
     kind = next((k for k in _ENTRY_KINDS if rest == k or rest.startswith(k + " ")), "?")
     if kind == "?":
-        return Entry(dump_id, kind, "-", rest, line)
+        return Entry(kind, "-", rest, line)
     schema, _, remainder = rest[len(kind) + 1 :].partition(" ")
-    return Entry(dump_id, kind, schema, remainder, line)
+    return Entry(kind, schema, remainder, line)
 
 
 def _facts(script: str, schemas: set[str]) -> tuple[dict[str, object], list[str]]:
@@ -655,11 +655,12 @@ def _run(program: str, *arguments: str, failure: Path) -> bytes:
         [program, *arguments], capture_output=True, check=False, stdin=subprocess.DEVNULL
     )
     if completed.returncode != 0:
-        raise ArchiveUnreadable(failure, _first_error(completed.stderr))
+        raise ArchiveUnreadable(failure, first_error_line(completed.stderr))
     return completed.stdout
 
 
-def _first_error(stderr: bytes) -> str:
+def first_error_line(stderr: bytes) -> str:
+    """The first error a PostgreSQL program wrote to `stderr`, on one line."""
     lines = [line.strip() for line in stderr.decode(errors="replace").splitlines()]
     for line in lines:
         for marker in ("ERROR:", "FATAL:", "error:"):

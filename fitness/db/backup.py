@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -28,6 +29,7 @@ from fitness.db.archive import (
     ArchiveRefused,
     Reference,
     copy_into,
+    first_error_line,
     reference_for,
     sequence_positions,
 )
@@ -340,10 +342,10 @@ def _archive_revision(archive: Archive) -> str:
     return revision
 
 
-def _first(chunks: object, limit: int) -> list[bytes]:
+def _first(chunks: Iterator[bytes], limit: int) -> list[bytes]:
     kept: list[bytes] = []
     size = 0
-    for chunk in chunks:  # type: ignore[attr-defined]
+    for chunk in chunks:
         kept.append(chunk)
         size += len(chunk)
         if size > limit:
@@ -463,15 +465,6 @@ def _run(
         check=False,
     )
     if completed.returncode != 0:
-        reason = _first_error(completed.stderr) or f"exit status {completed.returncode}"
+        reason = first_error_line(completed.stderr) or f"exit status {completed.returncode}"
         raise BackupError(f"{failure or program + ' failed'}: {reason}")
     return completed.stdout
-
-
-def _first_error(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines()]
-    for line in lines:
-        for marker in ("ERROR:", "FATAL:", "error:"):
-            if marker in line:
-                return " ".join(line.split(marker, 1)[1].split())
-    return next((line for line in lines if line), "")

@@ -10,6 +10,7 @@ kind once took 1.26 GB to restore).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -63,24 +64,45 @@ def make_backup(url: str, runs: int, path: Path, *, huge_note: bool = False) -> 
     return path
 
 
+# Runs a command and reports its peak RSS. A process started by pytest itself would count
+# pytest's memory: Linux carries the peak of the address space a child starts from across
+# its exec. Started from this small process, the command starts from a small one.
+LAUNCHER = """
+import json, resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True)
+print(json.dumps({
+    "status": done.returncode,
+    "out": done.stdout.decode(errors="replace"),
+    "err": done.stderr.decode(errors="replace"),
+    "peak_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+}))
+"""
+
+
 def peak_rss_of_restore(backup: Path, url: str) -> float:
     """Run `fitness db restore` into `url` and return its peak RSS in MB."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fitness.cli", "db", "restore", str(backup)],
+    launched = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            LAUNCHER,
+            sys.executable,
+            "-m",
+            "fitness.cli",
+            "db",
+            "restore",
+            str(backup),
+        ],
         cwd=PROJECT_ROOT,
         env=os.environ | {"DATABASE_URL": url, "FITNESS_ENV": "dev"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    assert process.stdout is not None and process.stderr is not None
-    out, err = process.stdout.read(), process.stderr.read()
-    process.stdout.close()
-    process.stderr.close()
-    assert process.returncode == 0, err.decode()
-    assert out.startswith(b"restored "), out
-    return usage.ru_maxrss / 1024  # kilobytes on Linux
+    report = json.loads(launched.stdout)
+    assert report["status"] == 0, report["err"]
+    assert report["out"].startswith("restored "), report["out"]
+    return report["peak_kb"] / 1024  # kilobytes on Linux
 
 
 def test_restore_memory_does_not_grow_with_the_backup(
