@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -33,7 +33,7 @@ from fitness.db.archive import (
     reference_for,
     sequence_positions,
 )
-from fitness.db.catalog import migrations_schema
+from fitness.db.catalog import migrations_schema, reference_catalog
 from fitness.db.connection import connect, database_url, server_said
 from fitness.db.embedded import embedded_bin_dir
 from fitness.db.migrations import (
@@ -48,20 +48,6 @@ from fitness.errors import BackupError
 
 logger = logging.getLogger(__name__)
 
-FITNESS_TABLES: Final = (
-    "runs",
-    "runs_history",
-    "shoes",
-    "shoe_gear",
-    "synced_runs",
-    "sync_metadata",
-    "oauth_credentials",
-    "oauth_states",
-    "ingest_tokens",
-    "dismissed_duplicates",
-)
-# alembic_version is ours too, and holds a row even in a database with no data.
-_OWN_TABLES: Final = (*FITNESS_TABLES, "alembic_version")
 # Without these an archive is not a fitness backup at all.
 _REQUIRED_TABLES: Final = ("alembic_version", "runs", "runs_history")
 # The SEQUENCE SET statements of a backup: three short lines per identity column.
@@ -204,7 +190,8 @@ def restore_database(path: Path, *, force: bool = False, url: str | None = None)
             if findings:
                 raise ArchiveRefused(path, findings)
             if not force:
-                contents = find_existing_contents(conn=conn)
+                tables = {*fitness_tables(conn), *reference.load_order}
+                contents = find_existing_contents(conn=conn, tables=tables)
                 if contents:
                     raise DatabaseNotEmpty(contents)
             _rebuild_schema(conn, revision)
@@ -232,14 +219,18 @@ def restore_database(path: Path, *, force: bool = False, url: str | None = None)
     return Restored(revision, head, rows)
 
 
-def find_existing_contents(*, conn: Connection) -> list[str]:
+def find_existing_contents(*, conn: Connection, tables: Iterable[str] | None = None) -> list[str]:
     """What a restore would overwrite: fitness tables with rows, and tables that are not
     fitness's (in any schema); empty for a new or freshly migrated database. Fitness's tables
-    are those in the first schema of the search path (`public` unless the URL says otherwise).
+    are `tables` (default: those the migrations build at head) in the first schema of the
+    search path (`public` unless the URL says otherwise).
 
     >>> find_existing_contents(conn=conn)   # doctest: +SKIP
     ['rows in runs, runs_history', 'table public.notes is not part of fitness']
     """
+    own = sorted(set(tables if tables is not None else fitness_tables(conn)))
+    # alembic_version is ours too, and holds a row even in a database with no data.
+    filled_candidates = [table for table in own if table != "alembic_version"]
     row = conn.execute("SELECT current_schema()").fetchone()
     schema = row[0] if row and row[0] else "public"
     foreign = conn.execute(
@@ -260,7 +251,7 @@ def find_existing_contents(*, conn: Connection) -> list[str]:
           AND NOT (n.nspname = %(schema)s AND c.relname = ANY(%(own)s))
         ORDER BY n.nspname, c.relname
         """,
-        {"own": list(_OWN_TABLES), "schema": schema},
+        {"own": [*own, "alembic_version"], "schema": schema},
     ).fetchall()
     present = [
         row[0]
@@ -271,7 +262,7 @@ def find_existing_contents(*, conn: Connection) -> list[str]:
             WHERE to_regclass(format('%%I.%%I', %(schema)s::text, t.name)) IS NOT NULL
             ORDER BY t.position
             """,
-            {"tables": list(FITNESS_TABLES), "schema": schema},
+            {"tables": filled_candidates, "schema": schema},
         )
     ]
     filled: list[str] = []
@@ -285,6 +276,13 @@ def find_existing_contents(*, conn: Connection) -> list[str]:
         filled = [row[0] for row in conn.execute(query)]
     contents = [f"rows in {', '.join(filled)}"] if filled else []
     return contents + [row[0] for row in foreign]
+
+
+def fitness_tables(conn: Connection) -> list[str]:
+    """The tables the migrations build at head, alembic_version included, by name (built in
+    a scratch schema that is rolled back)."""
+    catalog = reference_catalog(conn, head_revision())
+    return sorted(name for kind, name in catalog if kind == "table")
 
 
 def libpq_environment(url: str) -> dict[str, str]:
