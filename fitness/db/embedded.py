@@ -89,7 +89,7 @@ def _forget_ended_users(pgdata: Path) -> None:
         if alive == pids:
             return
         users.write_text(json.dumps(alive))
-    logger.info(
+    logger.warning(
         "The embedded PostgreSQL in %s was left running by processes that ended without "
         "stopping it (%s): adopting it",
         pgdata,

@@ -195,6 +195,9 @@ def test_a_url_whose_options_pgbouncer_refuses_says_so_everywhere(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     refused = make_conninfo(pgbouncer.url(db), options="-csearch_path=fit")
+    environment(refused)
+    status = main(["db", "current"])
+    err = capsys.readouterr().err
 
     with pytest.raises(psycopg.OperationalError) as direct:
         connect(url=refused)
@@ -206,11 +209,8 @@ def test_a_url_whose_options_pgbouncer_refuses_says_so_everywhere(
             pass
     finally:
         close_pool()
-    environment(refused)
-    status = main(["db", "current"])
-    err = capsys.readouterr().err
 
     said = "unsupported startup parameter: options"
+    assert status == 1 and said in err and len(err.strip().splitlines()) == 1, err
     assert server_said(direct.value) == said
     assert said in str(pooled.value)
-    assert status == 1 and said in err and len(err.strip().splitlines()) == 1

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from alembic import command
+from psycopg import sql
 
 from fitness.config import PROJECT_ROOT
 from fitness.db.backup import backup_database
-from fitness.db.migrations import alembic_config, known_revisions, upgrade_to_head
+from fitness.db.migrations import upgrade_to_head
 from fitness.db.runs import import_runs
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import create_shoe
@@ -42,9 +42,9 @@ HUGE_VALUE_BYTES = 64 * 1024 * 1024
 
 def make_backup(url: str, runs: int, path: Path, *, huge_note: bool = False) -> Path:
     """A backup of `runs` seeded runs over ten years, with one edit per twenty runs (and,
-    with `huge_note`, a shoe whose notes are 64 MiB of one letter, stored before the
-    migration that bounds notes, which keeps it)."""
-    command.upgrade(alembic_config(url), known_revisions()[0] if huge_note else "head")
+    with `huge_note`, a shoe whose notes are 64 MiB of one letter: a row kept from before
+    the bound on notes, which holds NOT VALID as the migration that adds it leaves it)."""
+    upgrade_to_head(url)
     with psycopg.connect(url) as conn:
         shoe_ids = [create_shoe(name, conn=conn).id for name in SHOE_NAMES]
         dataset = make_runs(runs, years=10, shoe_ids=shoe_ids)
@@ -55,11 +55,20 @@ def make_backup(url: str, runs: int, path: Path, *, huge_note: bool = False) -> 
                 run.id, {"distance": round(float(run.distance) * 1.02, 2)}, "test", conn=conn
             )
         if huge_note:
+            (bound,) = conn.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'shoes_notes_check'"
+            ).fetchone()  # type: ignore[misc]
+            conn.execute("ALTER TABLE shoes DROP CONSTRAINT shoes_notes_check")
             conn.execute(
                 "UPDATE shoes SET notes = repeat('x', %s) WHERE id = %s",
                 (HUGE_VALUE_BYTES, shoe_ids[0]),
             )
-    upgrade_to_head(url)
+            conn.execute(
+                sql.SQL("ALTER TABLE shoes ADD CONSTRAINT shoes_notes_check {} NOT VALID").format(
+                    sql.SQL(bound)
+                )
+            )
     backup_database(path, url=url)
     return path
 
