@@ -209,7 +209,8 @@ def test_backup_then_restore_into_an_empty_database_reproduces_every_row(
     assert status == 0
     # One count per table, in load order: every table of the schema is named.
     assert out.startswith(f"restored {backup}: 1 alembic_version, ")
-    assert ", 2 shoes, " in out and ", 5 runs, " in out and ", 11 runs_history, " in out
+    counted = [t for t in every_row(db) if t != "(sequences)"]
+    assert all(f" {table}," in out or f" {table} (" in out for table in counted), out
     assert out.endswith(f"(backup at schema revision {head_revision()}, at head)\n")
     assert every_row(empty) == every_row(db)
 
