@@ -131,6 +131,10 @@ class MalformedPayload(FitnessError):
     """A pushed body cannot be read at all: not JSON, or not the shape the route reads."""
 
 
+class BackupError(FitnessError):
+    """A backup or restore could not be made; nothing was changed."""
+
+
 class InvalidImport(FitnessError):
     """An import file cannot be read at all (e.g. a required column is missing)."""
 

@@ -23,6 +23,7 @@ from fitness.config import reset_settings
 from fitness.db.connection import close_pool
 from fitness.db.migrations import upgrade_to_head
 from tests.factories import RunFactory
+from tests.pgbouncer import PgBouncer, pgbouncer_program, running_pgbouncer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
@@ -150,6 +151,15 @@ def database_url(make_database: Callable[[], str]) -> Iterator[str]:
         else:
             os.environ[name] = value
     reset_settings()
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres_server_url: str) -> Iterator[PgBouncer]:
+    """A PgBouncer in transaction mode in front of the test server (tests/pgbouncer.py)."""
+    if pgbouncer_program() is None:
+        pytest.skip("pgbouncer is not installed (apt-get install pgbouncer; CI installs it)")
+    with running_pgbouncer(postgres_server_url) as bouncer:
+        yield bouncer
 
 
 @pytest.fixture

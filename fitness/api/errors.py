@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from fitness import errors as lib
+from fitness.db.connection import server_said
 from fitness.models import SHAPE
 from fitness.server.problems import (
     DATABASE_UNAVAILABLE_DETAIL,
@@ -155,14 +156,14 @@ async def _configuration_error(request: Request, exc: Exception) -> Response:
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    # The driver's message can name the host and user: log the kind only, answer generically.
-    logger.warning(
-        "Database unavailable during %s %s: %s",
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-    )
-    return problem(503, DATABASE_UNAVAILABLE_DETAIL, slug="database-unavailable")
+    # What the server said (never libpq's host and user) is logged; a DatabaseUnavailable
+    # is worded by the library for people, so it is the answer's detail too.
+    said = str(exc) if isinstance(exc, lib.DatabaseUnavailable) else server_said(exc)
+    logger.warning("Database unavailable during %s %s: %s", request.method, request.url.path, said)
+    detail = DATABASE_UNAVAILABLE_DETAIL
+    if isinstance(exc, lib.DatabaseUnavailable):
+        detail = f"The database is not answering: {exc}."
+    return problem(503, detail, slug="database-unavailable")
 
 
 async def _http_exception(request: Request, exc: Exception) -> Response:

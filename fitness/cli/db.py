@@ -6,12 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from fitness.cli._common import AddCommand, Subcommands, command_group, prepare_database
+from fitness.cli._common import AddCommand, Subcommands, command_group, count, prepare_database
 from fitness.config import get_settings
 from fitness.db.backup import backup_database, restore_database
+from fitness.db.catalog import find_schema_drift
 from fitness.db.connection import connect, database_url, masked_url
 from fitness.db.integrity import find_problems
-from fitness.db.migrations import current_revision, head_revision, upgrade_to_head
+from fitness.db.migrations import (
+    current_revision,
+    head_revision,
+    known_revisions,
+    upgrade_to_head,
+)
 
 
 def add(commands: Subcommands) -> None:
@@ -53,7 +59,11 @@ def _add_current(commands: Subcommands) -> None:
     parser = commands.add_parser(
         "current",
         help="show the schema revision and whether it is at head",
-        description="Show the database's schema revision and whether it is the newest.",
+        description=(
+            "Show the database's schema revision and whether it is the newest. Exits 0 only "
+            "at head; 1 when the database has no schema, is behind head (run `fitness db "
+            "upgrade`) or is at a revision this fitness does not know."
+        ),
     )
     parser.set_defaults(handler=_current)
 
@@ -63,11 +73,16 @@ def _current(args: argparse.Namespace) -> int:
     head = head_revision()
     if revision == head:
         print(f"{revision} (head)")
-    elif revision is None:
+        return 0
+    if revision is None:
         print(f"none: the database has no schema yet (head is {head}; run `fitness db upgrade`)")
-    else:
+    elif revision in known_revisions():
         print(f"{revision} (not at head {head}; run `fitness db upgrade`)")
-    return 0
+    else:
+        print(
+            f"{revision} (unknown to this fitness, whose head is {head}: a newer fitness made it)"
+        )
+    return 1
 
 
 def _add_url(commands: Subcommands) -> None:
@@ -100,15 +115,18 @@ def _add_backup(commands: Subcommands) -> None:
         help="write the whole database to FILE (pg_dump custom format)",
         description=(
             "Write the whole database (schema, data and migration revision) to FILE in "
-            "pg_dump's custom format. FILE holds the OAuth credentials: keep it private."
+            "pg_dump's custom format. FILE holds the OAuth credentials: keep it private. "
+            "An existing FILE is kept unless --force; a failed backup never leaves a "
+            "partial FILE."
         ),
     )
     parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument("--force", action="store_true", help="replace FILE if it exists")
     parser.set_defaults(handler=_backup)
 
 
 def _backup(args: argparse.Namespace) -> int:
-    backup_database(args.file)
+    backup_database(args.file, force=args.force)
     print(f"backed up to {args.file} ({args.file.stat().st_size:,} bytes)")
     return 0
 
@@ -118,8 +136,12 @@ def _add_restore(commands: Subcommands) -> None:
         "restore",
         help="replace the database's contents with the backup in FILE",
         description=(
-            "Restore a backup made by `fitness db backup`, in one transaction: a failed "
-            "restore changes nothing. A database that holds data needs --force."
+            "Restore a backup made by `fitness db backup`: its data is loaded into the "
+            "schema this fitness's migrations build at the backup's revision, then migrated "
+            "to head, in one transaction (a failed restore changes nothing). Nothing of the "
+            "file is run: a file holding anything but fitness's tables and their data (a "
+            "function, a trigger, another table...) is refused, naming what it holds. A "
+            "database that holds data needs --force."
         ),
     )
     parser.add_argument("file", type=Path, metavar="FILE")
@@ -132,23 +154,31 @@ def _add_restore(commands: Subcommands) -> None:
 
 
 def _restore(args: argparse.Namespace) -> int:
-    revision = restore_database(args.file, force=args.force)
-    print(f"restored {args.file} (schema revision {revision})")
-    head = head_revision()
-    if revision != head:
-        print(f"the schema is not at head {head}: run `fitness db upgrade`")
+    restored = restore_database(args.file, force=args.force)
+    rows = ", ".join(f"{number:,} {table}" for table, number in restored.rows.items())
+    migrated = (
+        f"migrated to {restored.revision}"
+        if restored.revision != restored.backup_revision
+        else "at head"
+    )
+    print(
+        f"restored {args.file}: {rows} (backup at schema revision {restored.backup_revision}, "
+        f"{migrated})"
+    )
     return 0
 
 
 def _add_check(commands: Subcommands) -> None:
     parser = commands.add_parser(
         "check",
-        help="check the run history's integrity",
+        help="check the run history's integrity and the schema",
         description=(
             "Check that every run has its original version, versions are 1..n without "
             "gaps, each run equals its newest snapshot (deletion included) and no calendar "
-            "sync record points at a missing run or version. Prints `ok` and exits 0, or "
-            "lists the problems and exits 1."
+            "sync record points at a missing run or version; and that the schema (tables, "
+            "columns, constraints, indexes, triggers, functions, policies, rules, event "
+            "triggers) is exactly what the migrations build at its revision. Prints `ok` "
+            "and exits 0, or lists the problems and exits 1."
         ),
     )
     parser.set_defaults(handler=_check)
@@ -157,12 +187,15 @@ def _add_check(commands: Subcommands) -> None:
 def _check(args: argparse.Namespace) -> int:
     prepare_database()
     problems = find_problems()
-    if not problems:
+    drift = find_schema_drift()
+    if not problems and not drift:
         print("ok")
         return 0
     for problem in problems:
         print(f"{problem.kind}: run {problem.run_id} {problem.message}")
-    print(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found")
+    for difference in drift:
+        print(f"schema: {difference.message}")
+    print(f"{count(len(problems) + len(drift), 'problem')} found")
     return 1
 
 

@@ -1,7 +1,11 @@
-"""Backups of the whole database with the pg_dump and pg_restore of the embedded wheel.
+"""Backups of the whole database with the pg_dump of the embedded wheel, and restores that
+load a backup's data, and nothing else, into the schema our own migrations build.
 
-Those programs (PostgreSQL 18) work against any server fitness supports, Neon included.
-Connection parameters reach them through the libpq environment, never the command line.
+pg_dump and pg_restore (PostgreSQL 18) work against any server fitness supports, Neon
+included. Connection parameters reach pg_dump through the libpq environment, never the
+command line. A restore never runs a statement of the archive: pg_restore only writes out
+its table of contents, its schema (parsed and compared, see fitness.db.archive) and its rows,
+which stream into COPY statements of ours.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -18,27 +24,34 @@ import psycopg
 from psycopg import Connection, sql
 from psycopg.conninfo import conninfo_to_dict
 
-from fitness.db.connection import connect_kwargs, database_url
+from fitness.db.archive import (
+    Archive,
+    ArchiveRefused,
+    Reference,
+    copy_into,
+    first_error_line,
+    reference_for,
+    sequence_positions,
+)
+from fitness.db.catalog import migrations_schema, reference_catalog
+from fitness.db.connection import connect, database_url, server_said
 from fitness.db.embedded import embedded_bin_dir
-from fitness.db.migrations import current_revision
-from fitness.errors import FitnessError
+from fitness.db.migrations import (
+    MIGRATION_LOCK_ID,
+    UnknownRevision,
+    current_revision,
+    head_revision,
+    known_revisions,
+    migration_sql,
+)
+from fitness.errors import BackupError
 
 logger = logging.getLogger(__name__)
 
-FITNESS_TABLES: Final = (
-    "runs",
-    "runs_history",
-    "shoes",
-    "shoe_gear",
-    "synced_runs",
-    "sync_metadata",
-    "oauth_credentials",
-    "oauth_states",
-    "ingest_tokens",
-    "dismissed_duplicates",
-)
-# alembic_version is ours too, and holds a row even in a database with no data.
-_OWN_TABLES: Final = (*FITNESS_TABLES, "alembic_version")
+# Without these an archive is not a fitness backup at all.
+_REQUIRED_TABLES: Final = ("alembic_version", "runs", "runs_history")
+# The SEQUENCE SET statements of a backup: three short lines per identity column.
+_MAX_SEQUENCE_SCRIPT_BYTES: Final = 1024 * 1024
 
 # The libpq environment variable of each connection parameter that has one.
 _LIBPQ_ENVIRONMENT: Final = {
@@ -77,13 +90,15 @@ _LIBPQ_ENVIRONMENT: Final = {
     "load_balance_hosts": "PGLOADBALANCEHOSTS",
 }
 
-# pg_restore 18 starts every script with this line, which servers before 17 reject.
-_TRANSACTION_TIMEOUT_LINE: Final = b"SET transaction_timeout = 0;"
-_SCRIPT_HEADER_BYTES: Final = 4096
 
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What a restore did: the backup's schema revision, the revision the database is at
+    now (head), and the rows loaded into each table (in load order)."""
 
-class BackupError(FitnessError):
-    """A backup or restore could not be made; nothing was changed."""
+    backup_revision: str
+    revision: str
+    rows: dict[str, int]
 
 
 class DatabaseNotEmpty(BackupError):
@@ -97,13 +112,14 @@ class DatabaseNotEmpty(BackupError):
         self.contents = contents
 
 
-def backup_database(path: Path, *, url: str | None = None) -> None:
+def backup_database(path: Path, *, url: str | None = None, force: bool = False) -> None:
     """Write the whole database (schema, data, alembic_version) to `path` in pg_dump's
     custom format, without owners or privileges so it restores anywhere.
 
-    The file appears only once the dump is complete: a failed backup leaves no file and
-    never clobbers an earlier backup at `path`. It is readable by its owner only, since it
-    holds the OAuth credentials.
+    An existing file at `path` is a `BackupError` unless `force`. The file appears only
+    once the dump is complete (written beside it, then renamed): a failed backup leaves no
+    file and never clobbers an earlier backup at `path`. It is readable by its owner only,
+    since it holds the OAuth credentials.
 
     >>> backup_database(Path("fitness.dump"))   # doctest: +SKIP
     """
@@ -113,6 +129,8 @@ def backup_database(path: Path, *, url: str | None = None) -> None:
         raise BackupError(f"{path} is a directory; name the backup file to write")
     if not path.parent.is_dir():
         raise BackupError(f"cannot write {path}: directory {path.parent} does not exist")
+    if path.exists() and not force:
+        raise _exists(path)
     descriptor, partial_name = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".partial"
     )
@@ -129,52 +147,92 @@ def backup_database(path: Path, *, url: str | None = None) -> None:
             f"--file={partial}",
             url=url,
         )
-        partial.replace(path)
+        _put_in_place(partial, path, force=force)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def restore_database(path: Path, *, force: bool = False, url: str | None = None) -> str | None:
-    """Replace the database's fitness tables with the backup in `path`; return its revision.
+def restore_database(path: Path, *, force: bool = False, url: str | None = None) -> Restored:
+    """Load the data of the backup in `path` into the schema this fitness's migrations build
+    at the backup's revision, then migrate it to head; return what was restored.
 
-    Refuses (`DatabaseNotEmpty`) when the database holds fitness data or tables fitness
-    does not know, unless `force`. The restore is one transaction that stops at the first
-    error, so a failed restore changes nothing.
+    Nothing of the archive runs: its table of contents and its schema statements are
+    checked against the migrations' schema first, and anything else in it (a function, a
+    trigger, a table, a constraint, an extension, a large object, ...) is an
+    `ArchiveRefused` naming what it found. A backup at a revision this fitness does not know
+    (a newer fitness's) is an `UnknownRevision`. A database that holds fitness data, or
+    tables fitness does not know, is a `DatabaseNotEmpty` unless `force`; with `force` the
+    fitness tables are dropped (by the migrations' downgrades) and built anew, and other
+    tables are left alone. One transaction: a refused or failed restore changes nothing.
+    Rows stream from pg_restore into COPY one table at a time, so memory stays flat
+    whatever the backup's size.
 
-    >>> restore_database(Path("fitness.dump"))   # doctest: +SKIP
-    '0001'
+    >>> restore_database(Path("fitness.dump")).rows   # doctest: +SKIP
+    {'alembic_version': 1, 'shoes': 12, 'runs': 20000, 'runs_history': 22345, ...}
     """
-    url = url or database_url()
-    script = _restore_script(path.expanduser())
-    with psycopg.connect(url, **connect_kwargs()) as conn:  # type: ignore[arg-type]
-        if not force:
-            contents = find_existing_contents(conn=conn)
-            if contents:
-                raise DatabaseNotEmpty(contents)
-        if conn.info.server_version < 170000:
-            script = _without_transaction_timeout(script)
-    _run(
-        "psql",
-        "--no-psqlrc",
-        "--quiet",
-        "--no-password",
-        "--set=ON_ERROR_STOP=1",
-        "--file=-",
-        url=url,
-        stdin=script,
-        failure="the restore failed and changed nothing",
-    )
-    with psycopg.connect(url, **connect_kwargs()) as conn:  # type: ignore[arg-type]
-        return current_revision(conn=conn)
+    path = path.expanduser()
+    if not path.is_file():
+        raise BackupError(f"no backup file at {path}")
+    archive = Archive.open(path, _program("pg_restore"))
+    for table in _REQUIRED_TABLES:
+        if archive.data_entry(table) is None:
+            raise BackupError(f"{path} is not a fitness backup: it has no table {table}")
+    revision = _archive_revision(archive)
+    head = head_revision()
+    try:
+        with connect(url=url) as conn, conn.transaction():
+            # No migration may run meanwhile; a big restore may take longer than requests may.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+            conn.execute("SET LOCAL statement_timeout = 0")
+            with migrations_schema(conn, revision) as scratch:
+                reference = reference_for(conn, scratch)
+            findings = archive.findings(reference)
+            if findings:
+                raise ArchiveRefused(path, findings)
+            if not force:
+                tables = {*fitness_tables(conn), *reference.load_order}
+                contents = find_existing_contents(conn=conn, tables=tables)
+                if contents:
+                    raise DatabaseNotEmpty(contents)
+            _rebuild_schema(conn, revision)
+            unvalidated = sorted(archive.unvalidated_constraints() & reference.constraints.keys())
+            for table, name in unvalidated:
+                conn.execute(
+                    sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                        sql.Identifier(table), sql.Identifier(name)
+                    )
+                )
+            rows = {
+                table: _load_table(conn, archive, reference, table)
+                for table in reference.load_order
+            }
+            _restore_sequences(conn, archive, reference)
+            for table, name in unvalidated:
+                _add_not_valid(conn, table, name, reference.constraints[(table, name)])
+            loaded = [row[0] for row in conn.execute("SELECT version_num FROM alembic_version")]
+            if loaded != [revision]:
+                raise ArchiveRefused(path, [f"alembic_version rows {loaded!r}, not [{revision!r}]"])
+            conn.execute(migration_sql(revision, head))
+    except psycopg.Error as error:
+        raise BackupError(f"the restore failed and changed nothing: {_said(error)}") from error
+    logger.info("Restored %s (revision %s, migrated to %s)", path, revision, head)
+    return Restored(revision, head, rows)
 
 
-def find_existing_contents(*, conn: Connection) -> list[str]:
+def find_existing_contents(*, conn: Connection, tables: Iterable[str] | None = None) -> list[str]:
     """What a restore would overwrite: fitness tables with rows, and tables that are not
-    fitness's (in any schema); empty for a new or freshly migrated database.
+    fitness's (in any schema); empty for a new or freshly migrated database. Fitness's tables
+    are `tables` (default: those the migrations build at head) in the first schema of the
+    search path (`public` unless the URL says otherwise).
 
     >>> find_existing_contents(conn=conn)   # doctest: +SKIP
     ['rows in runs, runs_history', 'table public.notes is not part of fitness']
     """
+    own = sorted(set(tables if tables is not None else fitness_tables(conn)))
+    # alembic_version is ours too, and holds a row even in a database with no data.
+    filled_candidates = [table for table in own if table != "alembic_version"]
+    row = conn.execute("SELECT current_schema()").fetchone()
+    schema = row[0] if row and row[0] else "public"
     foreign = conn.execute(
         """
         SELECT format('%%s %%I.%%I is not part of fitness',
@@ -190,10 +248,10 @@ def find_existing_contents(*, conn: Connection) -> list[str]:
         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
           AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname NOT LIKE 'pg\\_%%'
-          AND NOT (n.nspname = 'public' AND c.relname = ANY(%(own)s))
+          AND NOT (n.nspname = %(schema)s AND c.relname = ANY(%(own)s))
         ORDER BY n.nspname, c.relname
         """,
-        {"own": list(_OWN_TABLES)},
+        {"own": [*own, "alembic_version"], "schema": schema},
     ).fetchall()
     present = [
         row[0]
@@ -201,23 +259,30 @@ def find_existing_contents(*, conn: Connection) -> list[str]:
             """
             SELECT t.name
             FROM unnest(%(tables)s::text[]) WITH ORDINALITY AS t (name, position)
-            WHERE to_regclass(format('public.%%I', t.name)) IS NOT NULL
+            WHERE to_regclass(format('%%I.%%I', %(schema)s::text, t.name)) IS NOT NULL
             ORDER BY t.position
             """,
-            {"tables": list(FITNESS_TABLES)},
+            {"tables": filled_candidates, "schema": schema},
         )
     ]
     filled: list[str] = []
     if present:
         query = sql.SQL("\nUNION ALL\n").join(
             sql.SQL("SELECT {name} WHERE EXISTS (SELECT 1 FROM {table})").format(
-                name=sql.Literal(name), table=sql.Identifier("public", name)
+                name=sql.Literal(name), table=sql.Identifier(schema, name)
             )
             for name in present
         )
         filled = [row[0] for row in conn.execute(query)]
     contents = [f"rows in {', '.join(filled)}"] if filled else []
     return contents + [row[0] for row in foreign]
+
+
+def fitness_tables(conn: Connection) -> list[str]:
+    """The tables the migrations build at head, alembic_version included, by name (built in
+    a scratch schema that is rolled back)."""
+    catalog = reference_catalog(conn, head_revision())
+    return sorted(name for kind, name in catalog if kind == "table")
 
 
 def libpq_environment(url: str) -> dict[str, str]:
@@ -240,37 +305,142 @@ def libpq_environment(url: str) -> dict[str, str]:
     }
 
 
-def _restore_script(path: Path) -> bytes:
-    """The SQL script of the archive at `path`: drop (if they exist) and recreate its
-    objects, load its data, all between one BEGIN and COMMIT."""
-    if not path.is_file():
-        raise BackupError(f"no backup file at {path}")
-    script = _run(
-        "pg_restore",
-        "--clean",
-        "--if-exists",
-        "--single-transaction",
-        "--exit-on-error",
-        "--no-owner",
-        "--no-privileges",
-        "--no-statistics",
-        "--file=-",
-        str(path),
-        failure=f"{path} is not a backup pg_restore can read",
+def _exists(path: Path) -> BackupError:
+    return BackupError(f"{path} exists; use --force to replace it")
+
+
+def _put_in_place(partial: Path, path: Path, *, force: bool) -> None:
+    if force:
+        partial.replace(path)
+        return
+    try:
+        # A hard link never replaces a file that appeared meanwhile (a rename would).
+        os.link(partial, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError:
+        if path.exists():
+            raise _exists(path) from None
+        partial.replace(path)
+
+
+def _archive_revision(archive: Archive) -> str:
+    """The schema revision in the archive's alembic_version data, checked to be known."""
+    entry = archive.data_entry("alembic_version")
+    assert entry is not None
+    with archive.copy_data(entry) as (header, rows):
+        text = b"".join(_first(rows, 4096)).decode("utf-8", errors="replace")
+    columns = [name.sval for name in header.attlist or ()]
+    values = text.splitlines()
+    if columns != ["version_num"] or len(values) != 1:
+        raise BackupError(f"{archive.path} is not a fitness backup: its alembic_version is odd")
+    revision = values[0]
+    if revision not in known_revisions():
+        raise UnknownRevision(revision[:40], where=str(archive.path))
+    return revision
+
+
+def _first(chunks: Iterator[bytes], limit: int) -> list[bytes]:
+    kept: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        kept.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return kept
+
+
+def _rebuild_schema(conn: Connection, revision: str) -> None:
+    """Drop what the migrations built (by their own downgrades) and build `revision`."""
+    current = current_revision(conn=conn)
+    if current is not None:
+        if current not in known_revisions():
+            raise UnknownRevision(current)
+        conn.execute(migration_sql(current, None))
+    # Alembic's downgrade to base leaves its (empty) table behind.
+    conn.execute("DROP TABLE IF EXISTS alembic_version")
+    conn.execute(migration_sql(None, revision))
+    # The backup's own alembic_version row is loaded with the rest.
+    conn.execute("DELETE FROM alembic_version")
+
+
+def _load_table(conn: Connection, archive: Archive, reference: Reference, table: str) -> int:
+    entry = archive.data_entry(table)
+    if entry is None:
+        return 0
+    with archive.copy_data(entry) as (header, rows):
+        columns = [name.sval for name in header.attlist or ()]
+        if not _is_plain_copy(header, table, archive.schema) or sorted(columns) != sorted(
+            reference.columns.get(table, [])
+        ):
+            raise ArchiveRefused(archive.path, [f"data of table {table} in an unexpected form"])
+        with conn.cursor() as cur:
+            with cur.copy(copy_into(table, columns)) as copy:
+                for chunk in rows:
+                    copy.write(chunk)
+            return cur.rowcount
+
+
+def _add_not_valid(conn: Connection, table: str, name: str, definition: str) -> None:
+    """Put back a constraint the backup held NOT VALID (its rows came before it), as the
+    migration that made it does: NOT VALID, then validated if every row meets it."""
+    conn.execute(
+        sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {} NOT VALID").format(
+            sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)
+        )
     )
-    for table in ("alembic_version", "runs", "runs_history"):
-        if f"CREATE TABLE public.{table} (".encode() not in script:
-            raise BackupError(f"{path} is not a fitness backup: it has no table {table}")
-    return script
+    try:
+        with conn.transaction():
+            conn.execute(
+                sql.SQL("ALTER TABLE {} VALIDATE CONSTRAINT {}").format(
+                    sql.Identifier(table), sql.Identifier(name)
+                )
+            )
+    except (psycopg.errors.CheckViolation, psycopg.errors.ForeignKeyViolation):
+        logger.warning("Some restored rows of %s break %s; it stays NOT VALID", table, name)
 
 
-def _without_transaction_timeout(script: bytes) -> bytes:
-    header = script[:_SCRIPT_HEADER_BYTES]
-    line = b"\n" + _TRANSACTION_TIMEOUT_LINE
-    at = header.find(line)
-    if at < 0:
-        return script
-    return script[:at] + script[at + len(line) :]
+def _is_plain_copy(header: object, table: str, schema: str | None) -> bool:
+    relation = getattr(header, "relation", None)
+    return (
+        relation is not None
+        and relation.relname == table
+        and relation.schemaname in (schema, None)
+        and bool(getattr(header, "is_from", False))
+        and not getattr(header, "is_program", False)
+        and getattr(header, "filename", None) is None
+        and not getattr(header, "options", None)
+        and getattr(header, "whereClause", None) is None
+        and getattr(header, "query", None) is None
+    )
+
+
+def _restore_sequences(conn: Connection, archive: Archive, reference: Reference) -> None:
+    entries = [entry for entry in archive.entries if entry.kind == "SEQUENCE SET"]
+    if not entries:
+        return
+    script = archive.script("--data-only", limit=_MAX_SEQUENCE_SCRIPT_BYTES, entries=entries)
+    positions, unknown = sequence_positions(script, reference.tags["SEQUENCE SET"])
+    if unknown:
+        raise ArchiveRefused(archive.path, unknown)
+    for sequence, value, is_called in positions:
+        conn.execute(
+            "SELECT setval(%s::regclass, %s, %s)",
+            (sql.Identifier(sequence).as_string(conn), value, is_called),
+        )
+
+
+def _said(error: psycopg.Error) -> str:
+    detail = error.diag.message_detail
+    return server_said(error) + (f" ({detail})" if detail else "")
+
+
+def _program(name: str) -> str:
+    executable = shutil.which(name, path=str(embedded_bin_dir()))
+    if executable is None:
+        raise BackupError(f"{name} is missing from the embedded PostgreSQL")
+    return executable
 
 
 def _run(
@@ -281,9 +451,7 @@ def _run(
     failure: str | None = None,
 ) -> bytes:
     """Run one of the embedded PostgreSQL programs and return its standard output."""
-    executable = shutil.which(program, path=str(embedded_bin_dir()))
-    if executable is None:
-        raise BackupError(f"{program} is missing from the embedded PostgreSQL")
+    executable = _program(program)
     environment = os.environ.copy()
     if url is not None:
         environment.update(libpq_environment(url))
@@ -295,15 +463,6 @@ def _run(
         check=False,
     )
     if completed.returncode != 0:
-        reason = _first_error(completed.stderr) or f"exit status {completed.returncode}"
+        reason = first_error_line(completed.stderr) or f"exit status {completed.returncode}"
         raise BackupError(f"{failure or program + ' failed'}: {reason}")
     return completed.stdout
-
-
-def _first_error(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines()]
-    for line in lines:
-        for marker in ("ERROR:", "FATAL:", "error:"):
-            if marker in line:
-                return " ".join(line.split(marker, 1)[1].split())
-    return next((line for line in lines if line), "")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from fitness.config import get_settings
-from fitness.db.connection import transaction
+from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.runs import IMPORT_BATCH_SIZE, import_runs
 from fitness.importers.mmf import (
     DistanceUnit,
@@ -101,6 +101,7 @@ def import_mmf_file(
         )
 
 
+@retry_on_disconnect
 def import_mmf_csv(
     source: BinaryIO,
     *,

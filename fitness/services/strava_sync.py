@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
-from fitness.db.connection import transaction
+from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.oauth_credentials import record_sync_outcome
 from fitness.db.runs import import_runs
 from fitness.db.shoes import sync_gear_shoes
@@ -182,6 +182,7 @@ def _gear(activity: Activity, strava: StravaClient) -> ProviderGear | None:
     return provider_gear(gear_id, strava.get_gear(gear_id))
 
 
+@retry_on_disconnect
 def _store(
     fetched: _Fetched, previous: datetime | None
 ) -> tuple[ImportResult, tuple[str, ...], datetime | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command
 from psycopg import sql
 
 from fitness.db.backup import (
@@ -19,9 +20,10 @@ from fitness.db.backup import (
     libpq_environment,
     restore_database,
 )
+from fitness.db.catalog import find_schema_drift
 from fitness.db.duplicates import dismiss_duplicate_pair
 from fitness.db.ingest_tokens import insert_ingest_token
-from fitness.db.migrations import head_revision, upgrade_to_head
+from fitness.db.migrations import alembic_config, head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
 from fitness.db.runs import delete_run, import_runs
@@ -108,10 +110,10 @@ def test_restore_into_an_empty_database_reproduces_every_row(
     empty = make_database()
 
     backup_database(backup)
-    revision = restore_database(backup, url=empty)
+    restored = restore_database(backup, url=empty)
 
     original, copy = every_row(db), every_row(empty)
-    assert revision == head_revision()
+    assert restored.revision == restored.backup_revision == head_revision()
     assert set(original) == {
         "alembic_version",
         "runs",
@@ -288,7 +290,7 @@ def test_a_failed_backup_leaves_an_earlier_backup_untouched(db: str, tmp_path: P
     backup.write_bytes(b"the earlier backup")
 
     with pytest.raises(BackupError, match="pg_dump failed: "):
-        backup_database(backup, url="postgresql://postgres@127.0.0.1:1/nothing")
+        backup_database(backup, url="postgresql://postgres@127.0.0.1:1/nothing", force=True)
 
     assert backup.read_bytes() == b"the earlier backup"
     assert [path.name for path in tmp_path.iterdir()] == ["fitness.dump"]
@@ -305,3 +307,80 @@ def test_connection_parameters_become_libpq_environment_variables():
         "PGDATABASE": "fitness",
         "PGSSLMODE": "require",
     }
+
+
+def insert_legacy_run(url: str, run_id: str, distance: float) -> None:
+    """A run stored before the bounds of migration 0002 existed (no library path can
+    store one now), with its original version."""
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            """
+            WITH run AS (
+                INSERT INTO runs (id, datetime_utc, type, distance, duration, source)
+                VALUES (%(id)s, '2020-05-01 07:00+00', 'Outdoor Run', %(distance)s, 3600,
+                        'Strava')
+                RETURNING *
+            )
+            INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type,
+                                      distance, duration, source)
+            SELECT id, 1, 'original', datetime_utc, type, distance, duration, source FROM run
+            """,
+            {"id": run_id, "distance": distance},
+        )
+
+
+def unvalidated_constraints(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [
+            row[0]
+            for row in conn.execute(
+                "SELECT conname FROM pg_constraint WHERE NOT convalidated "
+                "AND connamespace = 'public'::regnamespace ORDER BY 1"
+            )
+        ]
+
+
+def test_a_backup_at_an_older_revision_is_loaded_there_then_migrated_to_head(
+    make_database: Callable[[], str], tmp_path: Path
+):
+    source = make_database()
+    command.upgrade(alembic_config(source), "0001")
+    # The library writes today's schema; runs of revision 0001 are written as it stored them.
+    for number, distance in enumerate((5.0, 10.0, 5000.0), start=1):
+        insert_legacy_run(source, f"strava_{number}", distance=distance)
+    backup = tmp_path / "old.dump"
+    backup_database(backup, url=source)
+    target = make_database()
+
+    restored = restore_database(backup, url=target)
+
+    assert (restored.backup_revision, restored.revision) == ("0001", head_revision())
+    # The same as migrating the backed-up database itself.
+    upgrade_to_head(source)
+    assert every_row(target) == every_row(source)
+    # The run that breaks a later bound is kept; the bound holds for new rows only.
+    assert unvalidated_constraints(target) == ["runs_distance_check", "runs_history_distance_check"]
+    with psycopg.connect(target) as conn:
+        assert find_schema_drift(conn=conn) == []
+
+
+def test_rows_kept_under_a_not_valid_bound_round_trip(
+    runs: RunFactory, make_database: Callable[[], str], tmp_path: Path
+):
+    source = make_database()
+    command.upgrade(alembic_config(source), "0001")
+    insert_legacy_run(source, "strava_1", distance=5000.0)
+    upgrade_to_head(source)
+    with psycopg.connect(source) as conn:
+        import_runs(runs.many(2), conn=conn)
+    assert unvalidated_constraints(source) == ["runs_distance_check", "runs_history_distance_check"]
+    backup = tmp_path / "legacy.dump"
+    backup_database(backup, url=source)
+    target = make_database()
+
+    restore_database(backup, url=target)
+
+    assert every_row(target) == every_row(source)
+    assert unvalidated_constraints(target) == ["runs_distance_check", "runs_history_distance_check"]
+    with psycopg.connect(target) as conn:
+        assert find_schema_drift(conn=conn) == []
