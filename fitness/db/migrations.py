@@ -21,7 +21,7 @@ from alembic.script import ScriptDirectory
 from psycopg import Connection
 
 from fitness.config import PROJECT_ROOT
-from fitness.db.connection import connect, connection
+from fitness.db.connection import connect, connection, retry_on_disconnect
 from fitness.errors import FitnessError
 
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
@@ -82,6 +82,17 @@ def current_revision(*, conn: Connection | None = None) -> str | None:
         except psycopg.errors.UndefinedTable:
             return None
     return row[0] if row else None
+
+
+@retry_on_disconnect
+def current_revision_within(seconds: float, pool_wait_seconds: float) -> str | None:
+    """`current_revision` on a pooled connection, waiting at most `pool_wait_seconds` for one
+    and letting the query run at most `seconds` (a health check must not hang)."""
+    with connection(timeout=pool_wait_seconds) as conn, conn.transaction():
+        conn.execute(
+            "SELECT set_config('statement_timeout', %s, true)", (f"{int(seconds * 1000)}ms",)
+        )
+        return current_revision(conn=conn)
 
 
 def is_at_head(*, conn: Connection | None = None) -> bool:

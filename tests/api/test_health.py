@@ -16,12 +16,12 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from fitness.api import health
 from fitness.api.app import create_app
 from fitness.config import Settings
 from fitness.db.connection import close_pool
 from fitness.db.migrations import head_revision
 from fitness.models import Run
+from fitness.server import health
 from tests.api.conftest import TcpGate, _pump
 from tests.guarantees.conftest import serving as serving_process
 

