@@ -57,7 +57,7 @@ MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
 MAX_SHOE_MILEAGE: Final = 100_000.0
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
-RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual"]
+RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual", "Activity File"]
 RUN_TYPES: Final[tuple[str, ...]] = get_args(RunType)
 RUN_SOURCES: Final[tuple[str, ...]] = get_args(RunSource)
 

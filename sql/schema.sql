@@ -50,7 +50,10 @@ CREATE TABLE runs (
     distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
-                                        source IN ('MapMyFitness', 'Strava', 'Apple Health', 'Manual')
+                                        source IN (
+                                            'MapMyFitness', 'Strava', 'Apple Health', 'Manual',
+                                            'Activity File'
+                                        )
                                     ),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),
@@ -93,7 +96,10 @@ CREATE TABLE runs_history (
     distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
-                                        source IN ('MapMyFitness', 'Strava', 'Apple Health', 'Manual')
+                                        source IN (
+                                            'MapMyFitness', 'Strava', 'Apple Health', 'Manual',
+                                            'Activity File'
+                                        )
                                     ),
     avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
     shoe_id        text             REFERENCES shoes (id),

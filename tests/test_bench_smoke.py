@@ -35,7 +35,16 @@ def test_the_smoke_benchmark_runs_every_workload_and_writes_its_results(
     workloads = [row["workload"] for row in results["results"]]
     for expected in ("import", "get_run_by_id", "get_all_run_details", "date_range", "edits"):
         assert any(expected in workload for workload in workloads), (expected, workloads)
-    for expected in ("API PATCH", "API GET", "MMF CSV", "stats: totals", "stats: records", "page:"):
+    for expected in (
+        "API PATCH",
+        "API GET",
+        "MMF CSV",
+        "stats: totals",
+        "stats: records",
+        "Strava archive import",
+        "Strava archive CSV path",
+        "page:",
+    ):
         assert any(workload.startswith(expected) for workload in workloads), (expected, workloads)
     assert all(row["samples"] and row["median"] > 0 for row in results["results"])
     assert "| workload | unit | median |" in done.stdout

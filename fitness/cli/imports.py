@@ -20,7 +20,15 @@ from fitness.cli._common import (
     prepare_database,
     progress,
 )
+from fitness.services.activity_files_import import (
+    ActivityFilesImportResult,
+    import_activity_files,
+)
 from fitness.services.mmf_import import MMFImportResult, import_mmf_csv
+from fitness.services.strava_archive_import import (
+    StravaArchiveImportResult,
+    import_strava_archive,
+)
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -165,6 +173,163 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
+def _add_strava_archive(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "strava-archive",
+        help="import Strava's bulk export (export_*.zip)",
+        description=(
+            "Import the runs of Strava's bulk export (Settings, My Account, Download or Delete "
+            "Your Account): the export_*.zip, its unpacked folder, or its activities.csv. "
+            "Runs get the ids the Strava sync gives them, so the two never duplicate a run; "
+            "runs already stored are left as they are. Headers and dates in any of Strava's "
+            "languages; shoes from shoes.csv and each run's gear; heart rate and treadmill "
+            "runs from the activity files when activities.csv lacks them. Other activities "
+            "are counted and skipped. Exit status 1 when --strict rejected the file."
+        ),
+    )
+    parser.add_argument("path", metavar="PATH", help="the export zip, or its unpacked folder")
+    _add_write_options(parser)
+    parser.set_defaults(handler=_strava_archive)
+
+
+def _strava_archive(args: argparse.Namespace) -> int:
+    prepare_database()
+    with progress("Importing", total=1.0) as advance:
+        result = import_strava_archive(
+            args.path,
+            dry_run=args.dry_run,
+            strict=args.strict,
+            progress=lambda rows, done, total: advance(
+                done / total if total else 0, f"{rows:,} activities"
+            ),
+        )
+    _print_archive_summary(result)
+    return 1 if result.aborted else 0
+
+
+def _print_archive_summary(result: StravaArchiveImportResult) -> None:
+    if result.aborted:
+        print(f"nothing imported: {count(result.error_count, 'bad row')} and --strict")
+    else:
+        counts = [f"{result.skipped_existing} already stored"]
+        if result.repeated_in_file:
+            counts.append(f"{result.repeated_in_file} repeated in the file")
+        counts.append(_others(result.skipped_other_activities, result.other_activity_types))
+        verb = "dry run: would import" if result.dry_run else "imported"
+        print(
+            f"{verb} {count(result.inserted, 'run')} ({', '.join(counts)}); "
+            f"{count(result.files_read, 'activity file')} read"
+            + ("; nothing written" if result.dry_run else "")
+        )
+        if result.shoes_created:
+            print(f"new shoes: {', '.join(result.shoes_created)}")
+    _print_lines(
+        f"{count(result.repeated_in_file, 'row')} repeated an activity of an earlier row (the "
+        "earlier row is kept):",
+        result.repeated_in_file,
+        [f"line {r.line}: {r.run_id}, kept from line {r.kept_line}" for r in result.repeats],
+    )
+    _print_lines(
+        f"{count(len(result.warnings), 'run')} imported without what its activity file adds:",
+        len(result.warnings),
+        [f"line {w.line}: {w.message}" for w in result.warnings],
+    )
+    _print_lines(
+        f"{count(result.error_count, 'row')} could not be imported:",
+        result.error_count,
+        [f"line {e.line}: {e.message}" for e in result.errors],
+    )
+
+
+def _add_files(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "files",
+        help="import activity files (FIT, GPX, TCX)",
+        description=(
+            "Import runs from activity files: FIT, GPX and TCX, gzipped or not, or folders "
+            "and zip archives of them (a watch's or another app's export). A run's id is its "
+            "start time (file_<UTC start>), so importing a file again, or another export of "
+            "the same activity, adds nothing. Treadmill runs, distance, timer time and heart "
+            "rate come from the file. Files that cannot be read are listed; the others are "
+            "imported unless --strict. Exit status 1 when --strict rejected the import."
+        ),
+    )
+    parser.add_argument(
+        "paths", metavar="PATH", nargs="+", help="activity files, folders or zip archives"
+    )
+    _add_write_options(parser)
+    parser.set_defaults(handler=_files)
+
+
+def _files(args: argparse.Namespace) -> int:
+    prepare_database()
+    with progress("Importing", total=1.0) as advance:
+        result = import_activity_files(
+            args.paths,
+            dry_run=args.dry_run,
+            strict=args.strict,
+            progress=lambda done, total: advance(done / total, f"{done:,} of {total:,} files"),
+        )
+    _print_files_summary(result)
+    return 1 if result.aborted else 0
+
+
+def _print_files_summary(result: ActivityFilesImportResult) -> None:
+    if result.aborted:
+        print(f"nothing imported: {count(result.error_count, 'bad file')} and --strict")
+    else:
+        counts = [f"{result.skipped_existing} already stored"]
+        if result.repeated_in_import:
+            counts.append(f"{result.repeated_in_import} repeated")
+        counts.append(_others(result.skipped_other_activities, result.other_activity_types))
+        verb = "dry run: would import" if result.dry_run else "imported"
+        ignored = (
+            f", {count(result.ignored_files, 'other file')} ignored" if result.ignored_files else ""
+        )
+        print(
+            f"{verb} {count(result.inserted, 'run')} ({', '.join(counts)}) from "
+            f"{count(result.files, 'file')}{ignored}"
+            + ("; nothing written" if result.dry_run else "")
+        )
+    _print_lines(
+        f"{count(result.repeated_in_import, 'activity', 'activities')} another file already "
+        "had (the first file is kept):",
+        result.repeated_in_import,
+        [f"{r.file}: {r.run_id}, kept from {r.kept_file}" for r in result.repeats],
+    )
+    _print_lines(
+        f"{count(result.error_count, 'file')} could not be imported:",
+        result.error_count,
+        [f"{e.file}: {e.message}" for e in result.errors],
+    )
+
+
+def _add_write_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported, write nothing"
+    )
+    parser.add_argument("--strict", action="store_true", help="import nothing if any is bad")
+
+
+def _others(number: int, types: dict[str, int]) -> str:
+    words = count(number, "other activity", "other activities") + " skipped"
+    if types:
+        shown = ", ".join(f"{kind} {n}" for kind, n in list(types.items())[:5])
+        words += f": {shown}" + (", ..." if len(types) > 5 else "")
+    return words
+
+
+def _print_lines(heading: str, total: int, lines: list[str]) -> None:
+    if not total:
+        return
+    print(heading)
+    for line in lines[:MAX_ERRORS_SHOWN]:
+        print(f"  {line}")
+    _more(total)
+
+
 IMPORT_COMMANDS: list[AddCommand] = [
     _add_mmf,
+    _add_strava_archive,
+    _add_files,
 ]

@@ -10,18 +10,25 @@ characters) are decoded or removed, never stored.
 from __future__ import annotations
 
 import ast
-import csv
 import html
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fitness.errors import InvalidImport
 from fitness.ids import mmf_run_id, shoe_id_from_name
+from fitness.importers._csv import (
+    RowError,
+    SkippedActivity,
+    csv_rows,
+    excerpt,
+    parse_number,
+    width_error,
+)
 from fitness.models import Run, RunType, validate_run_fields
 
 T = TypeVar("T")
@@ -48,9 +55,6 @@ OPTIONAL_COLUMNS: Final = (HEART_RATE, NOTES)
 # The international mile, exactly (1959): kilometres are converted with decimal arithmetic,
 # so a distance an export converted from miles comes back as those miles.
 KM_PER_MILE: Final = Decimal("1.609344")
-# A physical line longer than this is garbage, not an export: it is skipped (and reported)
-# rather than read into memory. csv's own field limit (128 KiB) bounds a quoted field.
-MAX_LINE_CHARS: Final = 1_000_000
 
 _MONTHS: Final = {
     name: number
@@ -93,8 +97,6 @@ _CHARACTER_REFERENCE = re.compile(
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # How Python and pandas write a missing text value.
 _MISSING_TEXT: Final = frozenset({"None", "nan", "NaN"})
-# A number with commas as thousands separators ("1,234.5"); any other comma is a decimal one.
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,30 +112,6 @@ class MMFRun:
     warning: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedActivity:
-    """A row that is not a run (a walk, a ride...): counted, never an error."""
-
-    line: int
-    activity_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """A row that cannot be imported, at its physical line (the header is line 1)."""
-
-    line: int
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class RowWarning:
-    """Part of a row that could not be used, although its run was (see `MMFRun.warning`)."""
-
-    line: int
-    message: str
-
-
 MMFRow = MMFRun | SkippedActivity | RowError
 
 
@@ -141,7 +119,8 @@ def timezone_named(name: str) -> ZoneInfo:
     """The IANA timezone `name` ("Europe/Berlin"); anything else is an `InvalidImport`."""
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name too long for a file name of the zone database.
         raise InvalidImport(
             f"unknown timezone {name!r}: use an IANA name such as Europe/Berlin or UTC"
         ) from None
@@ -180,38 +159,18 @@ class MMFExport:
         self.distance_unit: DistanceUnit | None = None
 
     def __iter__(self) -> Iterator[MMFRow]:
-        lines = _BoundedLines(self._stream)
-        reader = csv.reader(lines)
         header: _Header | None = None
-        while True:
-            start = reader.line_num + 1
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as error:
-                yield RowError(start, f"unreadable CSV: {error}")
+        for row in csv_rows(self._stream, source="MapMyFitness"):
+            if isinstance(row, RowError):
+                yield row
                 continue
-            except UnicodeDecodeError as error:
-                raise InvalidImport(
-                    f"the file is not UTF-8 text (byte 0x{error.object[error.start]:02x} after "
-                    f"line {reader.line_num}); export it again from MapMyFitness"
-                ) from None
-            if lines.overlong_between(start, reader.line_num):
-                yield RowError(start, f"line is longer than {MAX_LINE_CHARS:,} characters")
-                continue
-            if not any(cell.replace("\ufeff", "").strip() for cell in cells):
-                continue
+            start, cells = row
             if header is None:
                 header = _Header.read(cells)
                 self.distance_unit = header.distance_unit
                 continue
-            if len(cells) != header.width:
-                yield RowError(
-                    start,
-                    f"has {len(cells)} fields where the header has {header.width} (a value "
-                    "with a comma that lost its quotes?)",
-                )
+            if error := width_error(start, cells, header.width):
+                yield error
                 continue
             yield _parse_row(start, cells, header, self._zone)
         if header is None:
@@ -310,11 +269,11 @@ def _parse_row(line: int, cells: list[str], header: _Header, zone: ZoneInfo) -> 
     try:
         run_id = mmf_run_id(cell(LINK))
     except ValueError:
-        return RowError(line, f"Link is not a MapMyFitness workout link: {_excerpt(cell(LINK))}")
+        return RowError(line, f"Link is not a MapMyFitness workout link: {excerpt(cell(LINK))}")
     problems: list[str] = []
     workout_date = _parsed(problems, WORKOUT_DATE, cell(WORKOUT_DATE), parse_workout_date)
-    distance = _parsed(problems, distance_column, cell(DISTANCE), _number)
-    duration = _parsed(problems, DURATION, cell(DURATION), _number)
+    distance = _parsed(problems, distance_column, cell(DISTANCE), parse_number)
+    duration = _parsed(problems, DURATION, cell(DURATION), parse_number)
     heart_rate = _parsed(problems, HEART_RATE, cell(HEART_RATE), _optional_number)
     notes = cell(NOTES)
     if notes in _MISSING_TEXT:
@@ -366,28 +325,8 @@ def _parsed(problems: list[str], column: str, text: str, parse: Callable[[str], 
         return None
 
 
-def _number(text: str) -> Decimal:
-    """A decimal number as exports write it: `1234.5`, `1,234.5`, or with a decimal comma
-    (`7,31`, `1.234,5`) as some locales do."""
-    if not text:
-        raise ValueError("is empty")
-    plain = text.replace(" ", "").replace("\u00a0", "").replace("\u202f", "")
-    if "," in plain:
-        if _THOUSANDS.fullmatch(plain) or plain.rfind(".") > plain.rindex(","):
-            plain = plain.replace(",", "")
-        else:
-            plain = plain.replace(".", "").replace(",", ".")
-    try:
-        value = Decimal(plain)
-    except InvalidOperation:
-        raise ValueError(f"{_excerpt(text)} is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"{_excerpt(text)} is not a finite number")
-    return value
-
-
 def _optional_number(text: str) -> Decimal | None:
-    return _number(text) if text else None
+    return parse_number(text) if text else None
 
 
 def _shoe_problem(name: str) -> str | None:
@@ -396,7 +335,7 @@ def _shoe_problem(name: str) -> str | None:
         shoe_id_from_name(name)
     except ValueError as error:
         return (
-            f"Notes: {_excerpt('Shoes: ' + name)} cannot name a shoe ({error}); the run is "
+            f"Notes: {excerpt('Shoes: ' + name)} cannot name a shoe ({error}); the run is "
             "imported without one"
         )
     return None
@@ -420,39 +359,3 @@ def _decoded_literal(text: str) -> str:
         return value.decode("utf-8")
     except UnicodeDecodeError:
         return value.decode("cp1252", errors="replace")
-
-
-def _excerpt(text: str, limit: int = 60) -> str:
-    return repr(text if len(text) <= limit else text[:limit] + "…")
-
-
-class _BoundedLines:
-    """The stream's lines, each read with a length cap; overlong lines become blank ones.
-
-    Line numbers of overlong lines are remembered so the row containing them is reported.
-    """
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-        self._number = 0
-        self._overlong: list[int] = []
-
-    def __iter__(self) -> _BoundedLines:
-        return self
-
-    def __next__(self) -> str:
-        line = self._stream.readline(MAX_LINE_CHARS + 1)
-        if not line:
-            raise StopIteration
-        self._number += 1
-        if len(line) > MAX_LINE_CHARS:
-            self._overlong.append(self._number)
-            while line and not line.endswith(("\n", "\r")):
-                line = self._stream.readline(MAX_LINE_CHARS)
-            return "\n"
-        return line
-
-    def overlong_between(self, first: int, last: int) -> bool:
-        while self._overlong and self._overlong[0] < first:
-            self._overlong.pop(0)
-        return bool(self._overlong) and self._overlong[0] <= last

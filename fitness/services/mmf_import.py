@@ -11,29 +11,27 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
 
 from fitness.config import get_settings
-from fitness.db.connection import retry_on_disconnect, transaction
-from fitness.db.runs import IMPORT_BATCH_SIZE, import_runs
-from fitness.importers.mmf import (
-    DistanceUnit,
-    MMFExport,
-    MMFRun,
-    RowError,
-    RowWarning,
-    SkippedActivity,
-    timezone_named,
-)
-from fitness.models import ImportResult, Run
+from fitness.db.connection import retry_on_disconnect
+from fitness.db.runs import IMPORT_BATCH_SIZE
+from fitness.importers._csv import RowError, RowWarning, SkippedActivity
+from fitness.importers.mmf import DistanceUnit, MMFExport, MMFRun, timezone_named
+from fitness.services._batched_import import MAX_REPORTED_ERRORS, BatchedImport, batched_import
 
 logger = logging.getLogger(__name__)
 
-# Beyond this many, bad rows (and repeats, and warnings) are counted but not listed: a file
-# of garbage must not turn into a response of unbounded size.
-MAX_REPORTED_ERRORS: Final = 1_000
+__all__ = [
+    "MAX_REPORTED_ERRORS",
+    "MMFImportResult",
+    "RepeatedWorkout",
+    "import_mmf_csv",
+    "import_mmf_file",
+]
+
 PROGRESS_EVERY_ROWS: Final = 1_000
 
 Progress = Callable[[int], None]
@@ -130,39 +128,25 @@ def import_mmf_csv(
     zone = timezone_named(timezone or get_settings().mmf_timezone)
     text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
     export = MMFExport(text, zone)
-    tally = _Tally()
     try:
-        with transaction() as conn:
-            batch: list[Run] = []
+        with batched_import(
+            changed_by="mmf import", dry_run=dry_run, strict=strict, batch_size=batch_size
+        ) as tally:
             for row in export:
-                tally.rows += 1
                 if isinstance(row, MMFRun):
-                    if tally.is_first_copy(row) and not (strict and tally.error_count):
-                        batch.append(row.run)
+                    warning = RowWarning(row.line, row.warning) if row.warning else None
+                    tally.add_run(row.line, row.run, warning)
                 elif isinstance(row, SkippedActivity):
-                    tally.skipped_other_activities += 1
+                    tally.add_other_activity(row.activity_type)
                 else:
                     tally.add_error(row)
-                if len(batch) >= batch_size:
-                    tally.add_imported(import_runs(batch, changed_by="mmf import", conn=conn))
-                    batch = []
-                if progress is not None and tally.rows % PROGRESS_EVERY_ROWS == 0:
-                    progress(tally.rows)
-            if batch and not (strict and tally.error_count):
-                tally.add_imported(import_runs(batch, changed_by="mmf import", conn=conn))
-            if dry_run or (strict and tally.error_count):
-                raise _RollBack
-    except _RollBack:
-        pass
+                if progress is not None and tally.records % PROGRESS_EVERY_ROWS == 0:
+                    progress(tally.records)
     finally:
         text.detach()
     if progress is not None:
-        progress(tally.rows)
-    result = tally.result(
-        dry_run=dry_run,
-        aborted=strict and tally.error_count > 0,
-        distance_unit=export.distance_unit,
-    )
+        progress(tally.records)
+    result = _result(tally, dry_run=dry_run, distance_unit=export.distance_unit)
     _log(result)
     return result
 
@@ -185,61 +169,24 @@ def _log(result: MMFImportResult) -> None:
         logger.info("MMF import: %s runs inserted (%s)", result.inserted, counts)
 
 
-class _RollBack(Exception):
-    """Raised inside the import's transaction to end it without committing."""
-
-
-@dataclass
-class _Tally:
-    rows: int = 0
-    inserted: int = 0
-    skipped_existing: int = 0
-    skipped_other_activities: int = 0
-    shoes_created: list[str] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    error_count: int = 0
-    repeated_in_file: int = 0
-    repeats: list[RepeatedWorkout] = field(default_factory=list)
-    warnings: list[RowWarning] = field(default_factory=list)
-    first_line: dict[str, int] = field(default_factory=dict)
-
-    def is_first_copy(self, row: MMFRun) -> bool:
-        """True for the first row with this workout; a later one is counted as a repeat."""
-        kept = self.first_line.setdefault(row.run.id, row.line)
-        if kept != row.line:
-            self.repeated_in_file += 1
-            if len(self.repeats) < MAX_REPORTED_ERRORS:
-                self.repeats.append(RepeatedWorkout(row.line, row.run.id, kept))
-            return False
-        if row.warning is not None and len(self.warnings) < MAX_REPORTED_ERRORS:
-            self.warnings.append(RowWarning(row.line, row.warning))
-        return True
-
-    def add_error(self, error: RowError) -> None:
-        self.error_count += 1
-        if len(self.errors) < MAX_REPORTED_ERRORS:
-            self.errors.append(error)
-
-    def add_imported(self, imported: ImportResult) -> None:
-        self.inserted += imported.inserted
-        self.skipped_existing += imported.skipped_existing
-        self.shoes_created.extend(imported.shoes_created)
-
-    def result(
-        self, *, dry_run: bool, aborted: bool, distance_unit: DistanceUnit | None
-    ) -> MMFImportResult:
-        return MMFImportResult(
-            inserted=0 if aborted else self.inserted,
-            skipped_existing=0 if aborted else self.skipped_existing,
-            skipped_other_activities=self.skipped_other_activities,
-            shoes_created=() if aborted else tuple(sorted(self.shoes_created)),
-            errors=tuple(self.errors),
-            error_count=self.error_count,
-            rows=self.rows,
-            dry_run=dry_run,
-            aborted=aborted,
-            repeated_in_file=self.repeated_in_file,
-            repeats=tuple(self.repeats),
-            warnings=() if aborted else tuple(self.warnings),
-            distance_unit=distance_unit,
-        )
+def _result(
+    tally: BatchedImport,
+    dry_run: bool,
+    distance_unit: DistanceUnit | None,  # type: ignore[type-arg]
+) -> MMFImportResult:
+    aborted = tally.aborted
+    return MMFImportResult(
+        inserted=0 if aborted else tally.inserted,
+        skipped_existing=0 if aborted else tally.skipped_existing,
+        skipped_other_activities=tally.skipped_other_activities,
+        shoes_created=tally.sorted_shoes_created(),
+        errors=tuple(tally.errors),
+        error_count=tally.error_count,
+        rows=tally.records,
+        dry_run=dry_run,
+        aborted=aborted,
+        repeated_in_file=tally.repeated,
+        repeats=tuple(RepeatedWorkout(*repeat) for repeat in tally.repeats),
+        warnings=() if aborted else tuple(tally.warnings),
+        distance_unit=distance_unit,
+    )

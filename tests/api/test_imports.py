@@ -1,4 +1,5 @@
-"""POST /mmf/upload-csv: a MapMyFitness export uploaded, imported, summarised."""
+"""The import routes: a MapMyFitness export, a Strava export, activity files; uploaded,
+imported, summarised."""
 
 from __future__ import annotations
 
@@ -12,6 +13,16 @@ from fitness.api import imports
 from fitness.api.app import create_app
 from fitness.config import Settings
 from fitness.db.runs import get_all_runs
+from tests.activity_files import (
+    FIXTURES,
+    START,
+    english_export_files,
+    fit_file,
+    gpx_file,
+    gz,
+    strava_export,
+    zipped,
+)
 from tests.api.conftest import TOKEN
 from tests.importers.mmf_csv import SAMPLE_EXPORT, mmf_csv, mmf_row
 
@@ -144,3 +155,99 @@ def test_a_metric_export_is_imported_and_the_summary_names_its_unit(client: Test
     body = upload(client, content.read_bytes()).json()
     assert (body["inserted"], body["distance_unit"], body["repeated_in_file"]) == (2, "km", 0)
     assert sorted(run.distance for run in get_all_runs()) == [3.64224, 4.5404]
+
+
+def archive_bytes(tmp_path: Path, csv_name: str = "activities-en.csv") -> bytes:
+    path = strava_export(tmp_path / "export.zip", FIXTURES / csv_name, english_export_files())
+    return path.read_bytes()
+
+
+def test_uploading_a_strava_export_imports_its_runs(client: TestClient, tmp_path: Path) -> None:
+    files = {"file": ("export_12345678.zip", archive_bytes(tmp_path), "application/zip")}
+    response = client.post("/imports/strava-archive", files=files)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["inserted"], body["skipped_existing"], body["skipped_other_activities"]) == (
+        6,
+        0,
+        2,
+    )
+    assert body["errors"] == [] and body["other_activity_types"] == {"Ride": 1, "Walk": 1}
+    assert body["shoes_created"] == [
+        "Brooks Ghost 12",
+        "Hoka Clifton 9",
+        "Nike Pegasus 40",
+        "Speedy",
+    ]
+    assert body["rows"] == 8 and body["files_read"] == 4
+    again = client.post("/imports/strava-archive", files=files).json()
+    assert (again["inserted"], again["skipped_existing"]) == (0, 6)
+
+
+def test_a_strict_strava_upload_with_a_bad_row_is_a_422_writing_nothing(
+    client: TestClient, tmp_path: Path
+) -> None:
+    content = (FIXTURES / "activities-en.csv").read_text(encoding="utf-8")
+    path = strava_export(tmp_path / "e.zip", content.replace("Mar 8, 2024, 5:45:10 AM", "x"))
+    response = client.post(
+        "/imports/strava-archive",
+        files={"file": ("e.zip", path.read_bytes(), "application/zip")},
+        data={"strict": "true"},
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "/problems/import-rejected" and body["aborted"] is True
+    assert [error["line"] for error in body["errors"]] == [7]
+    assert get_all_runs() == []
+
+
+def test_an_upload_that_is_no_strava_export_is_a_422(client: TestClient) -> None:
+    no_csv = zipped({"profile.csv": b"Athlete ID\n1\n"})
+    response = client.post("/imports/strava-archive", files={"file": ("e.zip", no_csv)})
+    assert response.status_code == 422
+    assert "no activities.csv" in response.json()["detail"]
+    response = client.post("/imports/strava-archive", files={"file": ("w.csv", sample())})
+    assert response.status_code == 422
+    assert "not Strava's activities.csv" in response.json()["detail"]
+
+
+def test_uploading_activity_files_one_or_many(client: TestClient) -> None:
+    files = [
+        ("files", ("run.fit", fit_file(), "application/octet-stream")),
+        (
+            "files",
+            (
+                "treadmill.fit.gz",
+                gz(fit_file(START.replace(day=5), sub_sport="treadmill")),
+                "application/gzip",
+            ),
+        ),
+        ("files", ("same-run.gpx", gpx_file(), "application/gpx+xml")),
+        ("files", ("broken.tcx", b"<TrainingCenterDatabase>", "application/xml")),
+    ]
+    response = client.post("/imports/files", files=files, data={"dry_run": "false"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["inserted"], body["repeated_in_import"], body["error_count"]) == (2, 1, 1)
+    assert body["errors"][0]["file"] == "broken.tcx"
+    assert body["repeats"] == [
+        {"file": "same-run.gpx", "run_id": "file_20240304T060102Z", "kept_file": "run.fit"}
+    ]
+    types = {run.id: run.type for run in get_all_runs()}
+    assert types == {
+        "file_20240304T060102Z": "Outdoor Run",
+        "file_20240305T060102Z": "Treadmill Run",
+    }
+
+
+def test_strict_activity_files_with_a_bad_file_is_a_422(client: TestClient) -> None:
+    files = [("files", ("run.fit", fit_file())), ("files", ("x.gpx", b"<gpx"))]
+    response = client.post("/imports/files", files=files, data={"strict": "true"})
+    assert response.status_code == 422 and response.json()["error_count"] == 1
+    assert get_all_runs() == []
+
+
+def test_activity_files_need_at_least_one_file(client: TestClient) -> None:
+    response = client.post("/imports/files", data={"dry_run": "true"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["files"]

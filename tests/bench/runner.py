@@ -17,6 +17,7 @@ from pathlib import Path
 from fitness.db.connection import close_pool
 from tests.bench import data
 from tests.bench.api import api_workloads
+from tests.bench.archive import archive_workloads
 from tests.bench.database import bench_database
 from tests.bench.mmf import mmf_workloads
 from tests.bench.pages import pages_workloads
@@ -47,6 +48,7 @@ WORKLOADS: dict[str, Workload] = {
     "edits": edit_workloads,
     "api": api_workloads,
     "mmf": mmf_workloads,
+    "archive": archive_workloads,
     # Last: it adds a year of runs ending today, for the dashboard's recent weeks.
     "pages": pages_workloads,
 }

@@ -33,6 +33,7 @@ class Sizes:
     api_requests_per_client: int
     mmf_rows: int
     mmf_repeats: int
+    archive_activities: int
     loop_seconds: float
 
     @property
@@ -56,6 +57,7 @@ FULL = Sizes(
     api_requests_per_client=150,
     mmf_rows=100_000,
     mmf_repeats=2,
+    archive_activities=5_000,
     loop_seconds=120.0,
 )
 
@@ -74,6 +76,7 @@ QUICK = Sizes(
     api_requests_per_client=50,
     mmf_rows=20_000,
     mmf_repeats=1,
+    archive_activities=1_000,
     loop_seconds=30.0,
 )
 
@@ -92,6 +95,7 @@ SMOKE = Sizes(
     api_requests_per_client=5,
     mmf_rows=500,
     mmf_repeats=1,
+    archive_activities=30,
     loop_seconds=30.0,
 )
 

@@ -112,3 +112,12 @@ def test_shoe_texts_longer_than_their_bound_cannot_be_stored(
     insert("shoe_a", "x" * limit)
     with pytest.raises(psycopg.errors.CheckViolation):
         insert("shoe_b", "y" * (limit + 1))
+
+
+def test_every_run_source_of_the_rules_can_be_stored_and_no_other(
+    raw_conn: psycopg.Connection,
+) -> None:
+    for number, source in enumerate(rules.RUN_SOURCES):
+        insert_run(raw_conn, id=f"run_{number}", source=source)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        insert_run(raw_conn, id="run_other", source="Garmin Connect")

@@ -21,6 +21,7 @@ from fitness.importers.mmf import (
     parse_mmf_csv,
     parse_workout_date,
     shoe_name_from_notes,
+    timezone_named,
 )
 from tests.importers.mmf_csv import HEADER, SAMPLE_EXPORT, mmf_csv, mmf_row
 
@@ -520,3 +521,8 @@ def test_links_of_every_mapmy_site_are_runs_and_other_sites_are_row_errors() -> 
     assert [r.run.id for r in runs_of(rows)] == [f"mmf_{n}" for n in range(1, 7)]
     [error] = errors_of(rows)
     assert error.line == 8 and "strava.com" in error.message
+
+
+def test_a_timezone_name_too_long_for_the_zone_database_is_an_invalid_import() -> None:
+    with pytest.raises(InvalidImport, match="unknown timezone"):
+        timezone_named("Europe/" + "x" * 300)
