@@ -33,7 +33,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar, get_origin
+from typing import Any, Final, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.requests import Request
@@ -188,22 +188,12 @@ async def read_form(request: Request, model: type[F]) -> AsyncIterator[F]:
         unknown = [name for name in form if name not in model.model_fields]
         if unknown:
             raise UnknownFields(unknown)
-        # A blank text field is an absent one (an HTML form sends every field); a list field
-        # takes every part of its name.
-        values: dict[str, object] = {}
-        for name in dict.fromkeys(form.keys()):
-            parts = [value for value in form.getlist(name) if value != ""]
-            if parts:
-                values[name] = parts if _is_list(model, name) else parts[-1]
+        values = model.values_of(form)
         try:
             parsed = model.model_validate(values)
         except ValidationError as error:
             raise InvalidUpdate(field_problems(error, model)) from None
         yield parsed
-
-
-def _is_list(model: type[Form], name: str) -> bool:
-    return get_origin(model.model_fields[name].annotation) is list
 
 
 def parse_body(model: type[Body], raw: Mapping[str, object]) -> Body:

@@ -9,9 +9,10 @@ Responses need no declaration here: they are the library's own dataclasses
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_origin
 
 from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import FormData
 
 
 class Query(BaseModel):
@@ -56,3 +57,17 @@ class Form(BaseModel):
         extra="forbid", frozen=True, arbitrary_types_allowed=True, use_attribute_docstrings=True
     )
     max_files: ClassVar[int] = 1
+
+    @classmethod
+    def values_of(cls, form: FormData) -> dict[str, object]:
+        """The parts of a multipart body as this form's values, ready to validate: a blank
+        text field is an absent one (an HTML form sends every field), a list field takes
+        every part of its name, any other field its last part."""
+        values: dict[str, object] = {}
+        for name in dict.fromkeys(form.keys()):
+            parts = [value for value in form.getlist(name) if value != ""]
+            if parts:
+                field = cls.model_fields.get(name)
+                listed = field is not None and get_origin(field.annotation) is list
+                values[name] = parts if listed else parts[-1]
+        return values

@@ -1,25 +1,28 @@
-"""The import page: upload a MapMyFitness CSV export, see the dry run's row report, then
-import it for real and watch its progress (fitness.services.mmf_import).
+"""The import page: upload a MapMyFitness CSV export, Strava's bulk export or activity
+files, see the dry run's report, then import for real and watch its progress (the same
+services as the API: fitness.services.mmf_import, strava_archive_import,
+activity_files_import).
 
-The uploaded file is kept on the server between the dry run and the import (so the person
-does not choose it twice), in a temporary directory of this process, for
+The uploaded files are kept on the server between the dry run and the import (so the person
+does not choose them twice), in a temporary directory of this process, for
 `UPLOAD_LIFETIME` and at most `MAX_PENDING_UPLOADS` at a time; the import runs in the
 background, and its page refreshes itself (no script needed) until the report is there.
-Both belong to the session that uploaded the file.
+Both belong to the session that uploaded the files.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import re
 import secrets
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -32,8 +35,11 @@ from fitness.config import Settings
 from fitness.errors import InvalidImport
 from fitness.importers.mmf import timezone_named
 from fitness.rules import field_problems
-from fitness.services.mmf_import import MMFImportResult, import_mmf_csv, import_mmf_file
-from fitness.shapes.imports import MmfUpload
+from fitness.services.activity_files_import import import_activity_files
+from fitness.services.mmf_import import import_mmf_file
+from fitness.services.strava_archive_import import import_strava_archive
+from fitness.shapes import Form
+from fitness.shapes.imports import ActivityFilesUpload, MmfUpload, StravaArchiveUpload
 from fitness.web.forms import CSRF_FIELD, PageRefused, check_csrf, read_form
 from fitness.web.rendering import render
 from fitness.web.sessions import session_of
@@ -44,21 +50,72 @@ UPLOAD_LIFETIME_SECONDS: Final = 3600.0
 MAX_PENDING_UPLOADS: Final = 5
 MAX_JOBS_KEPT: Final = 20
 REFRESH_SECONDS: Final = 1
-_ID_CHARS: Final = 22
+_UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """One kind of upload the page takes: its form, what it counts, and its import.
+
+    `run(files, options, dry_run, progress)` imports the stored files; `progress(n)` is told
+    how many of `counted` were read so far, and the answer has `inserted`, `error_count`.
+    """
+
+    slug: str
+    form: type[Form]
+    counted: str
+    run: Callable[[Sequence[Path], dict[str, Any], bool, Callable[[int], None] | None], Any]
+
+
+def _mmf(files: Sequence[Path], options: dict[str, Any], dry_run: bool, progress: Any) -> Any:
+    return import_mmf_file(files[0], dry_run=dry_run, progress=progress, **options)
+
+
+def _archive(files: Sequence[Path], options: dict[str, Any], dry_run: bool, progress: Any) -> Any:
+    def rows_read(rows: int, _read: int, _total: int) -> None:
+        progress(rows)
+
+    return import_strava_archive(
+        files[0], dry_run=dry_run, progress=rows_read if progress else None, **options
+    )
+
+
+def _files(files: Sequence[Path], options: dict[str, Any], dry_run: bool, progress: Any) -> Any:
+    def files_read(done: int, _total: int) -> None:
+        progress(done)
+
+    return import_activity_files(
+        files, dry_run=dry_run, progress=files_read if progress else None, **options
+    )
+
+
+KINDS: Final = {
+    kind.slug: kind
+    for kind in (
+        ImportKind("mmf", MmfUpload, "rows", _mmf),
+        ImportKind("strava-archive", StravaArchiveUpload, "rows", _archive),
+        ImportKind("files", ActivityFilesUpload, "files", _files),
+    )
+}
 
 
 @dataclass
 class PendingUpload:
-    """A file whose dry run was shown, waiting to be imported."""
+    """Files whose dry run was shown, waiting to be imported."""
 
     upload_id: str
     session_id: str
-    path: Path
+    kind: ImportKind
+    directory: Path
+    files: list[Path]
     filename: str
-    timezone: str | None
-    strict: bool
-    rows: int
+    options: dict[str, Any]
+    expected: int
     created: float = field(default_factory=time.monotonic)
+
+    @property
+    def strict(self) -> bool:
+        return bool(self.options.get("strict"))
 
 
 @dataclass
@@ -68,9 +125,10 @@ class ImportJob:
     job_id: str
     session_id: str
     filename: str
-    rows_expected: int
-    rows_read: int = 0
-    result: MMFImportResult | None = None
+    counted: str
+    expected: int
+    read: int = 0
+    result: Any = None
     error: str | None = None
     task: asyncio.Task[None] | None = None
 
@@ -87,28 +145,27 @@ class Imports:
         self.uploads: dict[str, PendingUpload] = {}
         self.jobs: dict[str, ImportJob] = {}
 
-    def keep(
-        self, upload: UploadFile, session_id: str, form: MmfUpload, rows: int
-    ) -> PendingUpload:
-        """Copy the uploaded file where it stays until imported (or expired)."""
-        self._expire()
+    def store(self, uploads: Sequence[UploadFile]) -> tuple[Path, list[Path]]:
+        """Copy uploaded files to a directory of their own, under their own (safe) names:
+        an activity file's extension tells its format when it is read again."""
         if self._directory is None:
             self._directory = tempfile.TemporaryDirectory(prefix="fitness-uploads-")
-        upload_id = secrets.token_urlsafe(16)
-        path = Path(self._directory.name) / upload_id
-        upload.file.seek(0)
-        with open(path, "wb") as target:
-            shutil.copyfileobj(upload.file, target)
-        pending = PendingUpload(
-            upload_id,
-            session_id,
-            path,
-            (upload.filename or "upload.csv")[:200],
-            form.timezone,
-            form.strict,
-            rows,
-        )
-        self.uploads[upload_id] = pending
+        directory = Path(self._directory.name) / secrets.token_urlsafe(16)
+        directory.mkdir()
+        paths = []
+        for number, upload in enumerate(uploads, start=1):
+            name = _UNSAFE_NAME.sub("_", upload.filename or "")[-100:].lstrip(".") or "upload"
+            path = directory / f"{number:04d}-{name}"
+            upload.file.seek(0)
+            with open(path, "wb") as target:
+                shutil.copyfileobj(upload.file, target)
+            paths.append(path)
+        return directory, paths
+
+    def keep(self, pending: PendingUpload) -> PendingUpload:
+        """Remember a checked upload until it is imported (or expires)."""
+        self._expire()
+        self.uploads[pending.upload_id] = pending
         while len(self.uploads) > MAX_PENDING_UPLOADS:
             self._forget(next(iter(self.uploads)))
         return pending
@@ -125,7 +182,11 @@ class Imports:
     def start(self, pending: PendingUpload) -> ImportJob:
         """Import the pending upload in the background; the job says how far it got."""
         job = ImportJob(
-            secrets.token_urlsafe(16), pending.session_id, pending.filename, pending.rows
+            secrets.token_urlsafe(16),
+            pending.session_id,
+            pending.filename,
+            pending.kind.counted,
+            pending.expected,
         )
         self.jobs[job.job_id] = job
         finished = [job_id for job_id, kept in self.jobs.items() if kept.done]
@@ -146,22 +207,16 @@ class Imports:
                 self._forget(upload_id)
 
     def _forget(self, upload_id: str) -> None:
-        pending = self.uploads.pop(upload_id)
-        with contextlib.suppress(FileNotFoundError):
-            pending.path.unlink()
+        shutil.rmtree(self.uploads.pop(upload_id).directory, ignore_errors=True)
 
 
 async def _run(job: ImportJob, pending: PendingUpload) -> None:
-    def progress(rows: int) -> None:
-        job.rows_read = rows
+    def progress(read: int) -> None:
+        job.read = read
 
     try:
         job.result = await run_in_threadpool(
-            import_mmf_file,
-            pending.path,
-            timezone=pending.timezone,
-            strict=pending.strict,
-            progress=progress,
+            pending.kind.run, pending.files, pending.options, False, progress
         )
     except InvalidImport as error:
         job.error = str(error)
@@ -170,35 +225,54 @@ async def _run(job: ImportJob, pending: PendingUpload) -> None:
         logger.error("Import of %s failed", job.filename, exc_info=error)
         job.error = "The import failed on our side; it has been logged, and nothing was written."
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            pending.path.unlink()
+        shutil.rmtree(pending.directory, ignore_errors=True)
 
 
 async def import_page(request: Request) -> Response:
     return _form_page(request)
 
 
-async def check_file(request: Request) -> Response:
-    """The dry run of an uploaded export: its row report, and a button to import it."""
-    imports = _imports(request)
-    async with request.form(max_files=1, max_fields=len(MmfUpload.model_fields) + 1) as form:
+async def check_files(request: Request) -> Response:
+    """The dry run of an upload: its report, and a button to import it."""
+    kind = KINDS.get(request.path_params["kind"])
+    if kind is None:
+        raise PageRefused(404, "There is no such kind of import.")
+    fields = len(kind.form.model_fields) + 1
+    async with request.form(max_files=kind.form.max_files, max_fields=fields) as form:
         check_csrf(request, form.get(CSRF_FIELD))
-        values = {name: value for name, value in form.items() if name != CSRF_FIELD and value != ""}
+        values = {
+            name: value for name, value in kind.form.values_of(form).items() if name != CSRF_FIELD
+        }
         try:
-            upload = MmfUpload.model_validate(values)
-            if upload.timezone is not None:
+            upload = kind.form.model_validate(values)
+            if getattr(upload, "timezone", None) is not None:
                 timezone_named(upload.timezone)
         except ValidationError as error:
-            return _form_page(request, errors=field_problems(error, MmfUpload), status=422)
+            return _form_page(request, kind, errors=field_problems(error, kind.form), status=422)
         except InvalidImport as error:
-            return _form_page(request, errors={"timezone": str(error)}, status=422)
-        try:
-            report = await run_in_threadpool(_dry_run, upload)
-        except InvalidImport as error:
-            return _form_page(request, errors={"file": str(error)}, status=422)
-        pending = await run_in_threadpool(
-            imports.keep, upload.file, session_of(request).session_id, upload, report.rows
+            return _form_page(request, kind, errors={"timezone": str(error)}, status=422)
+        files = upload.files if isinstance(upload, ActivityFilesUpload) else [upload.file]
+        directory, paths = await run_in_threadpool(_imports(request).store, files)
+    options = upload.model_dump(exclude={"file", "files", "dry_run"})
+    try:
+        report = await run_in_threadpool(kind.run, paths, options, True, None)
+    except InvalidImport as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        field_name = "files" if kind.form is ActivityFilesUpload else "file"
+        return _form_page(request, kind, errors={field_name: str(error)}, status=422)
+    names = [file.filename or "upload" for file in files]
+    pending = _imports(request).keep(
+        PendingUpload(
+            secrets.token_urlsafe(16),
+            session_of(request).session_id,
+            kind,
+            directory,
+            paths,
+            (names[0] if len(names) == 1 else f"{len(names)} files")[:200],
+            options,
+            report.files if kind.counted == "files" else report.rows,
         )
+    )
     context = {"title": "Import: dry run", "report": report, "pending": pending}
     return render(request, "import_report.html", context)
 
@@ -211,9 +285,7 @@ async def start_import(request: Request) -> Response:
     if pending is None:
         return _form_page(
             request,
-            errors={
-                "file": "That upload has expired or was imported already: choose the file again."
-            },
+            errors={"upload": "That upload has expired or was imported already: choose it again."},
             status=410,
         )
     job = imports.start(pending)
@@ -230,19 +302,17 @@ async def show_job(request: Request) -> Response:
     return render(request, "import_job.html", context)
 
 
-def _dry_run(upload: MmfUpload) -> MMFImportResult:
-    upload.file.file.seek(0)
-    return import_mmf_csv(
-        upload.file.file, timezone=upload.timezone, dry_run=True, strict=upload.strict
-    )
-
-
 def _form_page(
-    request: Request, *, errors: dict[str, str] | None = None, status: int = 200
+    request: Request,
+    kind: ImportKind | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> Response:
     settings: Settings = request.app.state.settings
     context = {
         "title": "Import",
+        "kind": kind.slug if kind else None,
         "errors": errors or {},
         "default_timezone": settings.mmf_timezone,
     }
@@ -256,7 +326,7 @@ def _imports(request: Request) -> Imports:
 
 routes = [
     Route("/import", import_page, methods=["GET"]),
-    Route("/import", check_file, methods=["POST"]),
-    Route("/import/{upload_id}", start_import, methods=["POST"]),
     Route("/import/jobs/{job_id}", show_job, methods=["GET"]),
+    Route("/import/uploads/{upload_id}", start_import, methods=["POST"]),
+    Route("/import/{kind}", check_files, methods=["POST"]),
 ]

@@ -1,5 +1,6 @@
-"""The import page: a dry run's row report first, then the import in the background with
-its progress and report (fitness/web/imports.py)."""
+"""The import page: a MapMyFitness CSV, Strava's bulk export or activity files; a dry run's
+report first, then the import in the background with its progress and report
+(fitness/web/imports.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ import httpx
 from starlette.testclient import TestClient
 
 from fitness.db.runs import get_all_runs
+from tests.activity_files import (
+    FIXTURES,
+    START,
+    english_export_files,
+    fit_file,
+    gpx_file,
+    strava_export,
+    zipped,
+)
 from tests.web.conftest import BASE_URL, LOOPBACK, csrf_of, log_in, text_of
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "mmf_export_sample.csv"
@@ -21,7 +31,7 @@ def upload(
 ) -> httpx.Response:
     page = browser.get("/app/import")
     return browser.post(
-        "/app/import",
+        "/app/import/mmf",
         data={"csrf": csrf_of(page), "timezone": "UTC", **fields},
         files={"file": (name, content, "text/csv")},
     )
@@ -139,3 +149,71 @@ def test_an_upload_belongs_to_the_session_that_made_it(browser: TestClient, app:
         response = other.post(f"/app/import/{action}", data={"csrf": csrf_of(page)})
     assert response.status_code == 410
     assert get_all_runs() == []
+
+
+def test_a_strava_archive_is_checked_then_imported(browser: TestClient, tmp_path: Path) -> None:
+    export = strava_export(
+        tmp_path / "export_1.zip", FIXTURES / "activities-en.csv", english_export_files()
+    )
+    page = browser.get("/app/import")
+    report = browser.post(
+        "/app/import/strava-archive",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("export_1.zip", export.read_bytes(), "application/zip")},
+    )
+
+    assert report.status_code == 200
+    text = text_of(report)
+    assert "Rows 8 Would be imported 6 Already stored 0" in text
+    assert "Other activities: Ride 1, Walk 1." in text
+    assert get_all_runs() == []
+    done = wait_for_report(browser, start(browser, report).headers["location"])
+    assert "Done: 6 runs imported." in text_of(done)
+    assert sorted(run.id for run in get_all_runs())[0].startswith("strava_")
+
+
+def test_activity_files_are_checked_then_imported(browser: TestClient) -> None:
+    ride = fit_file(START.replace(day=2), sport="cycling")
+    files = [
+        ("morning.fit", fit_file(), "application/octet-stream"),
+        ("phone.gpx", gpx_file(START.replace(day=3), heart_rate=None), "application/gpx+xml"),
+        ("more.zip", zipped({"ride.fit": ride, "notes.txt": b"hi"}), "application/zip"),
+        ("broken.fit", fit_file(START.replace(day=5))[:-40], "application/octet-stream"),
+    ]
+    page = browser.get("/app/import")
+    report = browser.post(
+        "/app/import/files",
+        data={"csrf": csrf_of(page)},
+        files=[("files", file) for file in files],
+    )
+
+    assert report.status_code == 200
+    text = text_of(report)
+    assert "Would be imported 2 Already stored 0" in text
+    assert "Other activities 1 Bad files 1" in text
+    assert "broken.fit:" in text
+    assert get_all_runs() == []
+    done = wait_for_report(browser, start(browser, report).headers["location"])
+    assert "Done: 2 runs imported." in text_of(done)
+    assert {run.id.split("_")[0] for run in get_all_runs()} == {"file"}
+
+
+def test_a_file_that_is_no_archive_is_shown_on_its_own_form(browser: TestClient) -> None:
+    page = browser.get("/app/import")
+    response = browser.post(
+        "/app/import/strava-archive",
+        data={"csrf": csrf_of(page)},
+        files={"file": ("export.zip", b"not a zip, not a csv", "application/zip")},
+    )
+
+    assert response.status_code == 422
+    assert 'id="archive-file-error"' in response.text
+    assert 'id="mmf-file-error"' not in response.text
+    assert get_all_runs() == []
+
+
+def test_an_unknown_kind_of_import_is_a_404(browser: TestClient) -> None:
+    page = browser.get("/app/import")
+    response = browser.post("/app/import/garmin", data={"csrf": csrf_of(page)})
+
+    assert response.status_code == 404
