@@ -197,7 +197,7 @@ def test_retiring_a_shoe(page: Page, served: Served) -> None:
 def test_importing_a_csv_shows_the_dry_run_then_the_report(page: Page, served: Served) -> None:
     page.goto(f"{served.url}/app/import")
     page.get_by_label("CSV export").set_input_files(str(SAMPLE_CSV))
-    page.get_by_role("button", name="Check the file").click()
+    page.get_by_role("button", name="Check the file", exact=True).click()
 
     assert "This was a dry run" in page.inner_text("main")
     assert get_run_by_id("mmf_8613133165") is None
