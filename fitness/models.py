@@ -21,6 +21,7 @@ from fitness.rules import (
     RUN_SOURCES,
     RUN_TYPES,
     Distance,
+    DistanceUnit,
     Duration,
     HeartRate,
     Identifier,
@@ -246,6 +247,8 @@ class RunPage:
     runs: list[RunDetail]
     next_cursor: str | None
     """Pass as `cursor` for the next page; null on the last page."""
+    units: DistanceUnit = "mi"
+    """The unit of every run's `distance` here: `mi` (stored, the default) or `km`."""
 
 
 @with_config(SHAPE)
