@@ -422,9 +422,10 @@ def get_shoe_mileage(
 # and as `ShoeWithWear` (the shoes API: the shoe's own columns too, in miles).
 _SHOE_WEAR_BODY: Final = """,
 worn AS (
-    -- Summed as numeric: each distance exactly as stored, whatever the order of the runs
-    -- (as fitness.db.shoes sums a shoe's mileage).
-    SELECT c.shoe_id, sum(c.distance::numeric)::float8 AS distance, count(*) AS runs,
+    -- Rounded to a billionth of a mile, so float addition's noise goes (0.1 added 791
+    -- times is 79.10000000000001): a numeric sum would do it too, at 5x the cost per run.
+    SELECT c.shoe_id, round(sum(c.distance)::numeric, 9)::float8 AS distance,
+           count(*) AS runs,
            coalesce(sum(c.distance) FILTER (WHERE c.datetime_utc > %(recent_since)s), 0)
                AS recent
     FROM counted AS c
