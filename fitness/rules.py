@@ -152,12 +152,16 @@ def _a_day_in_range(value: date) -> date:
 
 
 def a_moment_of_the_log(value: datetime) -> datetime:
-    """`value` if the log can be asked how it stood then: from 1900-01-01T00:00:00Z (before
-    any run) to a day from now (it knows nothing later); else `ValueError`. A later moment
-    would also set "today" centuries ahead, and every range that ends today with it."""
+    """`value` if a statistic can be asked about the log as of then: from
+    1900-01-01T00:00:00Z to 2199-12-31T23:59:59Z, the days a statistic may cover; else
+    `ValueError`. (A moment after the last run is fine: "my streak two days from now".)
+    Beyond, "today" and every range that ends today would be unbounded."""
     earliest = datetime.combine(EARLIEST_STATS_DAY, datetime.min.time(), UTC)
-    if not earliest <= value <= datetime.now(UTC) + FUTURE_ALLOWANCE:
-        raise ValueError(f"must be from {earliest.isoformat()} to one day from now")
+    latest = datetime.combine(LATEST_DAY, datetime.max.time(), UTC)
+    if not earliest <= value <= latest:
+        raise ValueError(
+            f"must be from {earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}"
+        )
     return value
 
 
@@ -239,7 +243,7 @@ AsOf = Annotated[
     AfterValidator(a_moment_of_the_log),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
-"""A moment of the log's past (`2025-05-06T07:30:00Z`), from 1900 to a day from now."""
+"""A moment with its offset (`2025-05-06T07:30:00Z`) from 1900 through 2199, in UTC."""
 
 BeatsPerMinute = Annotated[float, Field(ge=MIN_HEART_RATE, le=MAX_HEART_RATE, allow_inf_nan=False)]
 """A heart rate a person can have, from 20 to 250 bpm, as a query string carries it."""

@@ -8,6 +8,7 @@ FITNESS_TIMEZONE), and `as_of` answers as the log stood then; the answer names a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from pydantic import with_config
 from starlette.concurrency import run_in_threadpool
@@ -158,10 +159,10 @@ async def get_shoe_wear(query: ShoeStatsQuery) -> ShoeWearList:
 
 
 def _units_and_zone(query: ShoeStatsQuery) -> tuple[Units, str]:
-    # The library has checked both (or the settings' defaults) before answering.
+    # What the library used: the query's, or the settings' (which it has checked).
     settings = get_settings()
-    units = settings.units if query.units is None else query.units
-    return units, settings.timezone if query.tz is None else query.tz  # type: ignore[return-value]
+    units = cast(Units, settings.units) if query.units is None else query.units
+    return units, settings.timezone if query.tz is None else query.tz
 
 
 routes, paths = api.routes(), paths_of(api)

@@ -386,6 +386,7 @@ def _in_shoe(run: Run) -> Run:
         ("/stats/totals", {"as_of": "2024-01-01T00:00:00"}, "as_of"),
         ("/stats/totals", {"as_of": "yesterday"}, "as_of"),
         ("/stats/totals", {"as_of": "7705-06-04T20:52:25Z"}, "as_of"),
+        ("/stats/totals", {"as_of": "2200-01-01T00:00:00Z"}, "as_of"),
         ("/stats/totals", {"as_of": "0001-01-01T00:00:00Z"}, "as_of"),
         ("/stats/rolling", {"window": "0"}, "window"),
         ("/stats/rolling", {"window": "3661"}, "window"),
@@ -418,7 +419,8 @@ def test_an_empty_log_answers_every_route(client: TestClient, path: str) -> None
 
 
 def test_the_widest_ranges_allowed_answer(client: TestClient, runs: RunFactory) -> None:
-    bulk_create_runs([runs.make()])
+    run = runs.make()
+    bulk_create_runs([run])
 
     days = get(client, "/stats/totals", period="day", start="2100-01-01", end="2199-12-31")
     loads = get(client, "/stats/training-load", end="2199-12-31")
@@ -426,6 +428,8 @@ def test_the_widest_ranges_allowed_answer(client: TestClient, runs: RunFactory) 
     assert len(days["totals"]) == 36_524
     assert loads["days"][0]["date"] == "2024-01-01"
     assert loads["days"][-1]["date"] == "2199-12-31"
+    latest = get(client, "/stats/records", as_of="2199-12-31T23:59:59Z")
+    assert (latest["longest_run"]["run_id"], latest["current_streak"]["days"]) == (run.id, 0)
 
 
 def test_the_document_lists_every_stats_route(client: TestClient) -> None:
