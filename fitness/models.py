@@ -21,6 +21,7 @@ from fitness.rules import (
     RUN_SOURCES,
     RUN_TYPES,
     Distance,
+    DistanceUnit,
     Duration,
     HeartRate,
     Identifier,
@@ -246,6 +247,8 @@ class RunPage:
     runs: list[RunDetail]
     next_cursor: str | None
     """Pass as `cursor` for the next page; null on the last page."""
+    units: DistanceUnit = "mi"
+    """The unit of every run's `distance` here: `mi` (stored, the default) or `km`."""
 
 
 @with_config(SHAPE)
@@ -281,6 +284,31 @@ class Shoe:
     @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ShoeWithWear(Shoe):
+    """A shoe with its mileage limits and how worn it is, all in miles
+    (fitness.db.stats.get_shoes_with_wear)."""
+
+    starting_mileage: float
+    """Miles it had run before the log."""
+    warning_mileage: float
+    """Miles at which to start looking for its replacement."""
+    maximum_mileage: float
+    """Miles at which it is worn out."""
+    miles_used: float
+    """`starting_mileage` + `mileage`."""
+    miles_left: float
+    """`maximum_mileage` - `miles_used`; below zero once past the maximum."""
+    recent_miles: float
+    """Miles run in it in the last 8 weeks (56 days), the rate the projections use."""
+    projected_warning_date: date | None
+    """The local day it reaches `warning_mileage` at the recent rate; null when retired,
+    without recent use, already past it, or more than a century away."""
+    projected_maximum_date: date | None
+    """The same for `maximum_mileage`."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -55,6 +55,13 @@ MAX_RUN_NOTES_CHARS: Final = 100_000
 MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
 # A shoe's mileages: far beyond any shoe, and finite for every sum.
 MAX_SHOE_MILEAGE: Final = 100_000.0
+# What a statistic may be asked about (fitness.db.stats): days from 1900 (a log reaching
+# back before its runs) to 2199, a range of at most a century of days, rolling windows up to
+# ten years, and a time zone name no longer than any IANA name.
+EARLIEST_STATS_DAY: Final = date(1900, 1, 1)
+MAX_STATS_RANGE_DAYS: Final = 36_600
+MAX_ROLLING_WINDOW_DAYS: Final = 3_660
+MAX_ZONE_NAME_CHARS: Final = 64
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual", "Activity File"]
@@ -144,6 +151,26 @@ def _a_day_in_range(value: date) -> date:
     return value
 
 
+def a_moment_of_the_log(value: datetime) -> datetime:
+    """`value` if a statistic can be asked about the log as of then: from
+    1900-01-01T00:00:00Z to 2199-12-31T23:59:59Z, the days a statistic may cover; else
+    `ValueError`. (A moment after the last run is fine: "my streak two days from now".)
+    Beyond, "today" and every range that ends today would be unbounded."""
+    earliest = datetime.combine(EARLIEST_STATS_DAY, datetime.min.time(), UTC)
+    latest = datetime.combine(LATEST_DAY, datetime.max.time(), UTC)
+    if not earliest <= value <= latest:
+        raise ValueError(
+            f"must be from {earliest:%Y-%m-%dT%H:%M:%SZ} to {latest:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    return value
+
+
+def _a_stats_day(value: date) -> date:
+    if not EARLIEST_STATS_DAY <= value <= LATEST_DAY:
+        raise ValueError(f"must be from {EARLIEST_STATS_DAY} to {LATEST_DAY}")
+    return value
+
+
 def _isoformat(value: datetime) -> str:
     return value.isoformat()
 
@@ -194,6 +221,32 @@ Day = Annotated[
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
 """A calendar day (`YYYY-MM-DD`) from 1970-01-01 to 2199-12-31."""
+
+StatsDay = Annotated[
+    date,
+    BeforeValidator(_parse_day_text),
+    AfterValidator(_a_stats_day),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+"""A local day a statistic starts or ends on (`YYYY-MM-DD`), from 1900-01-01 to 2199-12-31."""
+
+RollingWindow = Annotated[int, Field(ge=1, le=MAX_ROLLING_WINDOW_DAYS)]
+"""How many days a rolling sum covers: 1 to 3,660 (7, 28 and 365 are the usual ones)."""
+
+ZoneName = Annotated[str, Field(min_length=1, max_length=MAX_ZONE_NAME_CHARS)]
+"""An IANA time zone name (`Europe/Berlin`, `UTC`); whether it exists is checked by its user."""
+
+AsOf = Annotated[
+    datetime,
+    BeforeValidator(_parse_date_time_text),
+    AfterValidator(_aware_utc),
+    AfterValidator(a_moment_of_the_log),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""A moment with its offset (`2025-05-06T07:30:00Z`) from 1900 through 2199, in UTC."""
+
+BeatsPerMinute = Annotated[float, Field(ge=MIN_HEART_RATE, le=MAX_HEART_RATE, allow_inf_nan=False)]
+"""A heart rate a person can have, from 20 to 250 bpm, as a query string carries it."""
 
 StorableText = Annotated[str, AfterValidator(storable_text)]
 Identifier = Annotated[StorableText, Field(min_length=1, max_length=MAX_ID_CHARS)]

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
+
+from pydantic import computed_field, with_config
+
+from fitness.models import SHAPE
 
 Period = Literal["day", "week", "month", "year"]
 Units = Literal["mi", "km"]
@@ -18,8 +22,12 @@ PERIODS: Final = ("day", "week", "month", "year")
 UNITS: Final = ("mi", "km")
 WEEK_STARTS: Final = ("monday", "sunday")
 KM_PER_MILE: Final = 1.609344
+# A field named `date` would hide the type `date` from its own annotation (as the API reads
+# the annotations to encode and document an answer), so it is spelled this way there.
+LocalDay: TypeAlias = date
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodTotal:
     """One day, week, month or year: `start` is its first local day.
@@ -34,6 +42,7 @@ class PeriodTotal:
     pace: float | None
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Totals:
     """Every period from the one holding `first_day` to the one holding `last_day`."""
@@ -45,14 +54,16 @@ class Totals:
     totals: tuple[PeriodTotal, ...]
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollingDay:
     """The distance of the `window` days ending with `date` (it included)."""
 
-    date: date
+    date: LocalDay
     distance: float
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollingSums:
     window: int
@@ -61,6 +72,7 @@ class RollingSums:
     days: tuple[RollingDay, ...]
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShoeMonth:
     """A shoe's distance in one local month (`month` is its first day)."""
@@ -70,6 +82,7 @@ class ShoeMonth:
     runs: int
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShoeMileage:
     """A shoe's use in the log: every month from its first to its last use, gaps as zeros.
@@ -87,6 +100,7 @@ class ShoeMileage:
     months: tuple[ShoeMonth, ...]
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShoeWear:
     """How worn a shoe is and when it will need replacing.
@@ -113,15 +127,18 @@ class ShoeWear:
     projected_warning_date: date | None
     projected_maximum_date: date | None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def is_past_warning(self) -> bool:
         return self.used >= self.warning_mileage
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def is_past_maximum(self) -> bool:
         return self.used >= self.maximum_mileage
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadDay:
     """One local day of training load.
@@ -131,23 +148,26 @@ class LoadDay:
     weighted averages up to and including this day.
     """
 
-    date: date
+    date: LocalDay
     trimp: float
     ctl: float
     atl: float
     runs_without_heart_rate: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def tsb(self) -> float:
         """Training stress balance, `ctl - atl`: positive when fresh, negative when tired."""
         return self.ctl - self.atl
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def acute_chronic_ratio(self) -> float | None:
         """`atl / ctl` (the EWMA acute:chronic workload ratio); None while `ctl` is 0."""
         return self.atl / self.ctl if self.ctl > 0 else None
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoadWeek:
     """A local week's distance against the week before it.
@@ -163,6 +183,7 @@ class LoadWeek:
     is_big_increase: bool
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrainingLoad:
     """Training load per day and week-over-week mileage growth, for one date range."""
@@ -176,18 +197,20 @@ class TrainingLoad:
     weeks: tuple[LoadWeek, ...]
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     """A record set by one run: its id, local day, distance, duration and pace (None for
     a run of no distance)."""
 
     run_id: str
-    date: date
+    date: LocalDay
     distance: float
     duration: float
     pace: float | None
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BandRecord:
     """The fastest average pace among runs of about `band_distance` (see `BAND_TOLERANCE`)."""
@@ -197,6 +220,7 @@ class BandRecord:
     run: RunRecord
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PeriodRecord:
     """The week or month with the most distance; `start` is its first local day."""
@@ -206,6 +230,7 @@ class PeriodRecord:
     runs: int
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Streak:
     """Consecutive local days with at least one run, `first_day` to `last_day` included."""
@@ -215,6 +240,7 @@ class Streak:
     last_day: date | None
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Eddington:
     """The largest E such that E days each had at least E miles (or E kilometres)."""
@@ -223,6 +249,7 @@ class Eddington:
     km: int
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Records:
     """The log's records; every field is None (streaks: 0 days) for an empty log."""
@@ -239,6 +266,7 @@ class Records:
     eddington: Eddington
 
 
+@with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShoeMileageLimits:
     """A shoe's starting mileage and its warning and maximum mileages, in miles."""

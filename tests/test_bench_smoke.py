@@ -47,4 +47,12 @@ def test_the_smoke_benchmark_runs_every_workload_and_writes_its_results(
     ):
         assert any(workload.startswith(expected) for workload in workloads), (expected, workloads)
     assert all(row["samples"] and row["median"] > 0 for row in results["results"])
+    # Every statistic, each beside its bare aggregate, its own statement run bare, and Python.
+    statistics = [row for row in results["results"] if row["workload"].startswith("stats: ")]
+    assert len(statistics) == 7, [row["workload"] for row in statistics]
+    for row in statistics:
+        assert row["baseline"] and row["ratio"] is not None, row
+        notes = " ".join(row["notes"])
+        assert "the same statement bare through psycopg" in notes, row
+        assert "Python over fetched rows" in notes, row
     assert "| workload | unit | median |" in done.stdout

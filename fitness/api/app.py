@@ -47,6 +47,7 @@ from fitness.api import (
     openapi,
     runs,
     shoes,
+    stats,
     sync,
 )
 from fitness.api.errors import EXCEPTION_HANDLERS
@@ -65,6 +66,7 @@ MODULES = (
     runs,
     duplicates,
     shoes,
+    stats,
     imports,
     ingest,
     sync,

@@ -20,9 +20,10 @@ from psycopg import Connection, sql
 from psycopg.rows import class_row
 
 from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.stats import get_shoe_with_wear_by_id
 from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
 from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
-from fitness.models import ProviderGear, Shoe
+from fitness.models import ProviderGear, Shoe, ShoeWithWear
 from fitness.rules import MAX_SHOE_MILEAGE
 from fitness.stats_models import ShoeMileageLimits
 
@@ -245,6 +246,42 @@ def set_shoe_mileage_limits(
     if limits is None:
         raise ShoeNotFound(shoe_id)
     return limits
+
+
+SHOE_LIMIT_FIELDS = ("starting_mileage", "warning_mileage", "maximum_mileage")
+
+
+@retry_on_disconnect
+def update_shoe_and_limits(
+    shoe_id: str, changes: Mapping[str, object], *, conn: Connection | None = None
+) -> ShoeWithWear:
+    """Apply `changes` to a shoe in one transaction, all or nothing, and return it with its
+    wear (`fitness.db.stats.get_shoe_with_wear_by_id`): what `PATCH /shoes/{id}` does.
+
+    `changes` holds any of `update_shoe_by_id`'s fields (`retired_at`, `retirement_notes`,
+    `notes`) and `set_shoe_mileage_limits`'s (`starting_mileage`, `warning_mileage`,
+    `maximum_mileage`, in miles), checked by those functions' rules: `InvalidUpdate` naming
+    the field, `UnknownFields` for any other name, `ShoeNotFound` for a missing or deleted
+    shoe.
+
+    >>> update_shoe_and_limits("hoka_clifton_9", {"warning_mileage": 350}).miles_left
+    ...   # doctest: +SKIP
+    412.5
+    """
+    unknown = set(changes) - set(SHOE_UPDATABLE_FIELDS) - set(SHOE_LIMIT_FIELDS)
+    if unknown:
+        raise UnknownFields(unknown)
+    updates = {name: value for name, value in changes.items() if name in SHOE_UPDATABLE_FIELDS}
+    limits = {name: value for name, value in changes.items() if name in SHOE_LIMIT_FIELDS}
+    with transaction(conn) as active:
+        if updates or not limits:
+            update_shoe_by_id(shoe_id, updates, conn=active)
+        if limits:
+            set_shoe_mileage_limits(shoe_id, **limits, conn=active)  # type: ignore[arg-type]
+        shoe = get_shoe_with_wear_by_id(shoe_id, conn=active)
+    if shoe is None:
+        raise ShoeNotFound(shoe_id)
+    return shoe
 
 
 @retry_on_disconnect

@@ -20,12 +20,23 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg import Connection
-from psycopg.rows import Row, RowFactory, dict_row
+from psycopg.rows import Row, RowFactory, class_row, dict_row
 
 from fitness.config import get_settings
 from fitness.db._rows import model_row
 from fitness.db.connection import connection, retry_on_disconnect
 from fitness.errors import InvalidParameters
+from fitness.models import ShoeWithWear
+from fitness.rules import (
+    EARLIEST_STATS_DAY,
+    LATEST_DAY,
+    MAX_HEART_RATE,
+    MAX_ROLLING_WINDOW_DAYS,
+    MAX_STATS_RANGE_DAYS,
+    MAX_ZONE_NAME_CHARS,
+    MIN_HEART_RATE,
+    a_moment_of_the_log,
+)
 from fitness.stats_models import (
     KM_PER_MILE,
     PERIODS,
@@ -52,12 +63,12 @@ from fitness.stats_models import (
     WeekStart,
 )
 
-# Bounds on what a caller may ask for: a century of days, windows up to ten years.
-EARLIEST_DATE: Final = date(1900, 1, 1)
-LATEST_DATE: Final = date(2199, 12, 31)
-MAX_RANGE_DAYS: Final = 36_600
-MAX_WINDOW_DAYS: Final = 3_660
-MAX_ZONE_NAME_CHARS: Final = 64
+# Bounds on what a caller may ask for (fitness.rules, which the API's queries use too): a
+# century of days, windows up to ten years.
+EARLIEST_DATE: Final = EARLIEST_STATS_DAY
+LATEST_DATE: Final = LATEST_DAY
+MAX_RANGE_DAYS: Final = MAX_STATS_RANGE_DAYS
+MAX_WINDOW_DAYS: Final = MAX_ROLLING_WINDOW_DAYS
 
 # Fastest pace over distance bands: a run counts for a band when its distance is within
 # BAND_TOLERANCE of the band's either way, because GPS measures a certified course 1-3% long
@@ -407,18 +418,24 @@ def get_shoe_mileage(
     return shoes
 
 
-_SHOE_WEAR = _Statement.of(
-    """,
+# Shoe wear, written once and selected two ways: as `ShoeWear` (the statistic, in any unit)
+# and as `ShoeWithWear` (the shoes API: the shoe's own columns too, in miles).
+_SHOE_WEAR_BODY: Final = """,
 worn AS (
-    SELECT c.shoe_id, sum(c.distance) AS distance, count(*) AS runs,
+    -- Rounded to a billionth of a mile, so float addition's noise goes (0.1 added 791
+    -- times is 79.10000000000001): a numeric sum would do it too, at 5x the cost per run.
+    SELECT c.shoe_id, round(sum(c.distance)::numeric, 9)::float8 AS distance,
+           count(*) AS runs,
            coalesce(sum(c.distance) FILTER (WHERE c.datetime_utc > %(recent_since)s), 0)
                AS recent
     FROM counted AS c
     WHERE c.shoe_id IS NOT NULL
+      AND (%(shoe_id)s::text IS NULL OR c.shoe_id = %(shoe_id)s::text)
     GROUP BY c.shoe_id
 ),
 wear AS (
-    SELECT s.id AS shoe_id, s.name, s.retired_at, s.starting_mileage, s.warning_mileage,
+    SELECT s.id AS shoe_id, s.name, s.retired_at, s.notes, s.retirement_notes, s.deleted_at,
+           s.created_at, s.updated_at, s.starting_mileage, s.warning_mileage,
            s.maximum_mileage,
            coalesce(w.distance, 0) AS run_distance,
            coalesce(w.runs, 0)::int AS runs,
@@ -427,10 +444,11 @@ wear AS (
     FROM shoes AS s
     LEFT JOIN worn AS w ON w.shoe_id = s.id
     WHERE s.deleted_at IS NULL
+      AND (%(shoe_id)s::text IS NULL OR s.id = %(shoe_id)s::text)
       AND (%(as_of)s::timestamptz IS NULL OR s.created_at <= %(as_of)s::timestamptz)
       AND (%(retired)s::boolean IS NULL OR (s.retired_at IS NOT NULL) = %(retired)s::boolean)
 ),
-projected AS (
+to_go AS (
     SELECT w.*,
            -- Days until each threshold at the recent rate: only for a shoe in use, with
            -- recent use and the threshold still ahead.
@@ -441,8 +459,23 @@ projected AS (
                 THEN ceil((w.maximum_mileage - w.used) / (w.recent / %(recent_days)s))
            END AS maximum_in_days
     FROM wear AS w
+),
+projected AS (
+    SELECT t.*,
+           CASE WHEN t.warning_in_days <= %(max_projection_days)s
+                THEN %(today)s::date + t.warning_in_days::int END AS projected_warning_date,
+           CASE WHEN t.maximum_in_days <= %(max_projection_days)s
+                THEN %(today)s::date + t.maximum_in_days::int END AS projected_maximum_date
+    FROM to_go AS t
 )
-SELECT p.shoe_id, p.name, p.retired_at,
+SELECT {columns}
+FROM projected AS p
+ORDER BY p.name
+"""
+
+_SHOE_WEAR = _Statement.of(
+    _SHOE_WEAR_BODY.format(
+        columns="""p.shoe_id, p.name, p.retired_at,
        p.starting_mileage * %(per_mile)s AS starting_mileage,
        p.warning_mileage * %(per_mile)s AS warning_mileage,
        p.maximum_mileage * %(per_mile)s AS maximum_mileage,
@@ -452,13 +485,20 @@ SELECT p.shoe_id, p.name, p.retired_at,
        (p.maximum_mileage - p.used) * %(per_mile)s AS "left",
        p.recent * %(per_mile)s AS recent_distance,
        %(today)s::date AS today,
-       CASE WHEN p.warning_in_days <= %(max_projection_days)s
-            THEN %(today)s::date + p.warning_in_days::int END AS projected_warning_date,
-       CASE WHEN p.maximum_in_days <= %(max_projection_days)s
-            THEN %(today)s::date + p.maximum_in_days::int END AS projected_maximum_date
-FROM projected AS p
-ORDER BY p.name
-"""
+       p.projected_warning_date, p.projected_maximum_date"""
+    )
+)
+
+_SHOES_WITH_WEAR = _Statement.of(
+    _SHOE_WEAR_BODY.format(
+        columns="""p.shoe_id AS id, p.name, p.retired_at, p.notes, p.retirement_notes,
+       p.deleted_at, p.created_at, p.updated_at,
+       p.run_distance AS mileage, p.runs AS run_count,
+       p.starting_mileage, p.warning_mileage, p.maximum_mileage,
+       p.used AS miles_used, p.maximum_mileage - p.used AS miles_left,
+       p.recent AS recent_miles,
+       p.projected_warning_date, p.projected_maximum_date"""
+    )
 )
 
 
@@ -485,13 +525,56 @@ def get_shoe_wear(
     [('Hoka Clifton 9', datetime.date(2026, 3, 14))]
     """
     options = _options(tz=tz, units=units, as_of=as_of)
-    params = options.params() | {
+    params = _wear_params(options, retired=retired, shoe_id=None)
+    return _fetch(_SHOE_WEAR, params, options, conn, model_row(ShoeWear))
+
+
+@retry_on_disconnect
+def get_shoes_with_wear(
+    retired: bool | None = None,
+    *,
+    tz: str | None = None,
+    conn: Connection | None = None,
+) -> list[ShoeWithWear]:
+    """The shoes (not deleted) by name, each with its mileage, limits and wear, in miles:
+    what `GET /shoes` answers.
+
+    The same statement as `get_shoe_wear` (so the two never disagree): `mileage` is the
+    runs' distance, `miles_used` adds the starting mileage, `miles_left` is what remains
+    before the maximum (below zero once past it), `recent_miles` the last 8 weeks', and the
+    projected dates are as `get_shoe_wear`'s, counted from today in `tz` (default
+    FITNESS_TIMEZONE). `retired=True/False` keeps only retired/active shoes.
+
+    >>> [(s.id, s.miles_left) for s in get_shoes_with_wear(retired=False)]   # doctest: +SKIP
+    [('hoka_clifton_9', 212.4)]
+    """
+    options = _options(tz=tz, units="mi", as_of=None)
+    params = _wear_params(options, retired=retired, shoe_id=None)
+    return _fetch(_SHOES_WITH_WEAR, params, options, conn, class_row(ShoeWithWear))
+
+
+@retry_on_disconnect
+def get_shoe_with_wear_by_id(
+    shoe_id: str, *, tz: str | None = None, conn: Connection | None = None
+) -> ShoeWithWear | None:
+    """The shoe `shoe_id` as `get_shoes_with_wear` shows it, or None if there is no such
+    shoe or it is deleted."""
+    options = _options(tz=tz, units="mi", as_of=None)
+    params = _wear_params(options, retired=None, shoe_id=shoe_id)
+    rows = _fetch(_SHOES_WITH_WEAR, params, options, conn, class_row(ShoeWithWear))
+    return rows[0] if rows else None
+
+
+def _wear_params(
+    options: _Options, *, retired: bool | None, shoe_id: str | None
+) -> dict[str, object]:
+    return options.params() | {
         "retired": retired,
+        "shoe_id": shoe_id,
         "recent_since": options.moment - timedelta(days=RECENT_WEAR_DAYS),
         "recent_days": float(RECENT_WEAR_DAYS),
         "max_projection_days": MAX_PROJECTION_DAYS,
     }
-    return _fetch(_SHOE_WEAR, params, options, conn, model_row(ShoeWear))
 
 
 # Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
@@ -633,10 +716,13 @@ def get_training_load(
     resting = settings.resting_hr if resting_hr is None else resting_hr
     maximum = settings.max_hr if max_hr is None else max_hr
     if not all(_is_number(value) for value in (resting, maximum)) or not (
-        20 <= resting < maximum <= 250
+        MIN_HEART_RATE <= resting < maximum <= MAX_HEART_RATE
     ):
         raise InvalidParameters(
-            {"heart_rate": "resting and maximum must satisfy 20 <= resting < maximum <= 250"}
+            {
+                "heart_rate": f"resting and maximum must satisfy {MIN_HEART_RATE} <= resting "
+                f"< maximum <= {MAX_HEART_RATE}"
+            }
         )
     trimp_a, trimp_b = TRIMP_COEFFICIENTS[settings.trimp_sex]
     params = options.params(first_day=start, last_day=end) | {
@@ -957,6 +1043,11 @@ def _options(
         not isinstance(as_of, datetime) or as_of.tzinfo is None or as_of.utcoffset() is None
     ):
         errors["as_of"] = "must be a timezone-aware date-time (e.g. 2025-05-06T07:00:00Z)"
+    elif as_of is not None:
+        try:
+            a_moment_of_the_log(as_of)
+        except ValueError as error:
+            errors["as_of"] = str(error)
     if errors:
         raise InvalidParameters(errors)
     return _Options(

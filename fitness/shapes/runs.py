@@ -47,6 +47,8 @@ class RunListQuery(IncludeDeleted):
     """Runs per page."""
     cursor: str | None = None
     """`next_cursor` of the previous page (opaque)."""
+    units: DistanceUnit = "mi"
+    """`km` for distances in kilometres; `mi` (the default, whatever FITNESS_UNITS)."""
 
     @field_validator("end")
     @classmethod

@@ -1,5 +1,5 @@
 """What the shoes routes and pages take: the list's filter, a new shoe, a shoe's changes, its
-mileage limits."""
+mileage limits, and both at once (the API's PATCH)."""
 
 from __future__ import annotations
 
@@ -38,3 +38,8 @@ class ShoeLimits(Body):
     """When to start looking for its replacement (not above the maximum)."""
     maximum_mileage: ThresholdMileage = None  # type: ignore[assignment]
     """When it is worn out."""
+
+
+class ShoeEdit(ShoeUpdate, ShoeLimits):
+    """Any of: retire (a date) or unretire (null), the notes, and the starting, warning and
+    maximum mileage (miles)."""

@@ -81,6 +81,29 @@ def test_list_runs_is_newest_first_and_skips_deleted_runs(
     assert [run["id"] for run in with_deleted["runs"]] == [third.id, second.id, first.id]
 
 
+def test_list_runs_in_km_converts_every_distance_and_says_so(
+    client: TestClient, add_runs: AddRuns, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fitness.config import reset_settings
+
+    add_runs(2, distance=6.2)
+    # FITNESS_UNITS is for statistics and pages: the runs API stays in miles without ?units.
+    monkeypatch.setenv("FITNESS_UNITS", "km")
+    reset_settings()
+    try:
+        in_miles = client.get("/runs").json()
+        in_km = client.get("/runs", params={"units": "km", "limit": 1}).json()
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+
+    assert (in_miles["units"], [run["distance"] for run in in_miles["runs"]]) == ("mi", [6.2, 6.2])
+    assert in_km["units"] == "km"
+    assert [run["distance"] for run in in_km["runs"]] == [pytest.approx(6.2 * 1.609344)]
+    following = client.get("/runs", params={"units": "km", "cursor": in_km["next_cursor"]})
+    assert [run["distance"] for run in following.json()["runs"]] == [pytest.approx(6.2 * 1.609344)]
+
+
 def test_list_runs_filters_by_inclusive_utc_days(client: TestClient, add_runs: AddRuns) -> None:
     runs = add_runs(5)  # one a day from 2024-01-01 07:00 UTC
 
@@ -134,6 +157,7 @@ def test_a_full_last_page_has_no_next_cursor(client: TestClient, add_runs: AddRu
         {"limit": "1001"},
         {"limit": "ten"},
         {"include_deleted": "maybe"},
+        {"units": "miles"},
     ],
 )
 def test_bad_list_parameters_are_a_422_naming_them(

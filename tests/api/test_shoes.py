@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
+import psycopg
 import pytest
 from starlette.testclient import TestClient
 
@@ -12,6 +14,16 @@ from fitness.db.shoes import create_shoe
 from fitness.models import Run
 
 AddRuns = Callable[..., list[Run]]
+WEAR_FIELDS = (
+    "starting_mileage",
+    "warning_mileage",
+    "maximum_mileage",
+    "miles_used",
+    "miles_left",
+    "recent_miles",
+    "projected_warning_date",
+    "projected_maximum_date",
+)
 
 
 def test_create_shoe_is_a_201_with_its_location(client: TestClient) -> None:
@@ -24,7 +36,8 @@ def test_create_shoe_is_a_201_with_its_location(client: TestClient) -> None:
     assert shoe["name"] == "Nike Air Zoom Pegasus 38"
     assert shoe["notes"] == "blue"
     assert (shoe["mileage"], shoe["run_count"], shoe["retired_at"]) == (0, 0, None)
-    assert client.get(response.headers["location"]).json() == shoe
+    # GET adds the shoe's limits and wear to what the creation answered.
+    assert client.get(response.headers["location"]).json().items() >= shoe.items()
 
 
 def test_creating_a_shoe_whose_id_exists_is_a_409(client: TestClient) -> None:
@@ -151,3 +164,85 @@ def test_mileage_is_the_exact_sum_of_the_distances_without_float_noise(
     add_runs(791, shoe_id=shoe["id"], distance=0.1)
 
     assert client.get(f"/shoes/{shoe['id']}").json()["mileage"] == 79.1
+
+
+def test_shoes_show_their_limits_and_wear_in_miles(
+    client: TestClient, add_runs: AddRuns, raw_conn: psycopg.Connection
+) -> None:
+    create_shoe("Brooks Ghost 15")
+    create_shoe("Old One")
+    add_runs(1, shoe_id="old_one", distance=10.0)  # 2024: no recent use
+    now = raw_conn.execute("SELECT clock_timestamp()").fetchone()[0]  # type: ignore[index]
+    # 56 miles in the last 8 weeks: a mile a day.
+    add_runs(4, shoe_id="brooks_ghost_15", distance=14.0, datetime_utc=now - timedelta(days=2))
+
+    shoes = {shoe["id"]: shoe for shoe in client.get("/shoes").json()["shoes"]}
+    one = client.get("/shoes/brooks_ghost_15").json()
+
+    ghost = shoes["brooks_ghost_15"]
+    assert one == ghost
+    today = now.date()
+    assert {name: ghost[name] for name in WEAR_FIELDS} == {
+        "starting_mileage": 0.0,
+        "warning_mileage": 300.0,
+        "maximum_mileage": 500.0,
+        "miles_used": 56.0,
+        "miles_left": 444.0,
+        "recent_miles": 56.0,
+        "projected_warning_date": (today + timedelta(days=244)).isoformat(),
+        "projected_maximum_date": (today + timedelta(days=444)).isoformat(),
+    }
+    old = shoes["old_one"]
+    assert (old["mileage"], old["miles_used"], old["recent_miles"]) == (10.0, 10.0, 0.0)
+    assert (old["projected_warning_date"], old["projected_maximum_date"]) == (None, None)
+
+
+def test_patch_sets_the_limits_in_miles_and_the_wear_follows(
+    client: TestClient, add_runs: AddRuns
+) -> None:
+    create_shoe("Hoka Clifton 9")
+    add_runs(2, shoe_id="hoka_clifton_9", distance=5.0)
+
+    response = client.patch(
+        "/shoes/hoka_clifton_9",
+        json={"starting_mileage": 40.0, "warning_mileage": 250, "notes": "second pair"},
+    )
+
+    assert response.status_code == 200
+    shoe = response.json()
+    assert (shoe["starting_mileage"], shoe["warning_mileage"], shoe["maximum_mileage"]) == (
+        40.0,
+        250.0,
+        500.0,
+    )
+    assert (shoe["mileage"], shoe["miles_used"], shoe["miles_left"]) == (10.0, 50.0, 450.0)
+    assert shoe["notes"] == "second pair"
+    assert client.get("/shoes/hoka_clifton_9").json() == shoe
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"warning_mileage": 0}, "warning_mileage"),
+        ({"maximum_mileage": -5}, "maximum_mileage"),
+        ({"starting_mileage": 100_001}, "starting_mileage"),
+        ({"starting_mileage": "12"}, "starting_mileage"),
+        ({"warning_mileage": 600}, "warning_mileage"),  # above the maximum, 500
+        ({"maximum_mileage": 200, "retired_at": "2024-06-01"}, "warning_mileage"),
+    ],
+)
+def test_impossible_limits_are_a_422_and_nothing_changes(
+    client: TestClient, body: dict[str, object], field: str
+) -> None:
+    create_shoe("Hoka Clifton 9")
+    before = client.get("/shoes/hoka_clifton_9").json()
+
+    response = client.patch("/shoes/hoka_clifton_9", json=body)
+
+    assert response.status_code == 422
+    assert field in {error["field"] for error in response.json()["errors"]}
+    assert client.get("/shoes/hoka_clifton_9").json() == before
+
+
+def test_limits_of_an_unknown_shoe_are_a_404(client: TestClient) -> None:
+    assert client.patch("/shoes/no_such_shoe", json={"warning_mileage": 200}).status_code == 404

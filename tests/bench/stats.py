@@ -1,10 +1,12 @@
 """The statistics workloads: each statistic of fitness.db.stats over the whole dataset.
 
-Each is measured against two things, side by side in the same run: PostgreSQL running the
-bare aggregate at the statistic's heart (the GROUP BY on local days, weeks or shoes, with
-no zero-filling, windows or Python) fetched as tuples, which is the judged ratio; and the
+Each is measured against three things, side by side in the same run: PostgreSQL running
+the bare aggregate at the statistic's heart (the GROUP BY on local days, weeks or shoes,
+with no zero-filling, windows or Python) fetched as tuples, which is the judged ratio; the
+library's own statement, as captured, run bare through psycopg and fetched as tuples (what
+the library adds in Python: parameters, the pool, building the answer), reported; and the
 same statistic computed in Python over fetched rows (`get_all_runs` + tests/stats_oracle,
-the upstream project's approach), which is reported.
+the upstream project's approach), reported.
 """
 
 from __future__ import annotations
@@ -148,14 +150,19 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
     captured = capture_queries(bench.url, lambda conn: statistic.ours(conn=conn))
     ours: list[float] = []
     baseline: list[float] = []
+    same_sql: list[float] = []
     with _connection_like_ours() as conn:
 
         def bare() -> None:
             conn.execute(statistic.bare, statistic.bare_params).fetchall()  # type: ignore[arg-type]
 
+        def same_statement() -> None:
+            conn.execute(captured[0].query, captured[0].params).fetchall()  # type: ignore[arg-type]
+
         for _ in range(2):  # warm: caches, the pool, prepared statements
             statistic.ours()
             bare()
+            same_statement()
         deadline = time.monotonic() + bench.sizes.loop_seconds
         for repeat in range(bench.sizes.read_repeats):
             ours.append(
@@ -165,6 +172,7 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
                 )
             )
             baseline.append(1e3 * time_once(bare))
+            same_sql.append(1e3 * time_once(same_statement))
             if time.monotonic() > deadline:
                 break
     python = [
@@ -172,6 +180,7 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
         for _ in range(min(PYTHON_REPEATS, bench.sizes.read_repeats))
     ]
     ours_samples, python_samples = bench.samples(ours), bench.samples(python)
+    same_samples = bench.samples(same_sql)
     checks = [
         Check(
             "one statement",
@@ -201,6 +210,9 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
         judged=bench.sizes.judges_targets,
         checks=tuple(checks),
         notes=(
+            f"the same statement bare through psycopg (tuples): "
+            f"{same_samples.median:,.1f} ms; ours is "
+            f"{ours_samples.median / same_samples.median:.3f}× that",
             f"Python over fetched rows (get_all_runs + Python, the upstream approach): "
             f"{python_samples.median:,.0f} ms; ours is "
             f"{ours_samples.median / python_samples.median:.3f}× that",
