@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
@@ -440,12 +440,13 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
     """Find or create the shoe each provider gear stands for, and bring it up to date.
 
     A gear id seen before keeps its shoe: a new name at the provider renames the shoe (its
-    id and mileage stay). A new gear id adopts the shoe whose name has the same key, unless
-    another gear of the provider already has it; otherwise it gets a new shoe. So two gears
-    with one name are two shoes, the second named `<name> (Strava <gear id>)` (and so when
-    a rename would give a shoe a name another shoe has). Retirement follows the provider's
-    (`retired` true or false) unless the user retired or unretired the shoe here. Gear
-    without a name (gone at the provider) is only looked up.
+    id and mileage stay), unless it is a name the shoe had before (renamed here, or a shoe
+    merged into it): the user's choice stands. A new gear id adopts the shoe whose name has
+    the same key, unless another gear of the provider already has it; otherwise it gets a
+    new shoe. So two gears with one name are two shoes, the second named `<name> (Strava
+    <gear id>)` (and so when a rename would give a shoe a name another shoe has).
+    Retirement follows the provider's (`retired` true or false) unless the user retired or
+    unretired the shoe here. Gear without a name (gone at the provider) is only looked up.
 
     >>> sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Peggy")])
     GearShoes(shoe_ids={'g1': 'nike_pegasus_40'}, created=(),
@@ -483,7 +484,11 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
                     (gear.provider, gear.gear_id, shoe_id),
                 )
                 linked[(gear.provider, gear.gear_id)] = shoe_id
-            if gear.name is not None and known.names[shoe_id] != gear.name:
+            if (
+                gear.name is not None
+                and known.names[shoe_id] != gear.name
+                and known.former.get(shoe_name_key(gear.name)) != shoe_id
+            ):
                 old_name = known.names[shoe_id]
                 new_name = _gear_shoe_name(known, gear, shoe_id)
                 if new_name != old_name:
@@ -507,6 +512,8 @@ class _ShoeNames:
 
     names: dict[str, str]
     by_key: dict[str, str]
+    # The shoe each former name (key) belongs to.
+    former: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: Connection) -> _ShoeNames:
@@ -524,6 +531,7 @@ class _ShoeNames:
         )
         for shoe_id, name in ordered:
             known.by_key.setdefault(shoe_name_key(name), shoe_id)
+        known.former = {shoe_name_key(name): shoe_id for shoe_id, name in former}
         return known
 
     def add(self, shoe_id: str, name: str) -> None:
@@ -532,6 +540,8 @@ class _ShoeNames:
 
     def rename(self, shoe_id: str, name: str) -> None:
         # The old name's key keeps finding the shoe: it is now one of its former names.
+        self.former[shoe_name_key(self.names[shoe_id])] = shoe_id
+        self.former.pop(shoe_name_key(name), None)
         self.add(shoe_id, name)
 
     def free_id(self, name: str, taken: Collection[str] = ()) -> str:

@@ -26,6 +26,7 @@ from fitness.db.ingest_tokens import insert_ingest_token
 from fitness.db.migrations import alembic_config, head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
+from fitness.db.races import set_run_race
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import (
     get_run_history,
@@ -33,7 +34,6 @@ from fitness.db.runs_history import (
     restore_run_version,
     update_run_with_history,
 )
-from fitness.db.races import set_run_race
 from fitness.db.shoe_merges import merge_shoe
 from fitness.db.shoes import create_shoe, rename_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at

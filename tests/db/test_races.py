@@ -11,7 +11,7 @@ from fitness.db.races import clear_run_race, get_races, set_run_race
 from fitness.db.runs import delete_run, get_run_detail_by_id, import_runs
 from fitness.db.runs_history import (
     get_run_history_page,
-    mark_duplicate as mark_run_duplicate,
+    mark_duplicate,
     restore_run_version,
     update_run_with_history,
 )
@@ -36,9 +36,7 @@ def race(**overrides: object) -> Race:
     return Race(**values)  # type: ignore[arg-type]
 
 
-def test_setting_a_race_is_a_new_edit_version_listing_its_fields(
-    db: str, runs: RunFactory
-) -> None:
+def test_setting_a_race_is_a_new_edit_version_listing_its_fields(db: str, runs: RunFactory) -> None:
     run = runs.make()
     import_runs([run])
 
@@ -80,9 +78,7 @@ def test_the_same_race_again_writes_no_version_and_a_change_writes_one(
     }
 
 
-def test_clearing_a_race_is_a_version_and_restore_brings_it_back(
-    db: str, runs: RunFactory
-) -> None:
+def test_clearing_a_race_is_a_version_and_restore_brings_it_back(db: str, runs: RunFactory) -> None:
     run = runs.make()
     import_runs([run])
     set_run_race(run.id, race(), changed_by="me")
@@ -173,7 +169,7 @@ def test_races_lists_the_races_oldest_first_without_deleted_or_duplicate_runs(
     for run in (second, first, deleted, duplicate):
         set_run_race(run.id, race(name=f"Race {run.id}"), changed_by="me")
     delete_run(deleted.id, changed_by="me")
-    mark_run_duplicate(duplicate.id, plain.id, changed_by="me")
+    mark_duplicate(duplicate.id, plain.id, changed_by="me")
 
     assert [run.id for run in get_races()] == [first.id, second.id]
 
