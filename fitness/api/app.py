@@ -45,7 +45,9 @@ from fitness.api import (
     ingest,
     oauth,
     openapi,
+    races,
     runs,
+    shoe_changes,
     shoes,
     sync,
 )
@@ -63,8 +65,10 @@ GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 MODULES = (
     health,
     runs,
+    races,
     duplicates,
     shoes,
+    shoe_changes,
     imports,
     ingest,
     sync,

@@ -1,0 +1,17 @@
+"""What the shoe rename and merge routes and pages take."""
+
+from __future__ import annotations
+
+from fitness.rules import ShoeName
+from fitness.shapes import Body
+from fitness.shapes.runs import ChangeNote
+
+
+class ShoeRename(Body):
+    """A shoe's new name (its id stays; the old name stays one of its `former_names`)."""
+
+    name: ShoeName
+
+
+class ShoeMergeNote(ChangeNote):
+    """Who merged (or unmerged) the shoes and why: recorded on each run version it writes."""
