@@ -11,6 +11,7 @@ run's history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from psycopg import Connection
@@ -18,7 +19,7 @@ from psycopg.rows import class_row
 from pydantic import with_config
 
 from fitness.db._versioned import snapshot_of
-from fitness.db.connection import retry_on_disconnect, transaction
+from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import get_shoe_by_id, lock_shoe_names
 from fitness.errors import ShoeConflict, ShoeNotFound
 from fitness.ids import shoe_name_key
@@ -38,6 +39,18 @@ class ShoeMerge:
     """The runs moved (by the merge into `kept`; by an unmerge, back out of it)."""
     undone: bool
     """True for an unmerge."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MergedShoe:
+    """A shoe merged into another and not unmerged: what the kept shoe's page offers to undo."""
+
+    merged_shoe_id: str
+    merged_name: str
+    kept_shoe_id: str
+    run_count: int
+    """How many runs the merge moved."""
+    merged_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,22 @@ class _Merge:
     run_ids: list[str]
     name_keys: list[str]
     gear_ids: list[str]
+
+
+@retry_on_disconnect
+def get_merged_shoes(*, conn: Connection | None = None) -> list[MergedShoe]:
+    """The merges in force (not undone), oldest first: each can be undone by `unmerge_shoe`."""
+    query = """
+    SELECT m.merged_shoe_id, s.name AS merged_name, m.kept_shoe_id,
+           cardinality(m.run_ids) AS run_count, m.merged_at
+    FROM shoe_merges AS m
+    JOIN shoes AS s ON s.id = m.merged_shoe_id
+    WHERE m.undone_at IS NULL
+    ORDER BY m.merged_at, m.id
+    """
+    with connection(conn) as active, active.cursor(row_factory=class_row(MergedShoe)) as cur:
+        cur.execute(query)
+        return cur.fetchall()
 
 
 @retry_on_disconnect

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fitness.rules import ShoeName
-from fitness.shapes import Body
+from fitness.rules import Identifier, ShoeName
+from fitness.shapes import Body, Query
 from fitness.shapes.runs import ChangeNote
 
 
@@ -15,3 +15,15 @@ class ShoeRename(Body):
 
 class ShoeMergeNote(ChangeNote):
     """Who merged (or unmerged) the shoes and why: recorded on each run version it writes."""
+
+
+class ShoeMergeChoice(Query):
+    """The page's merge form: the shoe to merge into (then confirmed)."""
+
+    kept_shoe_id: Identifier
+
+
+class ShoeMergeForm(ChangeNote):
+    """The confirmed merge: the shoe to keep, and why (recorded on each run version)."""
+
+    kept_shoe_id: Identifier
