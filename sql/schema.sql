@@ -93,6 +93,8 @@ CREATE INDEX runs_datetime_utc_id_idx ON runs (datetime_utc DESC, id DESC);
 CREATE INDEX runs_shoe_id_idx ON runs (shoe_id) INCLUDE (distance) WHERE deleted_at IS NULL;
 -- The duplicates of a run, and the foreign key's lookups.
 CREATE INDEX runs_duplicate_of_idx ON runs (duplicate_of) WHERE duplicate_of IS NOT NULL;
+-- The races among the runs, for the records' PB progression: a few rows, not a scan.
+CREATE INDEX runs_race_idx ON runs (race_distance) WHERE race_name IS NOT NULL;
 
 CREATE TABLE runs_history (
     history_id     bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
