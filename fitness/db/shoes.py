@@ -230,7 +230,14 @@ def rename_shoe(shoe_id: str, name: str, *, conn: Connection | None = None) -> S
             raise ShoeNotFound(shoe_id)
         if clean_name == shoe.name:
             return shoe
-        owner = _ShoeNames.load(active).by_key.get(shoe_name_key(clean_name), shoe_id)
+        known = _ShoeNames.load(active)
+        key = shoe_name_key(clean_name)
+        owner = known.by_key.get(key, shoe_id)
+        # A deleted shoe keeps its name too (a merged one gets it back when unmerged).
+        owner = next(
+            (other for other, name in known.names.items() if shoe_name_key(name) == key),
+            owner,
+        )
         if owner != shoe_id:
             raise ShoeConflict(
                 f"shoe {owner!r} has or had a name like {clean_name!r}; merge the two shoes "

@@ -208,6 +208,16 @@ def test_merging_moves_every_run_as_a_merge_version_and_unmerging_restores_every
         unmerge_shoe(twin.id, changed_by="me")
 
 
+def test_the_kept_shoe_cannot_take_the_merged_shoes_name(db: str) -> None:
+    kept, twin = create_shoe("Nike Pegasus 40"), create_shoe("Pegasus Forty")
+    merge_shoe(twin.id, kept.id, changed_by="me")
+    for name in ("Pegasus Forty", "pegasus forty"):
+        with pytest.raises(ShoeConflict):
+            rename_shoe(kept.id, name)
+    unmerge_shoe(twin.id, changed_by="me")
+    assert get_shoe_by_id(twin.id).name == "Pegasus Forty"  # type: ignore[union-attr]
+
+
 def test_an_unmerge_leaves_a_run_moved_by_hand_since(db: str, runs: RunFactory) -> None:
     kept, twin, other = create_shoe("A Shoe"), create_shoe("B Shoe"), create_shoe("C Shoe")
     run = runs.make(shoe_id=twin.id)
