@@ -465,6 +465,7 @@ SELECT h.id, min(st.id)
 FROM held AS h
 JOIN pg_temp.import_staging AS st ON st.shoe_id = h.id
 WHERE h.deleted_at IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM runs AS r WHERE r.id = st.id)
 GROUP BY h.id
 ORDER BY h.id
 LIMIT 1

@@ -105,8 +105,10 @@ def test_a_deleted_shoe_is_given_to_no_run_until_undeleted(db: str, runs: RunFac
     with pytest.raises(ShoeDeleted) as caught:
         update_run_with_history(run.id, {"shoe_id": shoe.id, "distance": 9.0}, changed_by="me")
     assert set(caught.value.errors) == {"shoe_id"}
-    with pytest.raises(ShoeDeleted):
-        import_runs([runs.make(shoe_name="ghost 15"), runs.make()])
+    named = runs.make(shoe_name="ghost 15")
+    with pytest.raises(ShoeDeleted) as caught:
+        import_runs([named, runs.make()])
+    assert set(caught.value.errors) == {f"{named.id}.shoe_id"}
     with pytest.raises(ShoeDeleted):
         import_runs([runs.make(shoe_id=shoe.id)])
     assert get_run_by_id(run.id).version == 1  # type: ignore[union-attr]
