@@ -3,9 +3,13 @@ the rule that a deleted shoe is given to no run."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import replace
+
 import pytest
 
-from fitness.db.runs import delete_run, get_run_by_id, import_runs
+from fitness.db.integrity import find_problems
+from fitness.db.runs import delete_run, get_all_runs, get_run_by_id, import_runs
 from fitness.db.runs_history import (
     get_run_history_page,
     restore_run_version,
@@ -247,3 +251,47 @@ def test_merges_that_cannot_be_done_change_nothing(db: str, runs: RunFactory) ->
         unmerge_shoe(twin.id, changed_by="me")
     with pytest.raises(ShoeNotFound):
         merge_shoe(twin.id, kept.id, changed_by="me")
+
+
+def test_a_merge_racing_edits_that_give_runs_the_merged_shoe_leaves_none_in_it(
+    db: str, runs: RunFactory
+) -> None:
+    """Each edit either lands before the merge (and its run is moved) or after it (and is
+    refused as giving a deleted shoe); never a run left in the merged shoe, never a gap."""
+    for attempt in range(5):
+        kept, twin = create_shoe(f"Kept {attempt}"), create_shoe(f"Twin {attempt}")
+        batch = runs.many(4)
+        import_runs([*batch[:2], *(replace(run, shoe_id=twin.id) for run in batch[2:])])
+
+        outcomes = _race_edits_with_a_merge([run.id for run in batch[:2]], twin.id, kept.id)
+
+        assert sorted(outcomes) in (["edited", "edited"], ["edited", "refused"], ["refused"] * 2)
+        assert [run.id for run in get_all_runs() if run.shoe_id == twin.id] == []
+        assert find_problems() == []
+
+
+def _race_edits_with_a_merge(run_ids: list[str], twin_id: str, kept_id: str) -> list[str]:
+    """Edits giving each run the shoe `twin_id`, and its merge into `kept_id`, all at once;
+    what became of each edit."""
+    start = threading.Barrier(len(run_ids) + 1)
+    outcomes: list[str] = []
+
+    def edit(run_id: str) -> None:
+        start.wait()
+        try:
+            update_run_with_history(run_id, {"shoe_id": twin_id}, changed_by="race")
+            outcomes.append("edited")
+        except ShoeDeleted:
+            outcomes.append("refused")
+
+    def merge() -> None:
+        start.wait()
+        merge_shoe(twin_id, kept_id, changed_by="race")
+
+    threads = [threading.Thread(target=edit, args=(run_id,)) for run_id in run_ids]
+    threads.append(threading.Thread(target=merge))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
