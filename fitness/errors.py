@@ -81,6 +81,22 @@ class UnknownFields(InvalidUpdate):
         super().__init__({name: "unknown field" for name in self.fields})
 
 
+class ShoeDeleted(InvalidUpdate):
+    """A run would be given a deleted shoe (by an edit, a restore or an import); `errors`
+    says which shoe under `field` and what to do instead."""
+
+    def __init__(self, shoe_id: str, field: str = "shoe_id") -> None:
+        super().__init__(
+            {field: f"shoe {shoe_id!r} is deleted; undelete it first (or undo its merge)"}
+        )
+        self.shoe_id = shoe_id
+
+
+class ShoeConflict(FitnessError):
+    """A rename, undelete, merge or unmerge that the shoes' state does not allow (a shoe
+    merged into itself, undeleting a merged shoe...); the message says what is in the way."""
+
+
 class InvalidCursor(FitnessError):
     """A page cursor that this library did not hand out (or that has been tampered with)."""
 

@@ -25,6 +25,10 @@ from fitness.rules import (
     Duration,
     HeartRate,
     Identifier,
+    RaceDistance,
+    RaceName,
+    RacePlace,
+    RaceTime,
     RunName,
     RunNotes,
     RunSource,
@@ -78,7 +82,16 @@ PROTECTED_FIELDS: Final = ("id", "source")
 # What a version records beyond the editable fields: which run a run is a duplicate of, and
 # which runs are duplicates of it (changed by marking a duplicate, never by an edit).
 LINK_FIELDS: Final = ("duplicate_of", "duplicate_ids")
-RECORDED_FIELDS: Final = EDITABLE_FIELDS + LINK_FIELDS
+# A race the run was (set and cleared together, never by an edit): columns of runs and
+# runs_history, in this order.
+RACE_FIELDS: Final = (
+    "race_name",
+    "race_distance",
+    "race_time",
+    "race_place",
+    "race_field_size",
+)
+RECORDED_FIELDS: Final = EDITABLE_FIELDS + LINK_FIELDS + RACE_FIELDS
 
 # How the API shows these classes: attribute docstrings become descriptions, and every
 # field is present in every answer (so the document marks them all required).
@@ -92,6 +105,37 @@ def _normalise_utc(obj: object, *names: str) -> None:
         value = getattr(obj, name)
         if value is not None:
             object.__setattr__(obj, name, as_utc(value, name))
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Race:
+    """A race a run was: the event, its official distance and chip time, the placing.
+
+    >>> Race(name="Berlin Marathon", distance=26.2188, time=10_800, place=1234).place
+    1234
+    """
+
+    name: RaceName
+    """The event (`Berlin Marathon 2025`)."""
+    distance: RaceDistance
+    """The official distance, in miles (a marathon is 26.2188)."""
+    time: RaceTime
+    """The official (chip) time, in seconds."""
+    place: RacePlace | None = None
+    """Overall placing, 1 for the winner."""
+    field_size: RacePlace | None = None
+    """How many finished; not fewer than `place`."""
+
+    def problems(self) -> dict[str, str]:
+        """What is wrong with each field, as `{field: message}` (empty if it can be stored)."""
+        try:
+            _RACE_VALUES.validate_python({name: getattr(self, name) for name in _RACE_NAMES})
+        except ValidationError as error:
+            return field_problems(error, _RACE_VALUES)
+        if self.place is not None and self.field_size is not None and self.place > self.field_size:
+            return {"place": "must not be more than field_size"}
+        return {}
 
 
 @with_config(SHAPE)
@@ -136,6 +180,29 @@ class Run:
     """The run this one is a duplicate of: then it is hidden from lists and totals."""
     duplicate_ids: list[str] = field(default_factory=list)
     """The runs marked duplicates of this one: the other sources it stands for."""
+    race_name: str | None = None
+    """The race the run was (its event name); null when it was no race."""
+    race_distance: float | None = None
+    """The race's official distance, in miles."""
+    race_time: float | None = None
+    """The race's official (chip) time, in seconds."""
+    race_place: int | None = None
+    """Overall placing in the race."""
+    race_field_size: int | None = None
+    """How many finished the race."""
+
+    @property
+    def race(self) -> Race | None:
+        """The run's race, or None."""
+        if self.race_name is None:
+            return None
+        return Race(
+            name=self.race_name,
+            distance=self.race_distance,  # type: ignore[arg-type]
+            time=self.race_time,  # type: ignore[arg-type]
+            place=self.race_place,
+            field_size=self.race_field_size,
+        )
 
     def __post_init__(self) -> None:
         _normalise_utc(
@@ -167,7 +234,7 @@ class RunDetail(Run):
     sync_error: str | None = None
 
 
-ChangeValue = Timestamp | float | str | list[str] | None
+ChangeValue = Timestamp | float | int | str | list[str] | None
 Change = TypedDict("Change", {"from": ChangeValue, "to": ChangeValue})
 RecordedField = Literal[RECORDED_FIELDS]  # type: ignore[valid-type]
 
@@ -198,6 +265,12 @@ class RunVersion:
     """The run this one was a duplicate of, as of this version."""
     duplicate_ids: list[str] = field(default_factory=list)
     """The runs that were duplicates of this one, as of this version."""
+    race_name: str | None = None
+    """The race the run was, as of this version (see RunDetail for the race fields)."""
+    race_distance: float | None = None
+    race_time: float | None = None
+    race_place: int | None = None
+    race_field_size: int | None = None
 
     def __post_init__(self) -> None:
         _normalise_utc(self, "datetime_utc", "changed_at")
@@ -209,9 +282,9 @@ class RunVersion:
     def changes_since(self, previous: RunVersion | None) -> dict[str, Change]:
         """The recorded fields whose value differs from `previous`: `{field: {"from", "to"}}`.
 
-        Those are the editable fields and the duplicate links (`duplicate_of`,
-        `duplicate_ids`). Empty for the first version (nothing came before it) and for a
-        deletion, which changes no data.
+        Those are the editable fields, the duplicate links (`duplicate_of`,
+        `duplicate_ids`) and the race fields. Empty for the first version (nothing came
+        before it) and for a deletion, which changes no data.
         """
         if previous is None:
             return {}
@@ -229,7 +302,7 @@ class HistoryEntry(RunVersion):
 
     changes: dict[RecordedField, Change]
     """`{"field": {"from": old, "to": new}}` for each field that differs from the previous
-    version (the editable fields, `duplicate_of` and `duplicate_ids`); empty for the
+    version (the editable fields, `duplicate_of`, `duplicate_ids` and the race); empty for the
     original and for deletions."""
 
     @classmethod
@@ -280,6 +353,8 @@ class Shoe:
     mileage: Annotated[float, Field(ge=0)] = 0.0
     """Miles run in it (non-deleted runs)."""
     run_count: Annotated[int, Field(ge=0)] = 0
+    former_names: list[str] = field(default_factory=list)
+    """Names it had before (renamed, or a shoe merged into it): imports find it by them."""
 
     @property
     def is_retired(self) -> bool:
@@ -452,6 +527,13 @@ def run_errors(run: Run) -> dict[str, str]:
     return validate_run_fields({name: getattr(run, name) for name in DATA_FIELDS})
 
 
+_RACE_NAMES: Final = ("name", "distance", "time", "place", "field_size")
+_RACE_HINTS: Final = get_type_hints(Race, include_extras=True)
+_RACE_VALUES: Final = TypeAdapter(
+    TypedDict(  # type: ignore[operator]
+        "RaceValues", {name: _RACE_HINTS[name] for name in _RACE_NAMES}
+    )
+)
 _VERSION_FIELDS: Final = tuple(
     name for name in RunVersion.__dataclass_fields__ if name != "changes"
 )

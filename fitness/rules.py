@@ -62,6 +62,10 @@ EARLIEST_STATS_DAY: Final = date(1900, 1, 1)
 MAX_STATS_RANGE_DAYS: Final = 36_600
 MAX_ROLLING_WINDOW_DAYS: Final = 3_660
 MAX_ZONE_NAME_CHARS: Final = 64
+# A race: its event name, and a placing among at most a million finishers (the largest
+# races have about 60,000). Its official distance and chip time obey a run's bounds.
+MAX_RACE_NAME_CHARS: Final = 200
+MAX_RACE_PLACE: Final = 1_000_000
 
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual", "Activity File"]
@@ -285,6 +289,25 @@ StartingMileage = Annotated[float, _number(unit="miles", ge=0, le=MAX_SHOE_MILEA
 
 ThresholdMileage = Annotated[float, _number(unit="miles", gt=0, le=MAX_SHOE_MILEAGE)]
 """A shoe's warning or maximum mileage."""
+
+RaceName = Annotated[
+    StorableText, Field(min_length=1, max_length=MAX_RACE_NAME_CHARS), AfterValidator(_not_blank)
+]
+"""A race's event name (`Berlin Marathon 2025`)."""
+
+RaceDistance = Annotated[float, _number(unit="miles", gt=0, le=MAX_DISTANCE_MILES)]
+"""A race's official distance, in miles (more than 0)."""
+
+RaceDistanceInUnits = Annotated[
+    float, _number(unit="miles, or km with units=km", gt=0, le=MAX_DISTANCE_KM)
+]
+"""A race's official distance in the unit a request names."""
+
+RaceTime = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECONDS)]
+"""A race's official (chip) time, in seconds."""
+
+RacePlace = Annotated[int, Field(strict=True, ge=1, le=MAX_RACE_PLACE)]
+"""An overall placing (1 is the winner), or the number of finishers."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

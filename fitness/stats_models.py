@@ -251,8 +251,29 @@ class Eddington:
 
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RaceBest:
+    """A race that beat every earlier race over its official distance: the run, its local
+    day, the event and the official (chip) time in seconds."""
+
+    run_id: str
+    date: LocalDay
+    race_name: str
+    time: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RaceProgression:
+    """Personal bests over one official race distance (in the answer's units), oldest first:
+    the first race at that distance, then each race faster than all before it."""
+
+    distance: float
+    bests: tuple[RaceBest, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Records:
-    """The log's records; every field is None (streaks: 0 days) for an empty log."""
+    """The log's records; every field is None (streaks: 0 days, races: none) for an empty
+    log."""
 
     units: Units
     tz: str
@@ -264,6 +285,8 @@ class Records:
     current_streak: Streak
     longest_streak: Streak
     eddington: Eddington
+    race_progression: tuple[RaceProgression, ...] = ()
+    """Per official distance of the runs' races (shortest first, grouped to 0.01 mile)."""
 
 
 @with_config(SHAPE)

@@ -70,7 +70,21 @@ CREATE TABLE runs (
     -- totals), and the runs marked duplicates of this one (the sources it stands for).
     duplicate_of   text             REFERENCES runs (id),
     duplicate_ids  text[]           NOT NULL DEFAULT '{}',
-    CONSTRAINT runs_not_own_duplicate CHECK (duplicate_of <> id)
+    -- A race the run was: the event, its official distance (miles) and chip time (seconds),
+    -- the overall placing and the field's size. Name, distance and time come together.
+    race_name      text             CHECK (char_length(race_name) BETWEEN 1 AND 200
+                                           AND btrim(race_name) <> ''),
+    race_distance  double precision CHECK (race_distance > 0 AND race_distance <= 1000),
+    race_time      double precision CHECK (race_time > 0 AND race_time <= 1209600),
+    race_place     integer          CHECK (race_place BETWEEN 1 AND 1000000),
+    race_field_size integer         CHECK (race_field_size BETWEEN 1 AND 1000000),
+    CONSTRAINT runs_not_own_duplicate CHECK (duplicate_of <> id),
+    CONSTRAINT runs_race_complete CHECK (
+        (race_name IS NULL) = (race_distance IS NULL)
+        AND (race_name IS NULL) = (race_time IS NULL)
+        AND (race_name IS NOT NULL OR (race_place IS NULL AND race_field_size IS NULL))
+    ),
+    CONSTRAINT runs_race_place_within_field CHECK (race_place <= race_field_size)
 );
 
 -- Date ranges and newest-first keyset pagination.
@@ -79,6 +93,8 @@ CREATE INDEX runs_datetime_utc_id_idx ON runs (datetime_utc DESC, id DESC);
 CREATE INDEX runs_shoe_id_idx ON runs (shoe_id) INCLUDE (distance) WHERE deleted_at IS NULL;
 -- The duplicates of a run, and the foreign key's lookups.
 CREATE INDEX runs_duplicate_of_idx ON runs (duplicate_of) WHERE duplicate_of IS NOT NULL;
+-- The races among the runs, for the records' PB progression: a few rows, not a scan.
+CREATE INDEX runs_race_idx ON runs (race_distance) WHERE race_name IS NOT NULL;
 
 CREATE TABLE runs_history (
     history_id     bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -110,7 +126,21 @@ CREATE TABLE runs_history (
     notes          text             CHECK (char_length(notes) <= 100000),
     duplicate_of   text,
     duplicate_ids  text[]           NOT NULL DEFAULT '{}',
-    CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number)
+    -- A race the run was: the event, its official distance (miles) and chip time (seconds),
+    -- the overall placing and the field's size. Name, distance and time come together.
+    race_name      text             CHECK (char_length(race_name) BETWEEN 1 AND 200
+                                           AND btrim(race_name) <> ''),
+    race_distance  double precision CHECK (race_distance > 0 AND race_distance <= 1000),
+    race_time      double precision CHECK (race_time > 0 AND race_time <= 1209600),
+    race_place     integer          CHECK (race_place BETWEEN 1 AND 1000000),
+    race_field_size integer         CHECK (race_field_size BETWEEN 1 AND 1000000),
+    CONSTRAINT runs_history_run_id_version_number_key UNIQUE (run_id, version_number),
+    CONSTRAINT runs_history_race_complete CHECK (
+        (race_name IS NULL) = (race_distance IS NULL)
+        AND (race_name IS NULL) = (race_time IS NULL)
+        AND (race_name IS NOT NULL OR (race_place IS NULL AND race_field_size IS NULL))
+    ),
+    CONSTRAINT runs_history_race_place_within_field CHECK (race_place <= race_field_size)
 );
 
 CREATE INDEX runs_history_shoe_id_idx ON runs_history (shoe_id) WHERE shoe_id IS NOT NULL;
@@ -126,6 +156,37 @@ CREATE TABLE shoe_gear (
 );
 
 CREATE INDEX shoe_gear_shoe_id_idx ON shoe_gear (shoe_id);
+
+-- The names a shoe had before (renamed, or a shoe merged into it), by name key
+-- (fitness.ids.shoe_name_key): imports find a shoe by every name it has had.
+CREATE TABLE shoe_names (
+    name_key   text        PRIMARY KEY CHECK (char_length(name_key) BETWEEN 1 AND 400),
+    shoe_id    text        NOT NULL REFERENCES shoes (id),
+    name       text        NOT NULL
+                           CHECK (char_length(name) BETWEEN 1 AND 100 AND btrim(name) <> ''),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX shoe_names_shoe_id_idx ON shoe_names (shoe_id);
+
+-- Each merge of a shoe into another, with what it moved (runs, name keys, provider gear
+-- ids), so that undoing it puts exactly that back.
+CREATE TABLE shoe_merges (
+    id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    merged_shoe_id text        NOT NULL REFERENCES shoes (id),
+    kept_shoe_id   text        NOT NULL REFERENCES shoes (id),
+    run_ids        text[]      NOT NULL DEFAULT '{}',
+    name_keys      text[]      NOT NULL DEFAULT '{}',
+    gear_ids       text[]      NOT NULL DEFAULT '{}',
+    merged_at      timestamptz NOT NULL DEFAULT now(),
+    merged_by      text        CHECK (char_length(merged_by) <= 100),
+    undone_at      timestamptz,
+    CONSTRAINT shoe_merges_not_into_itself CHECK (merged_shoe_id <> kept_shoe_id)
+);
+
+CREATE UNIQUE INDEX shoe_merges_merged_shoe_id_idx ON shoe_merges (merged_shoe_id)
+    WHERE undone_at IS NULL;
+CREATE INDEX shoe_merges_kept_shoe_id_idx ON shoe_merges (kept_shoe_id);
 
 CREATE TABLE synced_runs (
     id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -30,6 +30,8 @@ TABLES = (
     "runs_history",
     "synced_runs",
     "runs",
+    "shoe_merges",
+    "shoe_names",
     "shoe_gear",
     "shoes",
     "sync_metadata",

@@ -133,6 +133,7 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
         run_id=e.run_id,
     ),
     lib.DuplicateConflict: lambda e: problem(409, _sentence(e), slug="duplicate-conflict"),
+    lib.ShoeConflict: lambda e: problem(409, _sentence(e), slug="shoe-conflict"),
     lib.InvalidCursor: lambda e: problem(400, _sentence(e), slug="malformed-request"),
     # Our own sentences (why the state was refused, what to do); never the state itself.
     lib.InvalidOAuthState: lambda e: problem(400, _sentence(e), slug="invalid-oauth-state"),

@@ -86,6 +86,12 @@ PATH_PARAMETERS: Final = {
             ShoeNotFound,
         ),
         PathParameter(
+            "kept_shoe_id",
+            Identifier,
+            "The id of the shoe to keep: the one the other is merged into.",
+            ShoeNotFound,
+        ),
+        PathParameter(
             "provider",
             Literal[PROVIDERS],  # type: ignore[valid-type]
             "Whose consent: `strava` (runs) or `google` (calendar).",

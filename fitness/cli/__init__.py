@@ -4,8 +4,10 @@ answer questions about them.
 One module per command group: `serve.py` (`fitness serve`), `db.py` (`fitness db ...`),
 `imports.py` (`fitness import <source>`), `sync.py` (`fitness sync <service>`), `stats.py`
 (`fitness stats <statistic>`), `connections.py` (`fitness connections`, `connect`,
-`disconnect`), `runs.py` (`fitness runs add`), `duplicates.py` (`fitness duplicates
-[mark|dismiss]`), `tokens.py` (`fitness tokens ...`); what they share is in `_common.py`.
+`disconnect`), `runs.py` (`fitness runs add`), `races.py` (`fitness races ...`),
+`shoes.py` (`fitness shoes rename|undelete|merge|unmerge`), `duplicates.py` (`fitness
+duplicates [mark|dismiss]`), `tokens.py` (`fitness tokens ...`); what they share is in
+`_common.py`.
 Adding a subcommand takes one function and one line: the function adds a parser to the
 subcommands it is given and names a handler; the line registers it in its group's list
 (`DB_COMMANDS`, `IMPORT_COMMANDS`, `SYNC_COMMANDS`, `STATS_COMMANDS`), or in
@@ -48,9 +50,11 @@ from fitness.cli import (
     db,
     duplicates,
     imports,
+    races,
     runs,
     secrets,
     serve,
+    shoes,
     stats,
     sync,
     tokens,
@@ -66,6 +70,8 @@ COMMANDS: list[AddCommand] = [
     db.add,
     imports.add,
     runs.add,
+    races.add,
+    shoes.add,
     duplicates.add,
     sync.add,
     stats.add,

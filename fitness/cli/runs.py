@@ -51,7 +51,7 @@ def _add_add(commands: Subcommands) -> None:
     parser.add_argument(
         "--duration",
         required=True,
-        type=_duration,
+        type=parse_duration,
         metavar="TIME",
         help="how long: H:MM:SS, MM:SS or seconds",
     )
@@ -108,7 +108,8 @@ def _start(text: str) -> datetime:
         ) from None
 
 
-def _duration(text: str) -> float:
+def parse_duration(text: str) -> float:
+    """Seconds from `H:MM:SS`, `MM:SS` or a number of seconds (argparse's type for times)."""
     match = _CLOCK.match(text.strip())
     if match:
         hours, minutes, seconds = match.groups()

@@ -259,6 +259,14 @@ def _records(args: argparse.Namespace) -> int:
             when = f"{streak.first_day.isoformat()} to {streak.last_day.isoformat()}"
         table.add_row(f"{name} streak", count(streak.days, "day"), when, "")
     table.add_row("Eddington number", f"{answer.eddington.mi} mi, {answer.eddington.km} km", "", "")
+    for progression in answer.race_progression:
+        for best in progression.bests:
+            table.add_row(
+                f"race PB {_distance(progression.distance)} {unit}",
+                f"{_clock(best.time)} ({best.race_name})",
+                best.date.isoformat(),
+                best.run_id,
+            )
     _print(table)
     return 0
 

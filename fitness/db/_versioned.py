@@ -20,7 +20,7 @@ from fitness.models import ChangeType, RunDetail
 RUN_COLUMNS: Final = (
     "id, datetime_utc, type, distance, duration, source, avg_heart_rate, shoe_id, name, notes, "
     "version, last_edited_at, last_edited_by, deleted_at, created_at, updated_at, duplicate_of, "
-    "duplicate_ids"
+    "duplicate_ids, race_name, race_distance, race_time, race_place, race_field_size"
 )
 
 # The calendar columns of a RunDetail, for the run aliased `r` joined to its synced_runs row
@@ -36,6 +36,22 @@ CALENDAR_COLUMNS: Final = """
        sr.google_event_id, sr.run_version AS synced_version, sr.synced_at,
        sr.error_message AS sync_error"""
 
+
+def snapshot_of(rows: str) -> str:
+    """SQL: insert the snapshot of each new current row of `rows` (a CTE or table name whose
+    rows are `runs` rows after a change) into runs_history, as `%(change_type)s` by
+    `%(changed_by)s` for `%(change_reason)s`: the one place that lists what a version holds."""
+    return f"""INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type,
+                              distance, duration, source, avg_heart_rate, shoe_id, name, notes,
+                              changed_at, changed_by, change_reason, duplicate_of, duplicate_ids,
+                              race_name, race_distance, race_time, race_place, race_field_size)
+    SELECT u.id, u.version, %(change_type)s, u.datetime_utc, u.type, u.distance,
+           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.name, u.notes, u.last_edited_at,
+           %(changed_by)s, %(change_reason)s, u.duplicate_of, u.duplicate_ids,
+           u.race_name, u.race_distance, u.race_time, u.race_place, u.race_field_size
+    FROM {rows} AS u"""
+
+
 # Every versioning statement defines the CTEs `current` (the locked row before the change,
 # absent if the run does not exist), `checks` (a boolean `target_found`) and, last,
 # `updated` (the row after the change, absent if nothing was written), then ends with this
@@ -43,13 +59,7 @@ CALENDAR_COLUMNS: Final = """
 # whichever row is now current.
 VERSIONED_TAIL: Final = f""",
 snapshot AS (
-    INSERT INTO runs_history (run_id, version_number, change_type, datetime_utc, type, distance,
-                              duration, source, avg_heart_rate, shoe_id, name, notes, changed_at,
-                              changed_by, change_reason, duplicate_of, duplicate_ids)
-    SELECT u.id, u.version, %(change_type)s, u.datetime_utc, u.type, u.distance,
-           u.duration, u.source, u.avg_heart_rate, u.shoe_id, u.name, u.notes, u.last_edited_at,
-           %(changed_by)s, %(change_reason)s, u.duplicate_of, u.duplicate_ids
-    FROM updated AS u
+    {snapshot_of("updated")}
 )
 SELECT true AS changed, true AS target_found, s.name AS shoe_name, r.*,{CALENDAR_COLUMNS}
 FROM updated AS r

@@ -138,15 +138,23 @@ SELECT 'data_mismatch' AS kind,
                   CASE WHEN r.duplicate_of IS DISTINCT FROM n.duplicate_of
                        THEN 'duplicate_of' END,
                   CASE WHEN r.duplicate_ids IS DISTINCT FROM n.duplicate_ids
-                       THEN 'duplicate_ids' END
+                       THEN 'duplicate_ids' END,
+                  CASE WHEN (r.race_name, r.race_distance, r.race_time, r.race_place,
+                             r.race_field_size)
+                            IS DISTINCT FROM
+                            (n.race_name, n.race_distance, n.race_time, n.race_place,
+                             n.race_field_size)
+                       THEN 'race' END
               ], ', ')) AS message
 FROM runs AS r
 JOIN newest AS n ON n.run_id = r.id
 WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id,
-       r.name, r.notes, r.duplicate_of, r.duplicate_ids)
+       r.name, r.notes, r.duplicate_of, r.duplicate_ids, r.race_name, r.race_distance,
+       r.race_time, r.race_place, r.race_field_size)
       IS DISTINCT FROM
       (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id,
-       n.name, n.notes, n.duplicate_of, n.duplicate_ids)
+       n.name, n.notes, n.duplicate_of, n.duplicate_ids, n.race_name, n.race_distance,
+       n.race_time, n.race_place, n.race_field_size)
 ORDER BY r.id
 """
 

@@ -20,7 +20,13 @@ from fitness.db._rows import model_row
 from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.shoes import create_missing_shoes
-from fitness.errors import InvalidCursor, InvalidParameters, InvalidUpdate, RunExists
+from fitness.errors import (
+    InvalidCursor,
+    InvalidParameters,
+    InvalidUpdate,
+    RunExists,
+    ShoeDeleted,
+)
 from fitness.models import ImportResult, Run, RunDetail, RunPage, RunSource, RunType, run_errors
 from fitness.paging import decode_cursor, encode_cursor
 from fitness.rules import KM_PER_MILE, DistanceUnit, as_utc, storable_text
@@ -34,7 +40,8 @@ _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
        r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
-       r.duplicate_ids
+       r.duplicate_ids, r.race_name, r.race_distance, r.race_time, r.race_place,
+       r.race_field_size
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 """
@@ -43,11 +50,15 @@ _SELECT_RUN_DETAILS = f"""
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
        r.shoe_id, s.name AS shoe_name, r.name, r.notes, r.version, r.last_edited_at,
        r.last_edited_by, r.deleted_at, r.created_at, r.updated_at, r.duplicate_of,
-       r.duplicate_ids,{CALENDAR_COLUMNS}
+       r.duplicate_ids, r.race_name, r.race_distance, r.race_time, r.race_place,
+       r.race_field_size,{CALENDAR_COLUMNS}
 FROM runs AS r
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id
 """
+
+# For other modules that read runs as RunDetail (fitness.db.races).
+SELECT_RUN_DETAILS: Final = _SELECT_RUN_DETAILS
 
 _NOT_DELETED = sql.SQL("r.deleted_at IS NULL")
 _NOT_DUPLICATE = sql.SQL("r.duplicate_of IS NULL")
@@ -110,8 +121,9 @@ def import_runs(
 
     Runs whose id exists (even soft-deleted or edited) are left exactly as they are, so
     re-importing a source never undoes a user's edit. Runs that name a shoe by `shoe_name`
-    only get that shoe, created if missing. Invalid values are an `InvalidUpdate` naming
-    the run, before anything is written. Each `batch_size` runs cost three round trips: a
+    only get that shoe, created if missing (a former name of a shoe finds that shoe). Invalid
+    values are an `InvalidUpdate` naming the run, and a run given a deleted shoe is a
+    `ShoeDeleted`, before anything is written. Each `batch_size` runs cost three round trips: a
     binary COPY into a temporary table, the INSERT that moves them into place, and the
     TRUNCATE that empties the table for the next batch.
     """
@@ -443,6 +455,32 @@ FROM inserted
 """
 
 
+# The shoes the batch's new runs are given are held until the import commits (so none is
+# deleted or merged away meanwhile); a deleted one refuses the import. Runs already stored
+# are skipped anyway, so their shoes do not matter.
+_DELETED_SHOES_OF_NEW_RUNS = """
+WITH held AS (
+    SELECT s.id, s.deleted_at
+    FROM shoes AS s
+    WHERE s.id IN (
+        SELECT st.shoe_id
+        FROM pg_temp.import_staging AS st
+        WHERE NOT EXISTS (SELECT 1 FROM runs AS r WHERE r.id = st.id)
+    )
+    ORDER BY s.id
+    FOR SHARE
+)
+SELECT h.id, min(st.id)
+FROM held AS h
+JOIN pg_temp.import_staging AS st ON st.shoe_id = h.id
+WHERE h.deleted_at IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM runs AS r WHERE r.id = st.id)
+GROUP BY h.id
+ORDER BY h.id
+LIMIT 1
+"""
+
+
 def _insert_batch(
     conn: Connection, batch: Sequence[Run], shoe_ids: dict[str, str], changed_by: str
 ) -> int:
@@ -463,6 +501,9 @@ def _insert_batch(
                     run.notes,
                 )
             )
+    deleted = conn.execute(_DELETED_SHOES_OF_NEW_RUNS).fetchone()
+    if deleted is not None:
+        raise ShoeDeleted(deleted[0], field=f"{deleted[1]}.shoe_id")
     try:
         cur = conn.execute(_INSERT_BATCH, {"changed_by": changed_by})
     except psycopg.errors.ForeignKeyViolation:

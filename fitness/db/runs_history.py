@@ -24,6 +24,7 @@ from psycopg.rows import class_row
 
 from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
 from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.shoes import refuse_deleted_shoe
 from fitness.errors import (
     DuplicateConflict,
     InvalidUpdate,
@@ -46,7 +47,8 @@ from fitness.paging import decode_cursor, encode_cursor
 _SELECT_VERSIONS = """
 SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
        source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason,
-       duplicate_of, duplicate_ids
+       duplicate_of, duplicate_ids, race_name, race_distance, race_time, race_place,
+       race_field_size
 FROM runs_history
 """
 
@@ -139,6 +141,11 @@ updated AS (
         name = t.name,
         notes = t.notes,
         duplicate_of = t.duplicate_of,
+        race_name = t.race_name,
+        race_distance = t.race_distance,
+        race_time = t.race_time,
+        race_place = t.race_place,
+        race_field_size = t.race_field_size,
         deleted_at = NULL,
         version = r.version + 1,
         last_edited_at = now(),
@@ -207,9 +214,10 @@ ORDER BY id
 FOR UPDATE
 """
 
-# The duplicate link of a run now and in one of its versions.
+# The duplicate link and the shoe of a run now and in one of its versions.
 _LINKS = """
-SELECT r.duplicate_of AS now, h.duplicate_of AS then, h.run_id IS NOT NULL AS version_found
+SELECT r.duplicate_of AS now, h.duplicate_of AS then, h.run_id IS NOT NULL AS version_found,
+       r.shoe_id AS shoe_now, h.shoe_id AS shoe_then
 FROM runs AS r
 LEFT JOIN runs_history AS h ON h.run_id = r.id AND h.version_number = %(version_number)s
 WHERE r.id = %(run_id)s
@@ -240,7 +248,8 @@ def update_run_with_history(
     Only `distance, duration, avg_heart_rate, type, shoe_id, datetime_utc, name, notes` are
     editable (`name` and `notes`: text or None, at most 1,000 and 100,000 characters):
     `id`/`source` raise `ProtectedField`, other names `UnknownFields`, bad values
-    `InvalidUpdate` (all before touching the database). An edit that changes nothing
+    `InvalidUpdate` (all before touching the database), a deleted shoe `ShoeDeleted` (an
+    `InvalidUpdate` on `shoe_id`). An edit that changes nothing
     returns the run unchanged and writes no version. `RunNotFound` for a missing or
     deleted run, `VersionConflict` when `expected_version` is not the current version.
     """
@@ -255,6 +264,8 @@ def update_run_with_history(
         params[f"set_{name}"] = name in updates
         params[name] = updates.get(name)
     with transaction(conn) as active:
+        if updates.get("shoe_id") is not None:
+            refuse_deleted_shoe(active, updates["shoe_id"])  # type: ignore[arg-type]
         return apply_versioned_change(
             active,
             _UPDATE_RUN,
@@ -283,7 +294,9 @@ def restore_run_version(
     The version's `duplicate_of` comes back too: restoring a version from before the run
     was marked a duplicate undoes the marking, and the run it was a duplicate of gets a
     `merge` version that no longer lists it. `DuplicateConflict` when the restored link
-    would break the rules (the other run is deleted now, or a duplicate itself).
+    would break the rules (the other run is deleted now, or a duplicate itself). The race
+    comes back too. `ShoeDeleted` when the version's shoe (other than the run's shoe now) is
+    deleted: undelete it first (or, for a merged shoe, undo the merge).
     """
     params = {
         "run_id": run_id,
@@ -306,6 +319,8 @@ def restore_run_version(
             raise DuplicateConflict(f"run {run_id!r} is being marked a duplicate; try again")
         if links is not None and links[2] and now != then:
             _check_restored_link(runs, run_id, now, then)
+        if links is not None and links[2] and links[4] is not None and links[4] != links[3]:
+            refuse_deleted_shoe(active, links[4])
         restored = apply_versioned_change(
             active,
             _RESTORE_RUN,

@@ -4,14 +4,17 @@ those runs, and the provider gear each shoe stands for.
 A shoe is found by its name's key (`fitness.ids.shoe_name_key`: case, spacing and
 punctuation variants of a name are one shoe) or, for provider gear, by the gear id, so a
 rename at the provider renames the shoe. Its id is derived from the name it was created
-with; deleting a shoe is soft, and its runs keep pointing at it.
+with and stays through renames; every name it had before is kept in `shoe_names`, so an
+import naming it by a former name still finds it. Deleting a shoe is soft, and its runs
+keep pointing at it; a deleted shoe cannot be given to a run (`ShoeDeleted`) until it is
+undeleted. Merging shoes is fitness.db.shoe_merges.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
@@ -20,8 +23,15 @@ from psycopg import Connection, sql
 from psycopg.rows import class_row
 
 from fitness.db.connection import connection, retry_on_disconnect, transaction
-from fitness.db.stats import get_shoe_with_wear_by_id
-from fitness.errors import InvalidUpdate, ShoeExists, ShoeNotFound, UnknownFields
+from fitness.db.stats import FORMER_NAMES, get_shoe_with_wear_by_id
+from fitness.errors import (
+    InvalidUpdate,
+    ShoeConflict,
+    ShoeDeleted,
+    ShoeExists,
+    ShoeNotFound,
+    UnknownFields,
+)
 from fitness.ids import disambiguated_shoe_id, shoe_id_from_name, shoe_name_key
 from fitness.models import ProviderGear, Shoe, ShoeWithWear
 from fitness.rules import MAX_SHOE_MILEAGE
@@ -35,11 +45,12 @@ _SHOE_NAMES_LOCK: Final = 7_734_221_906
 
 # Mileage and run count come from the non-deleted runs that are no duplicate of another,
 # never from a stored counter that could drift.
-_SELECT_SHOES = """
+_SELECT_SHOES = f"""
 SELECT s.id, s.name, s.retired_at, s.notes, s.retirement_notes,
        s.deleted_at, s.created_at, s.updated_at,
        coalesce(m.mileage, 0) AS mileage,
-       coalesce(m.run_count, 0) AS run_count
+       coalesce(m.run_count, 0) AS run_count,
+       {FORMER_NAMES.format(shoe="s.id")}
 FROM shoes AS s
 LEFT JOIN LATERAL (
     -- Summed as numeric: each distance exactly as stored, so 79.1 is 79.1, not
@@ -189,6 +200,115 @@ def delete_shoe_by_id(shoe_id: str, *, conn: Connection | None = None) -> Shoe:
         shoe = get_shoe_by_id(shoe_id, include_deleted=True, conn=active)
     assert shoe is not None
     return shoe
+
+
+@retry_on_disconnect
+def rename_shoe(shoe_id: str, name: str, *, conn: Connection | None = None) -> Shoe:
+    """Give a shoe a new name; its id, runs and mileage stay, and the old name becomes one
+    of its `former_names`, so imports naming the shoe by it keep finding this shoe.
+
+    `ShoeNotFound` for a missing or deleted shoe; `ShoeConflict` when another shoe has (or
+    had) a name with the same key; an empty or over-long name is an `InvalidUpdate` on
+    `name`. Renaming to the current name changes nothing.
+
+    >>> rename_shoe("nike_pegasus_40", "Peggy").former_names   # doctest: +SKIP
+    ['Nike Pegasus 40']
+    """
+    clean_name = name.strip()
+    try:
+        shoe_id_from_name(clean_name)
+    except ValueError as error:
+        raise InvalidUpdate({"name": str(error)}) from None
+    with transaction(conn) as active:
+        _lock_shoe_names(active)
+        shoe = get_shoe_by_id(shoe_id, conn=active)
+        if shoe is None:
+            raise ShoeNotFound(shoe_id)
+        if clean_name == shoe.name:
+            return shoe
+        known = _ShoeNames.load(active)
+        key = shoe_name_key(clean_name)
+        owner = known.by_key.get(key, shoe_id)
+        # A deleted shoe keeps its name too (a merged one gets it back when unmerged).
+        owner = next(
+            (other for other, name in known.names.items() if shoe_name_key(name) == key),
+            owner,
+        )
+        if owner != shoe_id:
+            raise ShoeConflict(
+                f"shoe {owner!r} has or had a name like {clean_name!r}; merge the two shoes "
+                "instead if they are one"
+            )
+        _remember_name(active, shoe_id, shoe.name, clean_name)
+        active.execute("UPDATE shoes SET name = %s WHERE id = %s", (clean_name, shoe_id))
+        renamed = get_shoe_by_id(shoe_id, conn=active)
+    assert renamed is not None
+    return renamed
+
+
+@retry_on_disconnect
+def undelete_shoe(shoe_id: str, *, conn: Connection | None = None) -> Shoe:
+    """Bring a soft-deleted shoe back (runs can be given to it again); return it.
+
+    A shoe that is not deleted comes back unchanged. `ShoeNotFound` if there is no such
+    shoe; `ShoeConflict` for a shoe merged into another: undo the merge instead
+    (`fitness.db.shoe_merges.unmerge_shoe`), which also gives it its runs back.
+    """
+    with transaction(conn) as active:
+        row = active.execute(
+            """
+            SELECT s.deleted_at IS NOT NULL AS is_deleted, m.kept_shoe_id
+            FROM shoes AS s
+            LEFT JOIN shoe_merges AS m ON m.merged_shoe_id = s.id AND m.undone_at IS NULL
+            WHERE s.id = %s
+            FOR UPDATE OF s
+            """,
+            (shoe_id,),
+        ).fetchone()
+        if row is None:
+            raise ShoeNotFound(shoe_id)
+        is_deleted, kept_shoe_id = row
+        if kept_shoe_id is not None:
+            raise ShoeConflict(
+                f"shoe {shoe_id!r} was merged into {kept_shoe_id!r}; unmerge it instead"
+            )
+        if is_deleted:
+            active.execute("UPDATE shoes SET deleted_at = NULL WHERE id = %s", (shoe_id,))
+        shoe = get_shoe_by_id(shoe_id, conn=active)
+    assert shoe is not None
+    return shoe
+
+
+def refuse_deleted_shoe(conn: Connection, shoe_id: str) -> None:
+    """`ShoeDeleted` if the shoe `shoe_id` is deleted; else hold it (FOR SHARE) until the
+    caller's transaction ends, so that it cannot be deleted or merged away meanwhile.
+
+    For a writer about to give a run this shoe; an unknown id passes (the foreign key
+    refuses it in the write itself).
+    """
+    refuse_deleted_shoes(conn, {shoe_id})
+
+
+def refuse_deleted_shoes(conn: Connection, shoe_ids: Collection[str]) -> None:
+    """`refuse_deleted_shoe` for several shoes at once (one query): the first deleted one,
+    by id, is named in the `ShoeDeleted`."""
+    if not shoe_ids:
+        return
+    row = conn.execute(
+        """
+        SELECT min(id) FILTER (WHERE deleted_at IS NOT NULL)
+        FROM (
+            SELECT id, deleted_at
+            FROM shoes
+            WHERE id = ANY(%s)
+            ORDER BY id
+            FOR SHARE
+        ) AS held
+        """,
+        (sorted(shoe_ids),),
+    ).fetchone()
+    if row is not None and row[0] is not None:
+        raise ShoeDeleted(row[0])
 
 
 @retry_on_disconnect
@@ -359,12 +479,13 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
     """Find or create the shoe each provider gear stands for, and bring it up to date.
 
     A gear id seen before keeps its shoe: a new name at the provider renames the shoe (its
-    id and mileage stay). A new gear id adopts the shoe whose name has the same key, unless
-    another gear of the provider already has it; otherwise it gets a new shoe. So two gears
-    with one name are two shoes, the second named `<name> (Strava <gear id>)` (and so when
-    a rename would give a shoe a name another shoe has). Retirement follows the provider's
-    (`retired` true or false) unless the user retired or unretired the shoe here. Gear
-    without a name (gone at the provider) is only looked up.
+    id and mileage stay), unless it is a name the shoe had before (renamed here, or a shoe
+    merged into it): the user's choice stands. A new gear id adopts the shoe whose name has
+    the same key, unless another gear of the provider already has it; otherwise it gets a
+    new shoe. So two gears with one name are two shoes, the second named `<name> (Strava
+    <gear id>)` (and so when a rename would give a shoe a name another shoe has).
+    Retirement follows the provider's (`retired` true or false) unless the user retired or
+    unretired the shoe here. Gear without a name (gone at the provider) is only looked up.
 
     >>> sync_gear_shoes([ProviderGear(provider="strava", gear_id="g1", name="Peggy")])
     GearShoes(shoe_ids={'g1': 'nike_pegasus_40'}, created=(),
@@ -402,10 +523,15 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
                     (gear.provider, gear.gear_id, shoe_id),
                 )
                 linked[(gear.provider, gear.gear_id)] = shoe_id
-            if gear.name is not None and known.names[shoe_id] != gear.name:
+            if (
+                gear.name is not None
+                and known.names[shoe_id] != gear.name
+                and known.former.get(shoe_name_key(gear.name)) != shoe_id
+            ):
                 old_name = known.names[shoe_id]
                 new_name = _gear_shoe_name(known, gear, shoe_id)
                 if new_name != old_name:
+                    _remember_name(active, shoe_id, old_name, new_name)
                     active.execute("UPDATE shoes SET name = %s WHERE id = %s", (new_name, shoe_id))
                     known.rename(shoe_id, new_name)
                     changes.append(
@@ -419,17 +545,32 @@ def sync_gear_shoes(gears: Sequence[ProviderGear], *, conn: Connection | None = 
 
 @dataclass
 class _ShoeNames:
-    """Every shoe's name and name key (deleted shoes too: their names stay taken)."""
+    """Every shoe's name, and the shoe each name key finds: a shoe's current name first,
+    then former names (`shoe_names`: a renamed shoe, a shoe merged into another), then the
+    names of deleted shoes. Every one of these names stays taken."""
 
     names: dict[str, str]
     by_key: dict[str, str]
+    # The shoe each former name (key) belongs to.
+    former: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, conn: Connection) -> _ShoeNames:
-        rows = conn.execute("SELECT id, name FROM shoes ORDER BY created_at, id").fetchall()
-        known = cls(names={}, by_key={})
-        for shoe_id, name in rows:
-            known.add(shoe_id, name)
+        shoes = conn.execute(
+            "SELECT id, name, deleted_at IS NOT NULL FROM shoes ORDER BY created_at, id"
+        ).fetchall()
+        former = conn.execute(
+            "SELECT shoe_id, name FROM shoe_names ORDER BY created_at, name_key"
+        ).fetchall()
+        known = cls(names={shoe_id: name for shoe_id, name, _ in shoes}, by_key={})
+        ordered = (
+            [(shoe_id, name) for shoe_id, name, is_deleted in shoes if not is_deleted]
+            + former
+            + [(shoe_id, name) for shoe_id, name, is_deleted in shoes if is_deleted]
+        )
+        for shoe_id, name in ordered:
+            known.by_key.setdefault(shoe_name_key(name), shoe_id)
+        known.former = {shoe_name_key(name): shoe_id for shoe_id, name in former}
         return known
 
     def add(self, shoe_id: str, name: str) -> None:
@@ -437,9 +578,9 @@ class _ShoeNames:
         self.by_key.setdefault(shoe_name_key(name), shoe_id)
 
     def rename(self, shoe_id: str, name: str) -> None:
-        old_key = shoe_name_key(self.names[shoe_id])
-        if self.by_key.get(old_key) == shoe_id:
-            del self.by_key[old_key]
+        # The old name's key keeps finding the shoe: it is now one of its former names.
+        self.former[shoe_name_key(self.names[shoe_id])] = shoe_id
+        self.former.pop(shoe_name_key(name), None)
         self.add(shoe_id, name)
 
     def free_id(self, name: str, taken: Collection[str] = ()) -> str:
@@ -507,6 +648,29 @@ def _follow_retirement(conn: Connection, shoe_id: str, gear: ProviderGear) -> li
         return []
     action = "retired" if gear.retired else "unretired"
     return [f"{row[0]} {action} ({action} on {label})"]
+
+
+def _remember_name(conn: Connection, shoe_id: str, old_name: str, new_name: str) -> None:
+    """Keep `old_name` as a former name of the shoe being renamed to `new_name` (under the
+    shoe names lock); a former name with the new name's key goes, since it is current."""
+    old_key, new_key = shoe_name_key(old_name), shoe_name_key(new_name)
+    conn.execute("DELETE FROM shoe_names WHERE name_key = %s AND shoe_id = %s", (new_key, shoe_id))
+    if old_key != new_key:
+        conn.execute(
+            """
+            INSERT INTO shoe_names (name_key, shoe_id, name)
+            VALUES (%s, %s, %s)
+            ON CONFLICT (name_key) DO UPDATE SET name = EXCLUDED.name
+            WHERE shoe_names.shoe_id = EXCLUDED.shoe_id
+            """,
+            (old_key, shoe_id, old_name),
+        )
+
+
+def lock_shoe_names(conn: Connection) -> None:
+    """Take the shoe names lock for the caller's transaction (fitness.db.shoe_merges moves
+    names between shoes under it)."""
+    _lock_shoe_names(conn)
 
 
 def _lock_shoe_names(conn: Connection) -> None:

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
-from typing import Final, cast
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
@@ -49,6 +49,8 @@ from fitness.stats_models import (
     Period,
     PeriodRecord,
     PeriodTotal,
+    RaceBest,
+    RaceProgression,
     Records,
     RollingDay,
     RollingSums,
@@ -115,7 +117,7 @@ EDDINGTON_SLACK: Final = 1e-9
 _COUNTED: Final = """
 counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
-           run.shoe_id
+           run.shoe_id, run.race_name, run.race_distance, run.race_time
     FROM {runs} AS run
     WHERE run.deleted_at IS NULL
       AND run.duplicate_of IS NULL
@@ -124,7 +126,7 @@ _RUNS_NOW: Final = "runs"
 _RUNS_AS_OF: Final = """(
         SELECT DISTINCT ON (h.run_id)
                h.run_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
-               h.shoe_id, h.duplicate_of,
+               h.shoe_id, h.duplicate_of, h.race_name, h.race_distance, h.race_time,
                CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
         FROM runs_history AS h
         WHERE h.changed_at <= %(as_of)s
@@ -418,6 +420,15 @@ def get_shoe_mileage(
     return shoes
 
 
+# A shoe's former names (fitness.db.shoes.rename_shoe), oldest first, for the shoe whose id
+# is the column `{shoe}`: part of every shoe the API answers.
+FORMER_NAMES: Final = """ARRAY(
+           SELECT n.name
+           FROM shoe_names AS n
+           WHERE n.shoe_id = {shoe}
+           ORDER BY n.created_at, n.name
+       ) AS former_names"""
+
 # Shoe wear, written once and selected two ways: as `ShoeWear` (the statistic, in any unit)
 # and as `ShoeWithWear` (the shoes API: the shoe's own columns too, in miles).
 _SHOE_WEAR_BODY: Final = """,
@@ -497,7 +508,9 @@ _SHOES_WITH_WEAR = _Statement.of(
        p.starting_mileage, p.warning_mileage, p.maximum_mileage,
        p.used AS miles_used, p.maximum_mileage - p.used AS miles_left,
        p.recent AS recent_miles,
-       p.projected_warning_date, p.projected_maximum_date"""
+       p.projected_warning_date, p.projected_maximum_date,
+       """
+        + FORMER_NAMES.format(shoe="p.shoe_id")
     )
 )
 
@@ -858,6 +871,30 @@ eddington AS (
                AS km
     FROM (SELECT d.distance, row_number() OVER (ORDER BY d.distance DESC) AS rank
           FROM days AS d) AS r
+),
+races AS (
+    -- Races over one official distance (to 0.01 mile) in start order, each with the best
+    -- time of the races before it.
+    SELECT round(c.race_distance::numeric, 2) AS official, c.id, c.datetime_utc,
+           {_local_day("c.datetime_utc")} AS day, c.race_name, c.race_time,
+           min(c.race_time) OVER (
+               PARTITION BY round(c.race_distance::numeric, 2)
+               ORDER BY c.datetime_utc, c.id
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+           ) AS best_before
+    FROM counted AS c
+    WHERE c.race_name IS NOT NULL
+),
+race_bests AS (
+    SELECT array_agg(r.official::float8 ORDER BY r.official, r.datetime_utc, r.id)
+               AS race_officials,
+           array_agg(r.id ORDER BY r.official, r.datetime_utc, r.id) AS race_run_ids,
+           array_agg(r.day ORDER BY r.official, r.datetime_utc, r.id) AS race_days,
+           array_agg(r.race_name ORDER BY r.official, r.datetime_utc, r.id) AS race_names,
+           array_agg(r.race_time ORDER BY r.official, r.datetime_utc, r.id) AS race_times
+    FROM races AS r
+    WHERE r.best_before IS NULL
+       OR r.race_time < r.best_before
 )
 SELECT lr.id AS longest_run_id, lr.day AS longest_run_day,
        lr.distance AS longest_run_distance, lr.duration AS longest_run_duration,
@@ -868,9 +905,11 @@ SELECT lr.id AS longest_run_id, lr.day AS longest_run_day,
        cs.last_day AS current_last,
        coalesce(ls.days, 0)::int AS longest_days, ls.first_day AS longest_first,
        ls.last_day AS longest_last,
-       e.mi::int AS eddington_mi, e.km::int AS eddington_km
+       e.mi::int AS eddington_mi, e.km::int AS eddington_km,
+       rb.race_officials, rb.race_run_ids, rb.race_days, rb.race_names, rb.race_times
 FROM eddington AS e
 CROSS JOIN fastest_list AS fl
+CROSS JOIN race_bests AS rb
 LEFT JOIN longest_run AS lr ON true
 LEFT JOIN longest_week AS lw ON true
 LEFT JOIN longest_month AS lm ON true
@@ -892,7 +931,9 @@ def get_records(
     """The log's records: longest run; fastest average pace at 5 km, 10 km, half marathon
     and marathon (runs within 3% of the distance, `BAND_TOLERANCE`); the longest week and
     month; the current and longest streak of local days with a run; the Eddington number
-    in miles and in kilometres (always both, whatever `units`).
+    in miles and in kilometres (always both, whatever `units`); and from the runs' races,
+    the personal-best progression per official distance (to 0.01 mile): the first race at
+    each distance, then every race whose chip time beat all earlier ones, by start time.
 
     The current streak is alive when its last day is today or yesterday (in `tz`, as of
     `as_of`). Ties go to the earliest (runs, weeks, months) or the most recent (streaks).
@@ -967,6 +1008,27 @@ def get_records(
             last_day=row["longest_last"],
         ),
         eddington=Eddington(mi=row["eddington_mi"], km=row["eddington_km"]),
+        race_progression=_race_progression(row, per_mile),
+    )
+
+
+def _race_progression(row: dict[str, Any], per_mile: float) -> tuple[RaceProgression, ...]:
+    """The records row's race bests (ordered by official distance, then start) grouped into
+    one progression per official distance, in the answer's units."""
+    grouped: dict[float, list[RaceBest]] = {}
+    for official, run_id, day, name, time in zip(
+        row["race_officials"] or (),
+        row["race_run_ids"] or (),
+        row["race_days"] or (),
+        row["race_names"] or (),
+        row["race_times"] or (),
+        strict=True,
+    ):
+        best = RaceBest(run_id=run_id, date=day, race_name=name, time=time)
+        grouped.setdefault(official, []).append(best)
+    return tuple(
+        RaceProgression(distance=official * per_mile, bests=tuple(bests))
+        for official, bests in grouped.items()
     )
 
 

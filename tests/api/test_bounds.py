@@ -82,6 +82,8 @@ def test_every_request_shape_with_a_bound_is_covered() -> None:
     assert ("RunListQuery", "limit") in covered
     assert ("ManualRun", "distance") in covered
     assert ("ManualRun", "duration") in covered
+    assert {("RaceSet", name) for name in ("name", "distance", "time", "place")} <= covered
+    assert ("ShoeRename", "name") in covered
 
 
 @pytest.mark.parametrize(
@@ -127,6 +129,7 @@ def _required_values(model: type[BaseModel]) -> dict[str, object]:
         "datetime_utc": "2025-05-06T07:30:00+02:00",
         "distance": 5.0,
         "duration": 1800.0,
+        "time": 1500.0,
         "run_ids": ["strava_1", "mmf_2"],
     }
     return {

@@ -26,6 +26,7 @@ from fitness.db.ingest_tokens import insert_ingest_token
 from fitness.db.migrations import alembic_config, head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
+from fitness.db.races import set_run_race
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import (
     get_run_history,
@@ -33,10 +34,11 @@ from fitness.db.runs_history import (
     restore_run_version,
     update_run_with_history,
 )
-from fitness.db.shoes import create_shoe, retire_shoe_by_id, sync_gear_shoes
+from fitness.db.shoe_merges import merge_shoe
+from fitness.db.shoes import create_shoe, rename_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at
 from fitness.db.synced_runs import record_sync
-from fitness.models import ProviderGear
+from fitness.models import ProviderGear, Race
 from tests.factories import RunFactory
 
 Snapshot = dict[str, list[tuple[object, ...]]]
@@ -78,6 +80,11 @@ def populate_every_table(runs: RunFactory) -> None:
     mark_duplicate(twin.id, plain.id, changed_by="test")
     dismiss_duplicate_pair(other.id, plain.id)
     insert_ingest_token("iphone", bytes(32))
+    rename_shoe(daily.id, "Peggy")
+    twin_shoe = create_shoe("Pegasus Forty")
+    import_runs([runs.make(shoe_id=twin_shoe.id)])
+    merge_shoe(twin_shoe.id, daily.id, changed_by="test")
+    set_run_race(edited.id, Race(name="Parkrun", distance=3.1, time=1500, place=3), "test")
 
 
 def every_row(url: str) -> Snapshot:
@@ -120,6 +127,8 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "runs_history",
         "shoes",
         "shoe_gear",
+        "shoe_names",
+        "shoe_merges",
         "synced_runs",
         "sync_metadata",
         "oauth_credentials",

@@ -293,3 +293,19 @@ def test_a_run_whose_name_or_notes_differ_from_its_newest_snapshot_is_reported(
             "differs from its newest snapshot (version 1) in: name, notes",
         )
     ]
+
+
+def test_a_race_written_without_a_version_is_reported(
+    db: str, runs: RunFactory, raw_conn: psycopg.Connection
+):
+    run = runs.make()
+    import_runs([run])
+    raw_conn.execute(
+        "UPDATE runs SET race_name = 'Parkrun', race_distance = 3.1, race_time = 1200 "
+        "WHERE id = %s",
+        (run.id,),
+    )
+
+    assert find_problems() == [
+        Problem("data_mismatch", run.id, "differs from its newest snapshot (version 1) in: race")
+    ]

@@ -1,5 +1,5 @@
-"""Random interleavings of import, edit, delete, restore, marking duplicates and retirement,
-checked against a model.
+"""Random interleavings of import, edit, delete, restore, marking duplicates, setting and
+clearing races, and retirement, checked against a model.
 
 Hypothesis drives the real library against the real database; after every step the
 database must agree with a plain-Python model of what should have happened: the `runs` row
@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 )
 
 from fitness.db.integrity import find_problems
+from fitness.db.races import clear_run_race, set_run_race
 from fitness.db.runs import delete_run, get_all_runs, get_run_by_id, import_runs
 from fitness.db.runs_history import (
     get_run_history,
@@ -40,7 +41,7 @@ from fitness.db.runs_history import (
 )
 from fitness.db.shoes import create_shoe, retire_shoe_by_id, unretire_shoe_by_id
 from fitness.errors import DuplicateConflict, RunNotFound, VersionConflict
-from fitness.models import RECORDED_FIELDS, Run
+from fitness.models import RECORDED_FIELDS, Race, Run
 from tests.conftest import TABLES
 
 SHOES = ("brooks_ghost_15", "hoka_clifton_9")
@@ -69,6 +70,19 @@ updates = st.fixed_dictionaries(
         "name": texts,
         "notes": texts,
     },
+)
+
+# A race, or None to clear it.
+races = st.one_of(
+    st.none(),
+    st.builds(
+        Race,
+        name=st.sampled_from(["Parkrun", "City 10K"]),
+        distance=st.sampled_from([3.10686, 6.21371]),
+        time=st.integers(min_value=900, max_value=5000).map(float),
+        place=st.one_of(st.none(), st.integers(min_value=1, max_value=50)),
+        field_size=st.one_of(st.none(), st.just(50)),
+    ),
 )
 
 
@@ -162,6 +176,27 @@ class RunLedger(RuleBasedStateMachine):
         else:
             model.append("edit", proposed)
             assert edited.version == len(model.snapshots)
+
+    @rule(run_id=run_ids, race=races)
+    def set_or_clear_race(self, run_id: str, race: Race | None) -> None:
+        model = self.model[run_id]
+        write = (
+            (lambda: clear_run_race(run_id, changed_by="model"))
+            if race is None
+            else (lambda: set_run_race(run_id, race, changed_by="model"))
+        )
+        if model.deleted:
+            with pytest.raises(RunNotFound):
+                write()
+            return
+        written = write()
+        fields = dict.fromkeys(("name", "distance", "time", "place", "field_size"))
+        if race is not None:
+            fields = {name: getattr(race, name) for name in fields}
+        proposed = {**model.data, **{f"race_{name}": value for name, value in fields.items()}}
+        if not _same(proposed, model.data):
+            model.append("edit", proposed)
+        assert written.version == len(model.snapshots)
 
     @rule(run_id=run_ids, stale_by=st.integers(min_value=1, max_value=3))
     def edit_with_a_stale_expected_version(self, run_id: str, stale_by: int) -> None:

@@ -2,7 +2,8 @@
 `fitness serve` on the test database.
 
 A person logs in, filters the runs, edits one, meets a conflict made by a second client and
-resolves it, restores a version, retires a shoe and imports a CSV. Every page is
+resolves it, restores a version, retires a shoe, renames one and merges another into it
+(and undoes that), and imports a CSV. Every page is
 photographed at 1280 and 390 px wide into `test-artifacts/pages/` (git-ignored), checked for
 horizontal overflow and for a label on every form control. With
 FITNESS_UPDATE_README_SCREENSHOT=1 the dashboard's photograph also replaces
@@ -194,6 +195,41 @@ def test_retiring_a_shoe(page: Page, served: Served) -> None:
     assert shoe is not None and str(shoe.retired_at) == "2025-06-01"
 
 
+def test_renaming_a_shoe_then_merging_another_into_it_and_undoing_that(
+    page: Page, served: Served
+) -> None:
+    load_sample_year(local_today())
+    speed = get_shoe_by_id("saucony_endorphin_speed_3")
+    assert speed is not None
+    page.goto(f"{served.url}/app/shoes")
+
+    card = page.locator("#shoe-hoka_clifton_9")
+    card.get_by_label("New name").fill("Cliftons")
+    card.get_by_role("button", name="Rename").click()
+
+    assert page.get_by_role("status").first.inner_text() == "Renamed."
+    assert get_shoe_by_id("hoka_clifton_9").name == "Cliftons"  # type: ignore[union-attr]
+    card = page.locator("#shoe-saucony_endorphin_speed_3")
+    card.get_by_label("The same shoe as").select_option(label="Cliftons")
+    card.get_by_role("button", name="Merge…").click()
+    heading = "Merge Saucony Endorphin Speed 3 into Cliftons?"
+    assert page.get_by_role("heading", name=heading).is_visible()
+    assert get_shoe_by_id(speed.id) is not None, "nothing is merged before the confirmation"
+    page.get_by_label("Why (kept in each run's history)").fill("one pair")
+    page.get_by_role("button", name="Merge Saucony Endorphin Speed 3 into Cliftons").click()
+
+    assert page.get_by_role("status").first.inner_text().startswith("Merged.")
+    assert get_shoe_by_id(speed.id) is None
+    kept = get_shoe_by_id("hoka_clifton_9")
+    assert kept is not None and "Saucony Endorphin Speed 3" in kept.former_names
+    page.locator("#shoe-hoka_clifton_9").get_by_role(
+        "button", name="Undo the merge of Saucony Endorphin Speed 3"
+    ).click()
+    assert page.get_by_role("status").first.inner_text().startswith("Merge undone")
+    back = get_shoe_by_id(speed.id)
+    assert back is not None and back.run_count == speed.run_count
+
+
 def test_importing_a_csv_shows_the_dry_run_then_the_report(page: Page, served: Served) -> None:
     page.goto(f"{served.url}/app/import")
     page.get_by_label("CSV export").set_input_files(str(SAMPLE_CSV))
@@ -223,6 +259,7 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium: Browser, served: Served
         "run": f"/app/runs/{run.id}",
         "restore": f"/app/runs/{run.id}/versions/1/restore",
         "shoes": "/app/shoes",
+        "shoe-merge": "/app/shoes/saucony_endorphin_speed_3/merge?kept_shoe_id=hoka_clifton_9",
         "import": "/app/import",
         "connections": "/app/connections",
     }
