@@ -233,6 +233,38 @@ StartingMileage = Annotated[float, _number(unit="miles", ge=0, le=MAX_SHOE_MILEA
 ThresholdMileage = Annotated[float, _number(unit="miles", gt=0, le=MAX_SHOE_MILEAGE)]
 """A shoe's warning or maximum mileage."""
 
+# A lift's sets (Hevy's units: kg, metres, seconds): beyond any lifter, finite in every sum.
+# RPE is Borg's CR-10 as Hevy logs it (6 to 10 in Hevy's app; 0 to 10 accepted here).
+MAX_LIFT_WEIGHT_KG: Final = 2_000.0
+MAX_LIFT_REPS: Final = 10_000
+MAX_LIFT_SET_DISTANCE_METERS: Final = 1_000_000.0
+MAX_LIFT_EXERCISES: Final = 500
+MAX_LIFT_SETS: Final = 1_000
+MAX_LIFT_TITLE_CHARS: Final = 1_000
+MAX_LIFT_TEXT_CHARS: Final = 100_000
+SetType = Literal["normal", "warmup", "dropset", "failure"]
+
+WeightKg = Annotated[float, _number(unit="kg", ge=0, le=MAX_LIFT_WEIGHT_KG)]
+"""The weight of a set, in kilograms."""
+
+Reps = Annotated[int, Field(strict=True, ge=0, le=MAX_LIFT_REPS)]
+"""The repetitions of a set."""
+
+SetDistance = Annotated[float, _number(unit="metres", ge=0, le=MAX_LIFT_SET_DISTANCE_METERS)]
+"""The distance of a set (a carry, a sled push), in metres."""
+
+SetDuration = Annotated[float, _number(unit="seconds", ge=0, le=MAX_DURATION_SECONDS)]
+"""How long a set lasted, in seconds."""
+
+Rpe = Annotated[float, _number(unit="RPE (0-10)", ge=0, le=10)]
+"""Rate of perceived exertion of a set, 0 to 10."""
+
+LiftTitle = Annotated[StorableText, Field(max_length=MAX_LIFT_TITLE_CHARS)]
+"""A lift's (or an exercise's) title."""
+
+LiftText = Annotated[StorableText, Field(max_length=MAX_LIFT_TEXT_CHARS)]
+"""What the lifter wrote about a lift or an exercise."""
+
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""
 
