@@ -73,6 +73,13 @@ Exercises = Annotated[list[LiftExercise], Field(max_length=MAX_LIFT_EXERCISES)]
 EXERCISES: Final = TypeAdapter(Exercises)
 
 
+def _exercises_as_values(obj: object) -> None:
+    # Rows bring the JSONB column as plain dicts: make them the frozen values.
+    exercises = getattr(obj, "exercises")
+    if any(not isinstance(exercise, LiftExercise) for exercise in exercises):
+        object.__setattr__(obj, "exercises", EXERCISES.validate_python(exercises))
+
+
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Lift:
@@ -109,6 +116,7 @@ class Lift:
             "created_at",
             "updated_at",
         )
+        _exercises_as_values(self)
 
 
 ChangeValue = Timestamp | str | list[LiftExercise] | None
@@ -137,6 +145,7 @@ class LiftVersion:
 
     def __post_init__(self) -> None:
         _normalise_utc(self, "datetime_utc", "end_utc", "changed_at")
+        _exercises_as_values(self)
 
 
 @with_config(SHAPE)
@@ -193,3 +202,6 @@ class ExerciseTemplate:
     primary_muscle_group: str | None = None
     secondary_muscle_groups: list[str] = field(default_factory=list)
     is_custom: bool = False
+
+
+LIFT: Final = TypeAdapter(Lift)

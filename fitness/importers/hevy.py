@@ -16,7 +16,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from fitness.lift_models import ExerciseTemplate, Lift, LiftExercise, LiftSet
+from fitness.lift_models import LIFT, ExerciseTemplate, Lift
 from fitness.rules import as_utc
 
 ID_PREFIX: Final = "hevy_"
@@ -51,17 +51,19 @@ def lift_from_workout(
     if not isinstance(raw_exercises, list):
         raise ValueError("has an unreadable list of exercises")
     try:
-        return Lift(
-            id=lift_id(workout_id),
-            datetime_utc=_moment(workout.get("start_time"), "start_time"),
-            end_utc=_optional_moment(workout.get("end_time"), "end_time"),
-            title=_text(workout.get("title")),
-            description=_text(workout.get("description")),
-            source="Hevy",
-            exercises=[
-                _exercise(position, exercise, templates)
-                for position, exercise in enumerate(raw_exercises)
-            ],
+        return LIFT.validate_python(
+            {
+                "id": lift_id(workout_id),
+                "datetime_utc": _moment(workout.get("start_time"), "start_time"),
+                "end_utc": _optional_moment(workout.get("end_time"), "end_time"),
+                "title": _text(workout.get("title")),
+                "description": _text(workout.get("description")),
+                "source": "Hevy",
+                "exercises": [
+                    _exercise(position, exercise, templates)
+                    for position, exercise in enumerate(raw_exercises)
+                ],
+            }
         )
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
@@ -102,7 +104,7 @@ def parse_moment(value: object, name: str) -> datetime:
 
 def _exercise(
     position: int, exercise: object, templates: Mapping[str, ExerciseTemplate]
-) -> LiftExercise:
+) -> dict[str, object]:
     if not isinstance(exercise, Mapping):
         raise ValueError(f"has an unreadable exercise at position {position}")
     template_id = exercise.get("exercise_template_id")
@@ -111,19 +113,19 @@ def _exercise(
     raw_sets = exercise.get("sets") or []
     if not isinstance(raw_sets, list):
         raise ValueError(f"has an unreadable list of sets in exercise {position}")
-    return LiftExercise(
-        index=_index(exercise.get("index"), position),
-        title=_text(exercise.get("title")) or (template.title if template else "Exercise"),
-        notes=_text(exercise.get("notes")),
-        exercise_template_id=template_id if isinstance(template_id, str) else None,
-        superset_id=superset if isinstance(superset, int) else None,
-        primary_muscle_group=template.primary_muscle_group if template else None,
-        secondary_muscle_groups=list(template.secondary_muscle_groups) if template else [],
-        sets=[_set(n, s) for n, s in enumerate(raw_sets)],
-    )
+    return {
+        "index": _index(exercise.get("index"), position),
+        "title": _text(exercise.get("title")) or (template.title if template else "Exercise"),
+        "notes": _text(exercise.get("notes")),
+        "exercise_template_id": template_id if isinstance(template_id, str) else None,
+        "superset_id": superset if isinstance(superset, int) else None,
+        "primary_muscle_group": template.primary_muscle_group if template else None,
+        "secondary_muscle_groups": list(template.secondary_muscle_groups) if template else [],
+        "sets": [_set(n, s) for n, s in enumerate(raw_sets)],
+    }
 
 
-def _set(position: int, raw: object) -> LiftSet:
+def _set(position: int, raw: object) -> dict[str, object]:
     if not isinstance(raw, Mapping):
         raise ValueError(f"has an unreadable set at position {position}")
     numbers = {name: raw.get(name) for name in _SET_NUMBERS}
@@ -132,13 +134,14 @@ def _set(position: int, raw: object) -> LiftSet:
     if isinstance(reps, float) and reps.is_integer():
         numbers["reps"] = int(reps)
     for name in ("weight_kg", "distance_meters", "duration_seconds", "rpe", "custom_metric"):
-        if isinstance(numbers[name], int) and not isinstance(numbers[name], bool):
-            numbers[name] = float(numbers[name])  # type: ignore[arg-type]
-    return LiftSet(
-        index=_index(raw.get("index"), position),
-        type=raw.get("type") or raw.get("set_type") or "normal",  # type: ignore[arg-type]
-        **numbers,  # type: ignore[arg-type]
-    )
+        value = numbers[name]
+        if isinstance(value, int) and not isinstance(value, bool):
+            numbers[name] = float(value)
+    return {
+        "index": _index(raw.get("index"), position),
+        "type": raw.get("type") or raw.get("set_type") or "normal",
+        **numbers,
+    }
 
 
 def _index(value: object, position: int) -> int:
