@@ -73,9 +73,9 @@ Exercises = Annotated[list[LiftExercise], Field(max_length=MAX_LIFT_EXERCISES)]
 EXERCISES: Final = TypeAdapter(Exercises)
 
 
-def _exercises_as_values(obj: object) -> None:
+def _exercises_as_values(obj: Lift | LiftVersion) -> None:
     # Rows bring the JSONB column as plain dicts: make them the frozen values.
-    exercises = getattr(obj, "exercises")
+    exercises = obj.exercises
     if any(not isinstance(exercise, LiftExercise) for exercise in exercises):
         object.__setattr__(obj, "exercises", EXERCISES.validate_python(exercises))
 
