@@ -15,9 +15,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg
 from psycopg import Connection, sql
 
+from fitness.db import _versioned as versioned
 from fitness.db._rows import model_row
-from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
+from fitness.db._versioned import CALENDAR_COLUMNS
 from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.runs_history import RUNS
 from fitness.db.shoes import create_missing_shoes
 from fitness.errors import InvalidCursor, InvalidParameters, InvalidUpdate, RunExists
 from fitness.models import ImportResult, Run, RunDetail, RunPage, RunSource, RunType, run_errors
@@ -314,34 +316,6 @@ def get_run_details_page(
         return cur.fetchall()
 
 
-_DELETE_RUN = (
-    """
-WITH current AS (
-    SELECT r.*
-    FROM runs AS r
-    WHERE r.id = %(run_id)s
-      AND r.deleted_at IS NULL
-    FOR UPDATE
-),
-checks AS (
-    SELECT true AS target_found
-),
-updated AS (
-    UPDATE runs AS r
-    SET deleted_at = now(),
-        version = r.version + 1,
-        last_edited_at = now(),
-        last_edited_by = %(changed_by)s
-    FROM current AS c
-    WHERE r.id = c.id
-      AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
-    RETURNING r.*
-)
-"""
-    + VERSIONED_TAIL
-)
-
-
 @retry_on_disconnect
 def delete_run(
     run_id: str,
@@ -357,21 +331,9 @@ def delete_run(
     `RunNotFound` if it does not exist or is already deleted; `VersionConflict` if
     `expected_version` is stale.
     """
-    params = {
-        "run_id": run_id,
-        "changed_by": changed_by,
-        "change_reason": change_reason,
-        "expected_version": expected_version,
-    }
-    with transaction(conn) as active:
-        return apply_versioned_change(
-            active,
-            _DELETE_RUN,
-            params,
-            change_type="deletion",
-            run_id=run_id,
-            expected_version=expected_version,
-        )
+    return versioned.soft_delete(
+        RUNS, run_id, changed_by, change_reason, expected_version, conn=conn
+    )
 
 
 def _unique_by_id(runs: Iterable[Run]) -> list[Run]:
