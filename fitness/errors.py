@@ -33,6 +33,12 @@ class RideNotFound(NotFound):
         self.ride_id = ride_id
 
 
+class LiftNotFound(NotFound):
+    def __init__(self, lift_id: str) -> None:
+        super().__init__(f"lift {lift_id!r} not found")
+        self.lift_id = lift_id
+
+
 class VersionNotFound(NotFound):
     """The run (or ride, lift: `noun`) has no version with this number."""
 

@@ -9,9 +9,10 @@ is its rule (fitness.rules); the API shows these classes as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Final, Literal
+from typing import Annotated, Final, Literal, get_type_hints
 
-from pydantic import Field, TypeAdapter, with_config
+from psycopg.types.json import Jsonb
+from pydantic import Field, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from fitness.models import SHAPE, ChangeType, _normalise_utc
@@ -28,6 +29,7 @@ from fitness.rules import (
     StartTime,
     Timestamp,
     WeightKg,
+    field_problems,
 )
 
 LiftSource = Literal["Hevy"]
@@ -190,6 +192,8 @@ class LiftHistory:
 
     lift_id: str
     versions: list[LiftHistoryEntry]
+    next_cursor: str | None
+    """Pass as `cursor` for older versions; null when the original is on this page."""
 
 
 @with_config(SHAPE)
@@ -205,3 +209,23 @@ class ExerciseTemplate:
 
 
 LIFT: Final = TypeAdapter(Lift)
+_LIFT_HINTS: Final = get_type_hints(Lift, include_extras=True)
+_LIFT_VALUES: Final = TypeAdapter(
+    TypedDict(  # type: ignore[operator]
+        "LiftValues", {name: _LIFT_HINTS[name] for name in LIFT_EDITABLE_FIELDS}, total=False
+    )
+)
+
+
+def validate_lift_fields(values: dict[str, object]) -> dict[str, str]:
+    """What is wrong with each of the given lift fields, as `{field: message}` (empty if
+    fine); the rules are the types of `Lift`'s fields (fitness.rules). `exercises` may come
+    as `psycopg.types.json.Jsonb` (how an edit sends them to the database)."""
+    plain = {
+        name: value.obj if isinstance(value, Jsonb) else value for name, value in values.items()
+    }
+    try:
+        _LIFT_VALUES.validate_python(plain)
+    except ValidationError as error:
+        return field_problems(error, _LIFT_VALUES)
+    return {}
