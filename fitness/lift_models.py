@@ -120,6 +120,10 @@ class Lift:
         )
         _exercises_as_values(self)
 
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
 
 ChangeValue = Timestamp | str | list[LiftExercise] | None
 Change = TypedDict("Change", {"from": ChangeValue, "to": ChangeValue})

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from psycopg import Connection
+from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from fitness.db import _versioned as versioned
 from fitness.db._versioned import Kind
 from fitness.db.connection import retry_on_disconnect, transaction
+from fitness.db.lifts import LIFT_COLUMNS
 from fitness.errors import LiftNotFound
 from fitness.lift_models import (
     EXERCISES,
@@ -57,9 +59,9 @@ LIFTS: Final = Kind(
 assert LIFTS.editable_fields == LIFT_EDITABLE_FIELDS
 
 # The lifts a batch of source changes touches, locked in id order (two syncs never wait for
-# each other in a circle), with who wrote their current version.
-_LOCK_LIFTS = """
-SELECT id, last_edited_by, deleted_at IS NOT NULL AS is_deleted, version
+# each other in a circle), as they are now.
+_LOCK_LIFTS = f"""
+SELECT {LIFT_COLUMNS}
 FROM lifts
 WHERE id = ANY(%s)
 ORDER BY id
@@ -197,33 +199,28 @@ def apply_source_changes(
     inserts new ones), and so are changes that change nothing.
     """
     ids = sorted({lift.id for lift in changed} | set(deleted_ids))
-    locked = {row[0]: row[1:] for row in conn.execute(_LOCK_LIFTS, (ids,)).fetchall()}
+    with conn.cursor(row_factory=class_row(Lift)) as cur:
+        locked = {lift.id: lift for lift in cur.execute(_LOCK_LIFTS, (ids,)).fetchall()}
     result = SourceChanges()
     for lift in changed:
-        if lift.id not in locked:
+        stored = locked.get(lift.id)
+        if stored is None:
             continue
-        last_edited_by, is_deleted, before = locked[lift.id]
-        if last_edited_by not in (None, changed_by) or is_deleted:
+        data = {name: getattr(lift, name) for name in LIFT_EDITABLE_FIELDS}
+        if all(getattr(stored, name) == value for name, value in data.items()):
+            result.unchanged += 1
+        elif stored.last_edited_by not in (None, changed_by) or stored.is_deleted:
             result.kept_edited.append(lift.id)
-            continue
-        after = update_lift_with_history(
-            lift.id,
-            {name: getattr(lift, name) for name in LIFT_EDITABLE_FIELDS},
-            changed_by,
-            change_reason,
-            conn=conn,
-        )
-        if after.version != before:
-            result.updated.append(lift.id)
         else:
-            result.unchanged += 1
+            update_lift_with_history(lift.id, data, changed_by, change_reason, conn=conn)
+            result.updated.append(lift.id)
     for lift_id in deleted_ids:
-        if lift_id not in locked:
+        stored = locked.get(lift_id)
+        if stored is None:
             continue
-        last_edited_by, is_deleted, _ = locked[lift_id]
-        if is_deleted and last_edited_by == changed_by:
+        if stored.is_deleted and stored.last_edited_by == changed_by:
             result.unchanged += 1
-        elif is_deleted or last_edited_by not in (None, changed_by):
+        elif stored.is_deleted or stored.last_edited_by not in (None, changed_by):
             result.kept_edited.append(lift_id)
         else:
             delete_lift(lift_id, changed_by, change_reason, conn=conn)

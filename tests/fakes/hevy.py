@@ -185,5 +185,7 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _newest_first(workout: dict[str, object]) -> float:
-    return -_parse(str(workout["start_time"])).timestamp()
+def _newest_first(workout: dict[str, object]) -> tuple[bool, float]:
+    # A workout without a start time (a test's odd shape) sorts last.
+    start = workout.get("start_time")
+    return (start is None, -_parse(str(start)).timestamp() if start else 0.0)
