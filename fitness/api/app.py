@@ -43,6 +43,7 @@ from fitness.api import (
     health,
     imports,
     ingest,
+    lifts,
     oauth,
     openapi,
     runs,
@@ -63,6 +64,7 @@ GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 MODULES = (
     health,
     runs,
+    lifts,
     duplicates,
     shoes,
     imports,
