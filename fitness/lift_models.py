@@ -9,6 +9,7 @@ is its rule (fitness.rules); the API shows these classes as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Annotated, Final, Literal, get_type_hints
 
 from psycopg.types.json import Jsonb
@@ -233,3 +234,78 @@ def validate_lift_fields(values: dict[str, object]) -> dict[str, str]:
     except ValidationError as error:
         return field_problems(error, _LIFT_VALUES)
     return {}
+
+
+EPLEY: Final = "epley"
+"""Epley's estimate of a one-rep max: weight × (1 + reps / 30); a single is its weight."""
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WeekVolume:
+    """One local week's lifting: volume and how many working sets and lifts."""
+
+    week_start: date
+    volume_kg: float
+    """Σ weight (kg) × reps over the week's working sets (warm-ups left out)."""
+    working_sets: int
+    lifts: int
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LiftVolume:
+    """Weekly volume, oldest week first (only weeks with lifts)."""
+
+    tz: str
+    week_start: str
+    """The weekday weeks start on: `monday` or `sunday`."""
+    weeks: list[WeekVolume]
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MuscleGroupWeek:
+    """How many working sets trained one primary muscle group in one local week."""
+
+    week_start: date
+    muscle_group: str
+    """Hevy's primary muscle group of the exercise (`chest`, `quadriceps`), or `unknown`."""
+    working_sets: int
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MuscleGroupSets:
+    """Working sets per muscle group per week, oldest week first, most sets first."""
+
+    tz: str
+    week_start: str
+    weeks: list[MuscleGroupWeek]
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OneRepMax:
+    """An exercise's best estimated one-rep max, and the set it comes from."""
+
+    exercise_template_id: str | None
+    exercise: str
+    """The exercise's title (as the lift names it)."""
+    estimated_one_rep_max_kg: float
+    weight_kg: float
+    reps: int
+    day: date
+    """The local day of the lift the set was in."""
+    lift_id: str
+
+
+@with_config(SHAPE)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OneRepMaxes:
+    """The best estimated one-rep max of every exercise lifted with weight."""
+
+    formula: str
+    """`epley`: weight × (1 + reps / 30), a single's own weight (Epley 1985)."""
+    tz: str
+    exercises: list[OneRepMax]
