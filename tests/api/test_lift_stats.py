@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from fitness.db.lifts import import_lifts
-from tests.db.test_lifts import recorded_lifts
+from tests.fakes.hevy import recorded_lifts
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 
 from fitness.db.lifts import import_lifts
 from fitness.lift_models import EXERCISES, Lift
-from tests.db.test_lifts import recorded_lifts
+from tests.fakes.hevy import recorded_lifts
 
 
 @pytest.fixture

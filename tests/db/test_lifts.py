@@ -12,13 +12,7 @@ from fitness.db.exercise_templates import get_exercise_templates, save_exercise_
 from fitness.db.lifts import get_lift_by_id, import_lifts, list_lifts
 from fitness.errors import InvalidCursor
 from fitness.importers.hevy import lift_from_workout, template_from_json
-from fitness.lift_models import Lift
-from tests.fakes.hevy import make_workouts, recorded_templates, recorded_workouts
-
-
-def recorded_lifts() -> list[Lift]:
-    templates = {t["id"]: template_from_json(t) for t in recorded_templates()}
-    return [lift_from_workout(w, templates) for w in recorded_workouts()]  # type: ignore[misc]
+from tests.fakes.hevy import make_workouts, recorded_lifts, recorded_templates
 
 
 def test_a_new_lift_is_stored_whole_with_its_original_version(

@@ -27,7 +27,7 @@ from fitness.errors import (
     VersionNotFound,
 )
 from fitness.lift_models import EXERCISES, Lift
-from tests.db.test_lifts import recorded_lifts
+from tests.fakes.hevy import recorded_lifts
 
 SYNC = "hevy sync"
 

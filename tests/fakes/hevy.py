@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 
 from fitness.config import reset_settings
+from fitness.importers.hevy import lift_from_workout, template_from_json
+from fitness.lift_models import Lift
 from tests.fakes.http import FakeHTTPServer, Reply, Request, running
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "hevy"
@@ -40,6 +42,12 @@ def recorded_workouts() -> list[dict[str, object]]:
 def recorded_templates() -> list[dict[str, object]]:
     """The exercise templates the recorded workouts use, as `GET /v1/exercise_templates`."""
     return json.loads((FIXTURES / "exercise_templates.json").read_text())  # type: ignore[no-any-return]
+
+
+def recorded_lifts() -> list[Lift]:
+    """The recorded workouts as the importer makes them lifts (with the templates' groups)."""
+    templates = {str(t["id"]): template_from_json(t) for t in recorded_templates()}
+    return [lift_from_workout(w, templates) for w in recorded_workouts()]
 
 
 def make_workouts(
