@@ -207,6 +207,56 @@ CREATE TABLE dismissed_duplicates (
 
 CREATE INDEX dismissed_duplicates_other_run_id_idx ON dismissed_duplicates (other_run_id);
 
+-- Lifts (strength workouts, from Hevy): the exercises and sets of a lift are one JSONB value,
+-- in the row and in each snapshot, so a version always holds the whole workout.
+CREATE TABLE lifts (
+    id             text        PRIMARY KEY,
+    datetime_utc   timestamptz NOT NULL,
+    end_utc        timestamptz,
+    title          text,
+    description    text,
+    source         text        NOT NULL CHECK (source IN ('Hevy')),
+    exercises      jsonb       NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(exercises) = 'array'),
+    version        integer     NOT NULL DEFAULT 1 CHECK (version >= 1),
+    last_edited_at timestamptz,
+    last_edited_by text,
+    deleted_at     timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX lifts_datetime_utc_id_idx ON lifts (datetime_utc DESC, id DESC);
+
+CREATE TABLE lifts_history (
+    history_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lift_id        text        NOT NULL REFERENCES lifts (id) ON DELETE CASCADE,
+    version_number integer     NOT NULL CHECK (version_number >= 1),
+    change_type    text        NOT NULL CHECK (
+                                   change_type IN ('original', 'edit', 'deletion', 'restore')
+                               ),
+    datetime_utc   timestamptz NOT NULL,
+    end_utc        timestamptz,
+    title          text,
+    description    text,
+    source         text        NOT NULL CHECK (source IN ('Hevy')),
+    exercises      jsonb       NOT NULL CHECK (jsonb_typeof(exercises) = 'array'),
+    changed_at     timestamptz NOT NULL DEFAULT now(),
+    changed_by     text,
+    change_reason  text,
+    CONSTRAINT lifts_history_lift_id_version_number_key UNIQUE (lift_id, version_number)
+);
+
+-- Hevy's exercise catalogue, cached: each exercise's muscle groups.
+CREATE TABLE exercise_templates (
+    id                      text        PRIMARY KEY,
+    title                   text        NOT NULL,
+    primary_muscle_group    text,
+    secondary_muscle_groups text[]      NOT NULL DEFAULT '{}',
+    is_custom               boolean     NOT NULL DEFAULT false,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER runs_set_updated_at BEFORE UPDATE ON runs
@@ -218,4 +268,10 @@ CREATE TRIGGER sync_metadata_set_updated_at BEFORE UPDATE ON sync_metadata
 CREATE TRIGGER oauth_credentials_set_updated_at BEFORE UPDATE ON oauth_credentials
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER runs_history_immutable BEFORE UPDATE ON runs_history
+    FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
+CREATE TRIGGER lifts_set_updated_at BEFORE UPDATE ON lifts
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER exercise_templates_set_updated_at BEFORE UPDATE ON exercise_templates
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER lifts_history_immutable BEFORE UPDATE ON lifts_history
     FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
