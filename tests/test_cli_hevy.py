@@ -32,7 +32,7 @@ def test_sync_hevy_stores_lifts_and_prints_a_summary(
     assert "synced up to 2025-01-09T12:20:05+00:00" in out
     assert len(list_lifts().lifts) == 3
     status, out, _ = run_cli(capsys, "sync", "hevy", "--full")
-    assert status == 0 and "3 already up to date or changed here" in out
+    assert status == 0 and "3 left as they are" in out
 
 
 def test_a_rejected_key_is_one_line_saying_what_to_do(

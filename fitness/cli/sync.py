@@ -124,7 +124,7 @@ def _hevy(args: argparse.Namespace) -> int:
     print(
         f"fetched {result.fetched} workouts and deletions: {result.inserted} new lifts, "
         f"{result.updated} updated, {result.deleted} deleted, "
-        f"{result.skipped_existing} already up to date or changed here"
+        f"{result.skipped_existing} left as they are"
     )
     for lift_id in result.kept_edited[:MAX_ERRORS_SHOWN]:
         print(f"  {lift_id}: changed here, so Hevy's change was not applied")
