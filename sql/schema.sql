@@ -257,6 +257,14 @@ CREATE TABLE exercise_templates (
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
 
+-- A provider's API key (Hevy's), encrypted at rest (fitness.crypto) like every secret.
+CREATE TABLE api_keys (
+    provider   text        PRIMARY KEY,
+    api_key    text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER runs_set_updated_at BEFORE UPDATE ON runs
@@ -275,3 +283,5 @@ CREATE TRIGGER exercise_templates_set_updated_at BEFORE UPDATE ON exercise_templ
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER lifts_history_immutable BEFORE UPDATE ON lifts_history
     FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
+CREATE TRIGGER api_keys_set_updated_at BEFORE UPDATE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

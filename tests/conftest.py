@@ -30,6 +30,7 @@ TABLES = (
     "lifts_history",
     "lifts",
     "exercise_templates",
+    "api_keys",
     "runs_history",
     "synced_runs",
     "runs",

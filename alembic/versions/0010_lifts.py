@@ -1,4 +1,5 @@
-"""Lifts (strength workouts, from Hevy) with their history, and Hevy's exercise templates.
+"""Lifts (strength workouts, from Hevy) with their history, Hevy's exercise templates, and
+API keys (Hevy's), stored encrypted like the OAuth secrets.
 
 A lift's exercises and sets are one JSONB value in the lift row and in each snapshot, so a
 version always holds the whole workout: an edit of one set is one new version, restore
@@ -71,6 +72,16 @@ CREATE TABLE exercise_templates (
     updated_at              timestamptz NOT NULL DEFAULT now()
 );
 
+-- A provider's API key (Hevy's), encrypted at rest (fitness.crypto) like every secret.
+CREATE TABLE api_keys (
+    provider   text        PRIMARY KEY,
+    api_key    text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TRIGGER api_keys_set_updated_at BEFORE UPDATE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER lifts_set_updated_at BEFORE UPDATE ON lifts
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER exercise_templates_set_updated_at BEFORE UPDATE ON exercise_templates
@@ -84,6 +95,7 @@ CREATE TRIGGER lifts_history_immutable BEFORE UPDATE ON lifts_history
 def downgrade() -> None:
     op.execute(
         """
+DROP TABLE api_keys;
 DROP TABLE exercise_templates;
 DROP TABLE lifts_history;
 DROP TABLE lifts;

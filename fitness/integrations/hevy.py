@@ -64,7 +64,8 @@ class HevyClient:
     10
     3
 
-    `IntegrationNotConfigured` at once without a key. A client made with its own
+    The key is `api_key`, else HEVY_API_KEY; `IntegrationNotConfigured` at once without
+    one. A client made with its own
     `http_client` (tests) leaves closing it to the caller.
     """
 
@@ -72,6 +73,7 @@ class HevyClient:
         self,
         settings: Settings | None = None,
         *,
+        api_key: str | None = None,
         http_client: httpx.Client | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff_seconds: float = DEFAULT_BACKOFF_SECONDS,
@@ -79,9 +81,10 @@ class HevyClient:
         max_pages: int = MAX_PAGES,
     ) -> None:
         settings = settings or get_settings()
-        if not settings.hevy_api_key:
+        key = api_key or settings.hevy_api_key
+        if not key:
             raise IntegrationNotConfigured(f"Hevy is not configured: {KEY_HELP}")
-        self._key = settings.hevy_api_key
+        self._key = key
         self._base_url = settings.hevy_api_base_url.rstrip("/")
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(timeout=timeout)

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
+from fitness.config import get_settings
+from fitness.db.api_keys import get_api_key, save_api_key
 from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.exercise_templates import get_exercise_templates, save_exercise_templates
 from fitness.db.lifts import import_lifts
 from fitness.db.lifts_history import apply_source_changes
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
-from fitness.errors import IntegrationError
+from fitness.errors import IntegrationError, IntegrationRefused
 from fitness.importers.hevy import (
     lift_from_workout,
     lift_id,
@@ -83,7 +85,9 @@ def sync_hevy(
 ) -> HevySyncResult:
     """Bring the lifts up to date with the Hevy account of HEVY_API_KEY.
 
-    The first sync, and any with `full_sync=True`, lists every workout (GET /v1/workouts);
+    The key is HEVY_API_KEY, kept encrypted (`api_keys`) once Hevy accepted it, so later
+    syncs need it no more; a new HEVY_API_KEY replaces the stored one. The first sync, and
+    any with `full_sync=True`, lists every workout (GET /v1/workouts);
     a full sync also reads the deletions since the last sync. Otherwise only the events
     since the last sync's marker are read (GET /v1/workouts/events): each `updated`
     workout is inserted or becomes an `edit` version, each `deleted` one a `deletion`
@@ -98,11 +102,12 @@ def sync_hevy(
     before them, with the marker left where it was.
     """
     previous = get_last_synced_at(PROVIDER)
+    configured, stored = get_settings().hevy_api_key, get_api_key(PROVIDER)
     fetched = _Fetched()
     failure: IntegrationError | None = None
     templates = get_exercise_templates()
     new_templates: list[ExerciseTemplate] = []
-    owned = nullcontext(client) if client is not None else HevyClient()
+    owned = nullcontext(client) if client is not None else HevyClient(api_key=configured or stored)
     with owned as hevy:
         try:
             if full_sync or previous is None:
@@ -119,7 +124,14 @@ def sync_hevy(
         except IntegrationError as error:
             failure = error
     templates = {**templates, **{t.id: t for t in new_templates}}
-    result = _store(fetched, templates, new_templates, previous, complete=failure is None)
+    # A key Hevy answered is kept (encrypted) for the syncs that come without one.
+    answered = failure is None or (
+        fetched.count > 0 and not isinstance(failure, IntegrationRefused)
+    )
+    accepted = configured if answered and configured != stored else None
+    result = _store(
+        fetched, templates, new_templates, previous, complete=failure is None, api_key=accepted
+    )
     logger.info(
         "Hevy sync: %s fetched, %s inserted, %s updated, %s deleted, %s known",
         result.fetched,
@@ -206,6 +218,7 @@ def _store(
     previous: datetime | None,
     *,
     complete: bool,
+    api_key: str | None,
 ) -> HevySyncResult:
     errors = list(fetched.errors)
     lifts: list[Lift] = []
@@ -218,6 +231,8 @@ def _store(
     if complete and fetched.newest is not None and (previous is None or fetched.newest > previous):
         marker = fetched.newest
     with transaction() as conn:
+        if api_key is not None:
+            save_api_key(PROVIDER, api_key, conn=conn)
         save_exercise_templates(new_templates, conn=conn)
         changes = apply_source_changes(
             lifts,

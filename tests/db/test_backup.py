@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from psycopg import sql
 
+from fitness.db.api_keys import save_api_key
 from fitness.db.backup import (
     BackupError,
     DatabaseNotEmpty,
@@ -87,6 +88,7 @@ def populate_every_table(runs: RunFactory) -> None:
     save_exercise_templates([template_from_json(t) for t in recorded_templates()])
     import_lifts(lifts, changed_by="hevy sync")
     update_lift_with_history(lifts[0].id, {"title": "Push A"}, "test")
+    save_api_key("hevy", "hevy-key-1")
 
 
 def every_row(url: str) -> Snapshot:
@@ -138,6 +140,7 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "lifts",
         "lifts_history",
         "exercise_templates",
+        "api_keys",
         "(sequences)",
     }
     assert all(original[table] for table in original), "every table has rows"

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
+from fitness.config import reset_settings
 from fitness.db.exercise_templates import get_exercise_templates
 from fitness.db.lifts import get_lift_by_id, list_lifts
 from fitness.db.lifts_history import get_lift_history, update_lift_with_history
@@ -21,7 +23,7 @@ from fitness.errors import (
 )
 from fitness.integrations.hevy import HevyClient, HevyRateLimited
 from fitness.services.hevy_sync import sync_hevy
-from tests.fakes.hevy import FakeHevy, make_workouts, running_fake_hevy
+from tests.fakes.hevy import API_KEY, FakeHevy, make_workouts, running_fake_hevy
 from tests.fakes.http import Reply
 
 PUSH = "b459cba5-cd6d-463c-abd6-54f8eafcadcb"
@@ -215,3 +217,23 @@ def test_a_listing_that_never_ends_is_stopped(hevy: FakeHevy) -> None:
     hevy.api.workouts = make_workouts(30)
     with pytest.raises(IntegrationError, match="more than 2 pages"):
         sync_hevy(client=HevyClient(backoff_seconds=0, timeout=2, max_pages=2))
+
+
+def test_the_key_is_kept_encrypted_once_hevy_accepted_it(
+    hevy: FakeHevy, raw_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sync_hevy(client=quick_client())
+    (stored,) = raw_conn.execute("SELECT api_key FROM api_keys WHERE provider = 'hevy'").fetchone()
+    assert stored.startswith("enc:v2:") and API_KEY not in stored
+    monkeypatch.delenv("HEVY_API_KEY")
+    reset_settings()
+    hevy.api.update(PUSH, LATER, title="Push A")
+    assert sync_hevy().updated == 1  # with the stored key
+    assert hevy.requests_to("/v1/workouts/events")[-1].headers["api-key"] == API_KEY
+
+
+def test_a_rejected_key_is_not_kept(hevy: FakeHevy, raw_conn: psycopg.Connection) -> None:
+    hevy.api.api_key = "another"
+    with pytest.raises(CredentialsRejected):
+        sync_hevy(client=quick_client())
+    assert raw_conn.execute("SELECT count(*) FROM api_keys").fetchone() == (0,)
