@@ -19,6 +19,7 @@ from tests.bench import data
 from tests.bench.api import api_workloads
 from tests.bench.archive import archive_workloads
 from tests.bench.database import bench_database
+from tests.bench.lifts import lift_edit_workloads
 from tests.bench.mmf import mmf_workloads
 from tests.bench.pages import pages_workloads
 from tests.bench.profiling import ProfileLog
@@ -46,6 +47,7 @@ WORKLOADS: dict[str, Workload] = {
     "date_range": lambda bench: [date_range_workload(bench)],
     "stats": stats_workloads,
     "edits": edit_workloads,
+    "lift_edits": lift_edit_workloads,
     "api": api_workloads,
     "mmf": mmf_workloads,
     "archive": archive_workloads,
