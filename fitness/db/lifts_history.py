@@ -4,8 +4,8 @@ the one versioning mechanism (fitness.db._versioned) that runs and rides use.
 A version holds the whole workout (its exercises and sets are one JSONB value), so an edit
 of one set is one new version and a restore brings the whole workout back. A change that
 arrives from Hevy is an `edit` (or a `deletion`) made by `hevy sync`; `apply_source_changes`
-applies it only to lifts whose current version the sync wrote, so nothing a user did here is
-ever overwritten.
+applies it only to lifts that still hold what Hevy last sent, so nothing a user changed here
+is ever overwritten.
 """
 
 from __future__ import annotations
@@ -57,6 +57,18 @@ LIFTS: Final = Kind(
     not_found=LiftNotFound,
 )
 assert LIFTS.editable_fields == LIFT_EDITABLE_FIELDS
+
+# What the source last sent of each lift: the newest data version it wrote.
+_LAST_FROM_SOURCE = """
+SELECT DISTINCT ON (lift_id)
+       history_id, lift_id, version_number, change_type, datetime_utc, end_utc, title,
+       description, source, exercises, changed_at, changed_by, change_reason
+FROM lifts_history
+WHERE lift_id = ANY(%(ids)s)
+  AND changed_by = %(changed_by)s
+  AND change_type IN ('original', 'edit')
+ORDER BY lift_id, version_number DESC
+"""
 
 # The lifts a batch of source changes touches, locked in id order (two syncs never wait for
 # each other in a circle), as they are now.
@@ -193,39 +205,52 @@ def apply_source_changes(
 
     Each lift in `changed` (as the source now has it) becomes an `edit` version, and each
     id in `deleted_ids` a `deletion` version, both recorded as made by `changed_by`, but
-    only where the lift's current version was written by `changed_by` (its import or an
-    earlier change from the source): a lift the user edited, deleted or restored here is
-    left as it is and listed in `kept_edited`. Lifts not stored are ignored (the caller
-    inserts new ones), and so are changes that change nothing.
+    only where the lift follows the source: it is not deleted and its data equal what the
+    source last sent (the newest version `changed_by` wrote). A lift the user changed here
+    (edited, or deleted) is left as it is and listed in `kept_edited`; restoring the
+    source's last version makes it follow the source again. Lifts not stored are ignored
+    (the caller inserts new ones), and changes that change nothing count as `unchanged`.
     """
     ids = sorted({lift.id for lift in changed} | set(deleted_ids))
     with conn.cursor(row_factory=class_row(Lift)) as cur:
         locked = {lift.id: lift for lift in cur.execute(_LOCK_LIFTS, (ids,)).fetchall()}
+    with conn.cursor(row_factory=class_row(LiftVersion)) as cur:
+        cur.execute(_LAST_FROM_SOURCE, {"ids": ids, "changed_by": changed_by})
+        sent = {version.lift_id: version for version in cur.fetchall()}
+
+    def follows_source(stored: Lift) -> bool:
+        last = sent.get(stored.id)
+        return not stored.is_deleted and last is not None and _same_data(stored, last)
+
     result = SourceChanges()
     for lift in changed:
         stored = locked.get(lift.id)
         if stored is None:
             continue
-        data = {name: getattr(lift, name) for name in LIFT_EDITABLE_FIELDS}
-        if all(getattr(stored, name) == value for name, value in data.items()):
+        if _same_data(stored, lift):
             result.unchanged += 1
-        elif stored.last_edited_by not in (None, changed_by) or stored.is_deleted:
+        elif not follows_source(stored):
             result.kept_edited.append(lift.id)
         else:
+            data = {name: getattr(lift, name) for name in LIFT_EDITABLE_FIELDS}
             update_lift_with_history(lift.id, data, changed_by, change_reason, conn=conn)
             result.updated.append(lift.id)
     for lift_id in deleted_ids:
         stored = locked.get(lift_id)
         if stored is None:
             continue
-        if stored.is_deleted and stored.last_edited_by == changed_by:
+        if stored.is_deleted:
             result.unchanged += 1
-        elif stored.is_deleted or stored.last_edited_by not in (None, changed_by):
+        elif not follows_source(stored):
             result.kept_edited.append(lift_id)
         else:
             delete_lift(lift_id, changed_by, change_reason, conn=conn)
             result.deleted.append(lift_id)
     return result
+
+
+def _same_data(one: Lift | LiftVersion, other: Lift | LiftVersion) -> bool:
+    return all(getattr(one, name) == getattr(other, name) for name in LIFT_EDITABLE_FIELDS)
 
 
 def _as_stored(updates: Mapping[str, object]) -> dict[str, object]:

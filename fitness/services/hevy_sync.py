@@ -87,14 +87,14 @@ def sync_hevy(
 
     The key is HEVY_API_KEY, kept encrypted (`api_keys`) once Hevy accepted it, so later
     syncs need it no more; a new HEVY_API_KEY replaces the stored one. The first sync, and
-    any with `full_sync=True`, lists every workout (GET /v1/workouts);
-    a full sync also reads the deletions since the last sync. Otherwise only the events
-    since the last sync's marker are read (GET /v1/workouts/events): each `updated`
-    workout is inserted or becomes an `edit` version, each `deleted` one a `deletion`
-    version (never a hard delete). A lift the user changed here (edited, deleted or
-    restored) is never changed by Hevy: it is counted in `skipped_existing` and listed in
-    `kept_edited`. Exercise templates are fetched only when a workout names one not yet
-    cached. `progress(fetched)` is called after each page.
+    any with `full_sync=True`, lists every workout (GET /v1/workouts); a full sync also
+    reads the deletions since the last sync. Otherwise only the events since the last
+    sync's marker are read (GET /v1/workouts/events): each `updated` workout is inserted or
+    becomes an `edit` version, each `deleted` one a `deletion` version (never a hard
+    delete). A lift the user changed here (edited or deleted: it no longer holds what Hevy
+    last sent) is never changed by Hevy: it is counted in `skipped_existing` and listed in
+    `kept_edited` (see `apply_source_changes`). Exercise templates are fetched only when a
+    workout names one not yet cached. `progress(fetched)` is called after each page.
 
     Errors: `IntegrationNotConfigured` without HEVY_API_KEY; `CredentialsRejected` (bad
     key), `IntegrationRefused` (no Hevy Pro), `HevyRateLimited` and `IntegrationError`

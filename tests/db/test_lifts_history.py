@@ -148,3 +148,28 @@ def test_a_deletion_in_hevy_is_a_deletion_version_once(push: Lift) -> None:
         ("original", SYNC),
     ]
     assert get_lift_by_id(push.id, include_deleted=True) is not None
+
+
+def test_restoring_what_hevy_last_sent_makes_the_lift_follow_hevy_again(push: Lift) -> None:
+    update_lift_with_history(push.id, {"title": "Mine"}, "me")
+    restore_lift_version(push.id, 1, "me")
+    with transaction() as conn:
+        outcome = apply_source_changes(
+            [replace(push, title="Push A")], [], changed_by=SYNC, change_reason="Hevy", conn=conn
+        )
+    assert (outcome.updated, outcome.kept_edited) == ([push.id], [])
+    assert get_lift_by_id(push.id).title == "Push A"  # type: ignore[union-attr]
+
+
+def test_a_lift_deleted_here_is_not_brought_back_by_a_change_in_hevy(push: Lift) -> None:
+    delete_lift(push.id, "me")
+    with transaction() as conn:
+        outcome = apply_source_changes(
+            [replace(push, title="Push A")],
+            [push.id],
+            changed_by=SYNC,
+            change_reason="Hevy",
+            conn=conn,
+        )
+    assert (outcome.kept_edited, outcome.unchanged) == ([push.id], 1)
+    assert get_lift_by_id(push.id) is None
