@@ -33,6 +33,12 @@ class RideNotFound(NotFound):
         self.ride_id = ride_id
 
 
+class BikeNotFound(NotFound):
+    def __init__(self, bike_id: str) -> None:
+        super().__init__(f"bike {bike_id!r} not found")
+        self.bike_id = bike_id
+
+
 class VersionNotFound(NotFound):
     """The run (or ride, lift: `noun`) has no version with this number."""
 

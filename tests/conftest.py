@@ -27,6 +27,9 @@ from tests.pgbouncer import PgBouncer, pgbouncer_program, running_pgbouncer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
+    "rides_history",
+    "rides",
+    "bikes",
     "runs_history",
     "synced_runs",
     "runs",

@@ -45,6 +45,7 @@ from fitness.api import (
     ingest,
     oauth,
     openapi,
+    rides,
     runs,
     shoes,
     sync,
@@ -63,6 +64,7 @@ GIL_SWITCH_INTERVAL_SECONDS = 0.0005
 MODULES = (
     health,
     runs,
+    rides,
     duplicates,
     shoes,
     imports,

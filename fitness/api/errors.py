@@ -106,6 +106,7 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     ApiError: lambda e: problem(e.status, e.detail, slug=e.slug, **e.extensions),
     lib.RunNotFound: lambda e: problem(404, _sentence(e), slug="run-not-found"),
     lib.RideNotFound: lambda e: problem(404, _sentence(e), slug="ride-not-found"),
+    lib.BikeNotFound: lambda e: problem(404, _sentence(e), slug="bike-not-found"),
     lib.VersionNotFound: lambda e: problem(404, _sentence(e), slug="version-not-found"),
     lib.ShoeNotFound: lambda e: problem(404, _sentence(e), slug="shoe-not-found"),
     lib.NotFound: lambda e: problem(404, _sentence(e)),

@@ -20,12 +20,14 @@ from fitness.db.backup import (
     libpq_environment,
     restore_database,
 )
+from fitness.db.bikes import bikes_for_gear
 from fitness.db.catalog import find_schema_drift
 from fitness.db.duplicates import dismiss_duplicate_pair
 from fitness.db.ingest_tokens import insert_ingest_token
 from fitness.db.migrations import alembic_config, head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
+from fitness.db.rides import import_rides, update_ride_with_history
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import (
     get_run_history,
@@ -37,7 +39,7 @@ from fitness.db.shoes import create_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at
 from fitness.db.synced_runs import record_sync
 from fitness.models import ProviderGear
-from tests.factories import RunFactory
+from tests.factories import RideFactory, RunFactory
 
 Snapshot = dict[str, list[tuple[object, ...]]]
 
@@ -78,6 +80,10 @@ def populate_every_table(runs: RunFactory) -> None:
     mark_duplicate(twin.id, plain.id, changed_by="test")
     dismiss_duplicate_pair(other.id, plain.id)
     insert_ingest_token("iphone", bytes(32))
+    bike = bikes_for_gear([ProviderGear(provider="strava", gear_id="b1", name="Tarmac")])["b1"]
+    (ride,) = RideFactory().many(1, bike_id=bike)
+    import_rides([ride])
+    update_ride_with_history(ride.id, {"avg_power": 250.0}, "test")
 
 
 def every_row(url: str) -> Snapshot:
@@ -118,6 +124,9 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "alembic_version",
         "runs",
         "runs_history",
+        "rides",
+        "rides_history",
+        "bikes",
         "shoes",
         "shoe_gear",
         "synced_runs",
