@@ -32,8 +32,9 @@ def test_import_strava_archive_prints_what_it_did(
     status, out, err = run_cli(capsys, "import", "strava-archive", str(export))
     assert status == 0, err
     assert out.splitlines() == [
-        "imported 6 runs (0 already stored, 2 other activities skipped: Ride 1, Walk 1); "
-        "4 activity files read",
+        "imported 6 runs (0 already stored, 1 other activity skipped: Walk 1); "
+        "5 activity files read",
+        "imported 1 ride (0 already stored)",
         "new shoes: Brooks Ghost 12, Hoka Clifton 9, Nike Pegasus 40, Speedy",
     ]
     status, out, _ = run_cli(capsys, "import", "strava-archive", str(export), "--dry-run")

@@ -221,6 +221,11 @@ def _print_archive_summary(result: StravaArchiveImportResult) -> None:
             f"{count(result.files_read, 'activity file')} read"
             + ("; nothing written" if result.dry_run else "")
         )
+        if result.rides_inserted or result.rides_skipped_existing:
+            print(
+                f"{verb} {count(result.rides_inserted, 'ride')} "
+                f"({result.rides_skipped_existing} already stored)"
+            )
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
     _print_lines(
