@@ -39,6 +39,12 @@ class LiftNotFound(NotFound):
         self.lift_id = lift_id
 
 
+class BikeNotFound(NotFound):
+    def __init__(self, bike_id: str) -> None:
+        super().__init__(f"bike {bike_id!r} not found")
+        self.bike_id = bike_id
+
+
 class VersionNotFound(NotFound):
     """The run (or ride, lift: `noun`) has no version with this number."""
 

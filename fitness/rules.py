@@ -56,10 +56,21 @@ MAX_INGEST_TOKEN_NAME_CHARS: Final = 100
 # A shoe's mileages: far beyond any shoe, and finite for every sum.
 MAX_SHOE_MILEAGE: Final = 100_000.0
 
+# A ride: the longest single rides recorded (Race Across America, about 3,000 miles) in at
+# most the 14 days of any activity; average power up to a track sprinter's (2,500 W) and
+# the work of 14 days at 400 W (483,840 kJ).
+MAX_RIDE_DISTANCE_MILES: Final = 3000.0
+MAX_RIDE_POWER_WATTS: Final = 2500.0
+MAX_RIDE_KILOJOULES: Final = 500_000.0
+
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual", "Activity File"]
 RUN_TYPES: Final[tuple[str, ...]] = get_args(RunType)
 RUN_SOURCES: Final[tuple[str, ...]] = get_args(RunSource)
+RideType = Literal["Road Ride", "Gravel Ride", "Mountain Bike Ride", "E-Bike Ride", "Virtual Ride"]
+RideSource = Literal["Strava", "Apple Health", "Activity File"]
+RIDE_TYPES: Final[tuple[str, ...]] = get_args(RideType)
+RIDE_SOURCES: Final[tuple[str, ...]] = get_args(RideSource)
 
 
 def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
@@ -168,6 +179,15 @@ Duration = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECOND
 
 HeartRate = Annotated[float, _number(unit="beats per minute", ge=MIN_HEART_RATE, le=MAX_HEART_RATE)]
 """A run's average heart rate."""
+
+RideDistance = Annotated[float, _number(unit="miles", ge=0, le=MAX_RIDE_DISTANCE_MILES)]
+"""How far a ride went, in miles."""
+
+Power = Annotated[float, _number(unit="watts", ge=0, le=MAX_RIDE_POWER_WATTS)]
+"""A ride's average power."""
+
+Kilojoules = Annotated[float, _number(unit="kilojoules", ge=0, le=MAX_RIDE_KILOJOULES)]
+"""The work a ride took (a power meter's total, in kJ)."""
 
 Timestamp = Annotated[
     datetime,

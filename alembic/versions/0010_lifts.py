@@ -7,7 +7,7 @@ copies one value back, and no version can hold half a workout. `lifts_history` h
 columns the versioning mechanism (fitness.db._versioned) needs, like `runs_history`.
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-29
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -107,6 +107,7 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     lib.RunNotFound: lambda e: problem(404, _sentence(e), slug="run-not-found"),
     lib.RideNotFound: lambda e: problem(404, _sentence(e), slug="ride-not-found"),
     lib.LiftNotFound: lambda e: problem(404, _sentence(e), slug="lift-not-found"),
+    lib.BikeNotFound: lambda e: problem(404, _sentence(e), slug="bike-not-found"),
     lib.VersionNotFound: lambda e: problem(404, _sentence(e), slug="version-not-found"),
     lib.ShoeNotFound: lambda e: problem(404, _sentence(e), slug="shoe-not-found"),
     lib.NotFound: lambda e: problem(404, _sentence(e)),

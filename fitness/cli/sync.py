@@ -75,7 +75,8 @@ def _strava(args: argparse.Namespace) -> int:
         )
     print(
         f"fetched {result.fetched} activities: {result.inserted} new runs, "
-        f"{result.skipped_existing} already stored, "
+        f"{result.skipped_existing} already stored, {result.rides_inserted} new rides "
+        f"({result.rides_skipped_existing} already stored), "
         f"{result.skipped_other_activities} other activities skipped"
     )
     if result.shoes_created:

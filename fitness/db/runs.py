@@ -237,7 +237,7 @@ def list_run_details(
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
     """
-    after = None if cursor is None else _cursor_key(cursor)
+    after = None if cursor is None else cursor_key(cursor)
     # One row more than asked for says whether there is a next page.
     rows = get_run_details_page(
         start=start,
@@ -283,7 +283,7 @@ def get_run_details_page(
     the page's start are ranges on the `(datetime_utc, id)` index, so the query stays an
     index scan; shoe, type and source filter the rows it reads.
     """
-    zone = _zone(tz)
+    zone = zone_named(tz)
     filters: list[sql.Composable] = []
     params: dict[str, object] = {}
     if not include_deleted:
@@ -292,10 +292,10 @@ def get_run_details_page(
         filters.append(_NOT_DUPLICATE)
     if start is not None:
         filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
-        params["start"] = _start_of_day(start, zone)
+        params["start"] = start_of_day(start, zone)
     if end is not None:
         filters.append(sql.SQL("r.datetime_utc < %(end)s"))
-        params["end"] = _start_of_day(end + timedelta(days=1), zone)
+        params["end"] = start_of_day(end + timedelta(days=1), zone)
     for column, value in (("shoe_id", shoe_id), ("type", type), ("source", source)):
         if value is not None:
             filters.append(sql.SQL("r.{} = %({})s").format(sql.Identifier(column), sql.SQL(column)))
@@ -426,7 +426,9 @@ def _insert_batch(
     return inserted
 
 
-def _cursor_key(cursor: str) -> tuple[datetime, str]:
+def cursor_key(cursor: str) -> tuple[datetime, str]:
+    """The `(datetime_utc, id)` a newest-first page cursor names; `InvalidCursor` if it is
+    not one a list of runs or rides made."""
     moment, run_id = decode_cursor(cursor, str, str)
     try:
         return as_utc(datetime.fromisoformat(moment)), storable_text(run_id)  # type: ignore[arg-type]
@@ -434,7 +436,8 @@ def _cursor_key(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor() from None
 
 
-def _zone(name: str | None) -> tzinfo:
+def zone_named(name: str | None) -> tzinfo:
+    """The IANA zone `name` (UTC for None); `InvalidParameters` naming `tz` if unknown."""
     if name is None:
         return UTC
     try:
@@ -445,7 +448,7 @@ def _zone(name: str | None) -> tzinfo:
     raise InvalidParameters({"tz": "must be an IANA time zone such as Europe/Berlin or UTC"})
 
 
-def _start_of_day(day: date, zone: tzinfo = UTC) -> datetime:
+def start_of_day(day: date, zone: tzinfo = UTC) -> datetime:
     """The first instant of `day` in `zone`, in UTC (a day starting in a DST gap starts at
     the gap's end)."""
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
