@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
@@ -104,14 +104,6 @@ def get_lift_by_id(
             (lift_id, include_deleted),
         )
         return cur.fetchone()
-
-
-@retry_on_disconnect
-def get_lifts_by_ids(ids: Sequence[str], *, conn: Connection | None = None) -> dict[str, Lift]:
-    """The stored lifts among `ids`, deleted ones included, by id."""
-    with connection(conn) as active, active.cursor(row_factory=class_row(Lift)) as cur:
-        cur.execute(_SELECT_LIFTS + "WHERE id = ANY(%s)", (list(ids),))
-        return {lift.id: lift for lift in cur.fetchall()}
 
 
 @retry_on_disconnect
