@@ -46,6 +46,8 @@ class Settings:
     strava_auth_url: str = "https://www.strava.com/oauth/authorize"
     # Strava replaces oauth/deauthorize with oauth/revoke by 2027-06-01: one setting.
     strava_revoke_url: str = "https://www.strava.com/oauth/deauthorize"
+    hevy_api_key: str | None = field(default=None, repr=False)
+    hevy_api_base_url: str = "https://api.hevyapp.com"
     google_client_id: str | None = None
     google_client_secret: str | None = field(default=None, repr=False)
     google_refresh_token: str | None = field(default=None, repr=False)
@@ -177,6 +179,8 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
         strava_token_url=text("STRAVA_TOKEN_URL") or defaults.strava_token_url,
         strava_auth_url=text("STRAVA_AUTH_URL") or defaults.strava_auth_url,
         strava_revoke_url=text("STRAVA_REVOKE_URL") or defaults.strava_revoke_url,
+        hevy_api_key=text("HEVY_API_KEY"),
+        hevy_api_base_url=text("HEVY_API_BASE_URL") or defaults.hevy_api_base_url,
         google_client_id=text("GOOGLE_CLIENT_ID"),
         google_client_secret=text("GOOGLE_CLIENT_SECRET"),
         google_refresh_token=text("GOOGLE_REFRESH_TOKEN"),

@@ -27,11 +27,32 @@ class RunNotFound(NotFound):
         self.run_id = run_id
 
 
+class RideNotFound(NotFound):
+    def __init__(self, ride_id: str) -> None:
+        super().__init__(f"ride {ride_id!r} not found")
+        self.ride_id = ride_id
+
+
+class LiftNotFound(NotFound):
+    def __init__(self, lift_id: str) -> None:
+        super().__init__(f"lift {lift_id!r} not found")
+        self.lift_id = lift_id
+
+
+class BikeNotFound(NotFound):
+    def __init__(self, bike_id: str) -> None:
+        super().__init__(f"bike {bike_id!r} not found")
+        self.bike_id = bike_id
+
+
 class VersionNotFound(NotFound):
-    def __init__(self, run_id: str, version_number: int) -> None:
-        super().__init__(f"run {run_id!r} has no version {version_number}")
+    """The run (or ride, lift: `noun`) has no version with this number."""
+
+    def __init__(self, run_id: str, version_number: int, *, noun: str = "run") -> None:
+        super().__init__(f"{noun} {run_id!r} has no version {version_number}")
         self.run_id = run_id
         self.version_number = version_number
+        self.noun = noun
 
 
 class ShoeNotFound(NotFound):
@@ -47,11 +68,17 @@ class ShoeExists(FitnessError):
 
 
 class VersionConflict(FitnessError):
-    """The caller's `expected_version` is stale: someone else changed the run first."""
+    """The caller's `expected_version` is stale: someone else changed the run (or the ride,
+    the lift: `noun`) first."""
 
-    def __init__(self, run_id: str, expected_version: int, current_version: int) -> None:
-        super().__init__(f"run {run_id!r} is at version {current_version}, not {expected_version}")
+    def __init__(
+        self, run_id: str, expected_version: int, current_version: int, *, noun: str = "run"
+    ) -> None:
+        super().__init__(
+            f"{noun} {run_id!r} is at version {current_version}, not {expected_version}"
+        )
         self.run_id = run_id
+        self.noun = noun
         self.expected_version = expected_version
         self.current_version = current_version
 

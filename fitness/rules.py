@@ -67,10 +67,21 @@ MAX_ZONE_NAME_CHARS: Final = 64
 MAX_RACE_NAME_CHARS: Final = 200
 MAX_RACE_PLACE: Final = 1_000_000
 
+# A ride: the longest single rides recorded (Race Across America, about 3,000 miles) in at
+# most the 14 days of any activity; average power up to a track sprinter's (2,500 W) and
+# the work of 14 days at 400 W (483,840 kJ).
+MAX_RIDE_DISTANCE_MILES: Final = 3000.0
+MAX_RIDE_POWER_WATTS: Final = 2500.0
+MAX_RIDE_KILOJOULES: Final = 500_000.0
+
 RunType = Literal["Outdoor Run", "Treadmill Run"]
 RunSource = Literal["MapMyFitness", "Strava", "Apple Health", "Manual", "Activity File"]
 RUN_TYPES: Final[tuple[str, ...]] = get_args(RunType)
 RUN_SOURCES: Final[tuple[str, ...]] = get_args(RunSource)
+RideType = Literal["Road Ride", "Gravel Ride", "Mountain Bike Ride", "E-Bike Ride", "Virtual Ride"]
+RideSource = Literal["Strava", "Apple Health", "Activity File"]
+RIDE_TYPES: Final[tuple[str, ...]] = get_args(RideType)
+RIDE_SOURCES: Final[tuple[str, ...]] = get_args(RideSource)
 
 
 def as_utc(value: datetime, name: str = "datetime_utc") -> datetime:
@@ -200,6 +211,15 @@ Duration = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECOND
 HeartRate = Annotated[float, _number(unit="beats per minute", ge=MIN_HEART_RATE, le=MAX_HEART_RATE)]
 """A run's average heart rate."""
 
+RideDistance = Annotated[float, _number(unit="miles", ge=0, le=MAX_RIDE_DISTANCE_MILES)]
+"""How far a ride went, in miles."""
+
+Power = Annotated[float, _number(unit="watts", ge=0, le=MAX_RIDE_POWER_WATTS)]
+"""A ride's average power."""
+
+Kilojoules = Annotated[float, _number(unit="kilojoules", ge=0, le=MAX_RIDE_KILOJOULES)]
+"""The work a ride took (a power meter's total, in kJ)."""
+
 Timestamp = Annotated[
     datetime,
     PlainSerializer(_isoformat, return_type=str, when_used="json"),
@@ -308,6 +328,37 @@ RaceTime = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECOND
 
 RacePlace = Annotated[int, Field(strict=True, ge=1, le=MAX_RACE_PLACE)]
 """An overall placing (1 is the winner), or the number of finishers."""
+# A lift's sets (Hevy's units: kg, metres, seconds): beyond any lifter, finite in every sum.
+# RPE is Borg's CR-10 as Hevy logs it (6 to 10 in Hevy's app; 0 to 10 accepted here).
+MAX_LIFT_WEIGHT_KG: Final = 2_000.0
+MAX_LIFT_REPS: Final = 10_000
+MAX_LIFT_SET_DISTANCE_METERS: Final = 1_000_000.0
+MAX_LIFT_EXERCISES: Final = 500
+MAX_LIFT_SETS: Final = 1_000
+MAX_LIFT_TITLE_CHARS: Final = 1_000
+MAX_LIFT_TEXT_CHARS: Final = 100_000
+SetType = Literal["normal", "warmup", "dropset", "failure"]
+
+WeightKg = Annotated[float, _number(unit="kg", ge=0, le=MAX_LIFT_WEIGHT_KG)]
+"""The weight of a set, in kilograms."""
+
+Reps = Annotated[int, Field(strict=True, ge=0, le=MAX_LIFT_REPS)]
+"""The repetitions of a set."""
+
+SetDistance = Annotated[float, _number(unit="metres", ge=0, le=MAX_LIFT_SET_DISTANCE_METERS)]
+"""The distance of a set (a carry, a sled push), in metres."""
+
+SetDuration = Annotated[float, _number(unit="seconds", ge=0, le=MAX_DURATION_SECONDS)]
+"""How long a set lasted, in seconds."""
+
+Rpe = Annotated[float, _number(unit="RPE (0-10)", ge=0, le=10)]
+"""Rate of perceived exertion of a set, 0 to 10."""
+
+LiftTitle = Annotated[StorableText, Field(max_length=MAX_LIFT_TITLE_CHARS)]
+"""A lift's (or an exercise's) title."""
+
+LiftText = Annotated[StorableText, Field(max_length=MAX_LIFT_TEXT_CHARS)]
+"""What the lifter wrote about a lift or an exercise."""
 
 VersionNumber = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 """A version of a run: 1 is the original import."""

@@ -268,6 +268,139 @@ CREATE TABLE dismissed_duplicates (
 
 CREATE INDEX dismissed_duplicates_other_run_id_idx ON dismissed_duplicates (other_run_id);
 
+CREATE TABLE bikes (
+    id             text        PRIMARY KEY CHECK (id ~ '^[a-z0-9]+(_[a-z0-9]+)*$'),
+    name           text        NOT NULL UNIQUE CHECK (
+                                   btrim(name) <> '' AND char_length(name) <= 100
+                               ),
+    strava_gear_id text        UNIQUE CHECK (char_length(strava_gear_id) BETWEEN 1 AND 100),
+    retired_at     date,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE rides (
+    id             text             PRIMARY KEY CHECK (char_length(id) <= 200),
+    datetime_utc   timestamptz      NOT NULL,
+    type           text             NOT NULL CHECK (
+                                        type IN ('Road Ride', 'Gravel Ride', 'Mountain Bike Ride',
+                                                 'E-Bike Ride', 'Virtual Ride')
+                                    ),
+    indoor         boolean          NOT NULL DEFAULT false,
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
+    source         text             NOT NULL CHECK (
+                                        source IN ('Strava', 'Apple Health', 'Activity File')
+                                    ),
+    avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
+    avg_power      double precision CHECK (avg_power >= 0 AND avg_power <= 2500),
+    kilojoules     double precision CHECK (kilojoules >= 0 AND kilojoules <= 500000),
+    bike_id        text             REFERENCES bikes (id),
+    name           text             CHECK (char_length(name) <= 1000),
+    notes          text             CHECK (char_length(notes) <= 100000),
+    version        integer          NOT NULL DEFAULT 1 CHECK (version >= 1),
+    last_edited_at timestamptz,
+    last_edited_by text             CHECK (char_length(last_edited_by) <= 100),
+    deleted_at     timestamptz,
+    created_at     timestamptz      NOT NULL DEFAULT now(),
+    updated_at     timestamptz      NOT NULL DEFAULT now()
+);
+
+-- Date ranges and newest-first keyset pagination.
+CREATE INDEX rides_datetime_utc_id_idx ON rides (datetime_utc DESC, id DESC);
+-- Distance per bike, and the foreign key's lookups.
+CREATE INDEX rides_bike_id_idx ON rides (bike_id) INCLUDE (distance) WHERE deleted_at IS NULL;
+
+CREATE TABLE rides_history (
+    history_id     bigint           GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    ride_id        text             NOT NULL REFERENCES rides (id) ON DELETE CASCADE,
+    version_number integer          NOT NULL CHECK (version_number >= 1),
+    change_type    text             NOT NULL CHECK (
+                                        change_type IN ('original', 'edit', 'deletion', 'restore')
+                                    ),
+    datetime_utc   timestamptz      NOT NULL,
+    type           text             NOT NULL CHECK (
+                                        type IN ('Road Ride', 'Gravel Ride', 'Mountain Bike Ride',
+                                                 'E-Bike Ride', 'Virtual Ride')
+                                    ),
+    indoor         boolean          NOT NULL DEFAULT false,
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000),
+    duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
+    source         text             NOT NULL CHECK (
+                                        source IN ('Strava', 'Apple Health', 'Activity File')
+                                    ),
+    avg_heart_rate double precision CHECK (avg_heart_rate BETWEEN 20 AND 250),
+    avg_power      double precision CHECK (avg_power >= 0 AND avg_power <= 2500),
+    kilojoules     double precision CHECK (kilojoules >= 0 AND kilojoules <= 500000),
+    bike_id        text             REFERENCES bikes (id),
+    name           text             CHECK (char_length(name) <= 1000),
+    notes          text             CHECK (char_length(notes) <= 100000),
+    changed_at     timestamptz      NOT NULL DEFAULT now(),
+    changed_by     text             CHECK (char_length(changed_by) <= 100),
+    change_reason  text             CHECK (char_length(change_reason) <= 1000),
+    CONSTRAINT rides_history_ride_id_version_number_key UNIQUE (ride_id, version_number)
+);
+
+CREATE INDEX rides_history_bike_id_idx ON rides_history (bike_id) WHERE bike_id IS NOT NULL;
+
+-- Lifts (strength workouts, from Hevy): the exercises and sets of a lift are one JSONB value,
+-- in the row and in each snapshot, so a version always holds the whole workout.
+CREATE TABLE lifts (
+    id             text        PRIMARY KEY,
+    datetime_utc   timestamptz NOT NULL,
+    end_utc        timestamptz,
+    title          text,
+    description    text,
+    source         text        NOT NULL CHECK (source IN ('Hevy')),
+    exercises      jsonb       NOT NULL DEFAULT '[]' CHECK (jsonb_typeof(exercises) = 'array'),
+    version        integer     NOT NULL DEFAULT 1 CHECK (version >= 1),
+    last_edited_at timestamptz,
+    last_edited_by text,
+    deleted_at     timestamptz,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX lifts_datetime_utc_id_idx ON lifts (datetime_utc DESC, id DESC);
+
+CREATE TABLE lifts_history (
+    history_id     bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lift_id        text        NOT NULL REFERENCES lifts (id) ON DELETE CASCADE,
+    version_number integer     NOT NULL CHECK (version_number >= 1),
+    change_type    text        NOT NULL CHECK (
+                                   change_type IN ('original', 'edit', 'deletion', 'restore')
+                               ),
+    datetime_utc   timestamptz NOT NULL,
+    end_utc        timestamptz,
+    title          text,
+    description    text,
+    source         text        NOT NULL CHECK (source IN ('Hevy')),
+    exercises      jsonb       NOT NULL CHECK (jsonb_typeof(exercises) = 'array'),
+    changed_at     timestamptz NOT NULL DEFAULT now(),
+    changed_by     text,
+    change_reason  text,
+    CONSTRAINT lifts_history_lift_id_version_number_key UNIQUE (lift_id, version_number)
+);
+
+-- Hevy's exercise catalogue, cached: each exercise's muscle groups.
+CREATE TABLE exercise_templates (
+    id                      text        PRIMARY KEY,
+    title                   text        NOT NULL,
+    primary_muscle_group    text,
+    secondary_muscle_groups text[]      NOT NULL DEFAULT '{}',
+    is_custom               boolean     NOT NULL DEFAULT false,
+    created_at              timestamptz NOT NULL DEFAULT now(),
+    updated_at              timestamptz NOT NULL DEFAULT now()
+);
+
+-- A provider's API key (Hevy's), encrypted at rest (fitness.crypto) like every secret.
+CREATE TABLE api_keys (
+    provider   text        PRIMARY KEY,
+    api_key    text        NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
 CREATE TRIGGER shoes_set_updated_at BEFORE UPDATE ON shoes
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER runs_set_updated_at BEFORE UPDATE ON runs
@@ -280,3 +413,17 @@ CREATE TRIGGER oauth_credentials_set_updated_at BEFORE UPDATE ON oauth_credentia
     FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 CREATE TRIGGER runs_history_immutable BEFORE UPDATE ON runs_history
     FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
+CREATE TRIGGER bikes_set_updated_at BEFORE UPDATE ON bikes
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER rides_set_updated_at BEFORE UPDATE ON rides
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER rides_history_immutable BEFORE UPDATE ON rides_history
+    FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
+CREATE TRIGGER lifts_set_updated_at BEFORE UPDATE ON lifts
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER exercise_templates_set_updated_at BEFORE UPDATE ON exercise_templates
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+CREATE TRIGGER lifts_history_immutable BEFORE UPDATE ON lifts_history
+    FOR EACH ROW EXECUTE FUNCTION forbid_history_update();
+CREATE TRIGGER api_keys_set_updated_at BEFORE UPDATE ON api_keys
+    FOR EACH ROW EXECUTE FUNCTION set_updated_at();

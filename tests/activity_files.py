@@ -33,10 +33,12 @@ def fit_file(
     serial: int = 3_999_123_456,
     sessions: int = 1,
     with_session: bool = True,
+    power: int | None = None,
 ) -> bytes:
     """A FIT activity file as a Garmin watch writes it: file_id, timer events, a record every
     `every` seconds, a lap, a session per sport and the activity. `paused` seconds of the
-    elapsed time had the timer stopped."""
+    elapsed time had the timer stopped. With `power` (W), a power meter's: each record's
+    `power`, the session's `avg_power` and `total_work` (J)."""
     encoder = Encoder()
     encoder.on_mesg(
         _MESG["FILE_ID"],
@@ -61,6 +63,8 @@ def fit_file(
             }
             if heart_rate is not None:
                 record["heart_rate"] = heart_rate + (second // every) % 3 - 1
+            if power is not None:
+                record["power"] = power
             if positions:
                 record["position_lat"] = int((52.5 + second * 1e-5) * _SEMICIRCLES)
                 record["position_long"] = int(13.4 * _SEMICIRCLES)
@@ -80,6 +84,8 @@ def fit_file(
         }
         if heart_rate is not None:
             summary["avg_heart_rate"] = heart_rate
+        if power is not None:
+            summary |= {"avg_power": power, "total_work": power * seconds}
         encoder.on_mesg(_MESG["LAP"], summary)
         if with_session:
             encoder.on_mesg(_MESG["SESSION"], {**summary, "first_lap_index": 0, "num_laps": 1})
@@ -138,8 +144,11 @@ def tcx_file(
     heart_rate: int | None = 150,
     positions: bool = True,
     every: int = 10,
+    watts: int | None = None,
 ) -> bytes:
-    """A TCX activity as Garmin writes it: one lap with its totals and its track."""
+    """A TCX activity as Garmin writes it: one lap with its totals and its track (each
+    trackpoint's power in Garmin's ActivityExtension, `<ns3:TPX><ns3:Watts>`, with
+    `watts`)."""
     stamp = "%Y-%m-%dT%H:%M:%S.000Z"
     points = []
     for second in range(0, seconds + 1, every):
@@ -150,14 +159,20 @@ def tcx_file(
             else ""
         )
         heart = f"<HeartRateBpm><Value>{heart_rate}</Value></HeartRateBpm>" if heart_rate else ""
+        extension = (
+            f"<Extensions><ns3:TPX><ns3:Watts>{watts}</ns3:Watts></ns3:TPX></Extensions>"
+            if watts is not None
+            else ""
+        )
         points.append(
             f"<Trackpoint><Time>{start + timedelta(seconds=second):{stamp}}</Time>{position}"
             f"<DistanceMeters>{metres * second / seconds:.1f}</DistanceMeters>{heart}"
-            "</Trackpoint>"
+            f"{extension}</Trackpoint>"
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<TrainingCenterDatabase '
-        'xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2">\n <Activities>\n'
+        'xmlns="http://www.garmin.com/xmlschemas/TrainingCenterDatabase/v2" '
+        'xmlns:ns3="http://www.garmin.com/xmlschemas/ActivityExtension/v2">\n <Activities>\n'
         f'  <Activity Sport="{sport}">\n   <Id>{start:{stamp}}</Id>\n'
         f'   <Lap StartTime="{start:{stamp}}">\n'
         f"    <TotalTimeSeconds>{seconds}</TotalTimeSeconds>\n"

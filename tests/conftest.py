@@ -27,6 +27,13 @@ from tests.pgbouncer import PgBouncer, pgbouncer_program, running_pgbouncer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TABLES = (
+    "lifts_history",
+    "lifts",
+    "exercise_templates",
+    "api_keys",
+    "rides_history",
+    "rides",
+    "bikes",
     "runs_history",
     "synced_runs",
     "runs",
@@ -54,6 +61,8 @@ ISOLATED_ENVIRONMENT = {
     "STRAVA_CLIENT_ID": "",
     "STRAVA_CLIENT_SECRET": "",
     "STRAVA_REFRESH_TOKEN": "",
+    "HEVY_API_KEY": "",
+    "HEVY_API_BASE_URL": "http://127.0.0.1:9/hevy",
     "GOOGLE_CLIENT_ID": "",
     "GOOGLE_CLIENT_SECRET": "",
     "GOOGLE_REFRESH_TOKEN": "",

@@ -37,6 +37,8 @@ def test_the_smoke_benchmark_runs_every_workload_and_writes_its_results(
         assert any(expected in workload for workload in workloads), (expected, workloads)
     for expected in (
         "API PATCH",
+        "edits, 8 threads, different rides",
+        "edits, 8 threads, different lifts",
         "API GET",
         "MMF CSV",
         "stats: totals",

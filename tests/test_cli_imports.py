@@ -32,8 +32,9 @@ def test_import_strava_archive_prints_what_it_did(
     status, out, err = run_cli(capsys, "import", "strava-archive", str(export))
     assert status == 0, err
     assert out.splitlines() == [
-        "imported 6 runs (0 already stored, 2 other activities skipped: Ride 1, Walk 1); "
-        "4 activity files read",
+        "imported 6 runs (0 already stored, 1 other activity skipped: Walk 1); "
+        "5 activity files read",
+        "imported 1 ride (0 already stored)",
         "new shoes: Brooks Ghost 12, Hoka Clifton 9, Nike Pegasus 40, Speedy",
     ]
     status, out, _ = run_cli(capsys, "import", "strava-archive", str(export), "--dry-run")
@@ -74,11 +75,12 @@ def test_import_files_prints_what_it_did(
     assert status == 0, err
     lines = out.splitlines()
     assert lines[0] == (
-        "imported 1 run (0 already stored, 1 repeated, 1 other activity skipped: cycling 1) "
+        "imported 1 run (0 already stored, 1 repeated, 0 other activities skipped) "
         "from 4 files, 1 other file ignored"
     )
-    assert lines[1] == "1 activity another file already had (the first file is kept):"
-    assert lines[3] == "1 file could not be imported:"
-    assert lines[4] == f"  {tmp_path}/broken.fit: is not a FIT, GPX or TCX file"
+    assert lines[1] == "imported 1 ride (0 already stored)"
+    assert lines[2] == "1 activity another file already had (the first file is kept):"
+    assert lines[4] == "1 file could not be imported:"
+    assert lines[5] == f"  {tmp_path}/broken.fit: is not a FIT, GPX or TCX file"
     status, out, _ = run_cli(capsys, "import", "files", str(tmp_path), "--strict")
     assert status == 1 and out.startswith("nothing imported: 1 bad file and --strict")

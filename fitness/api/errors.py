@@ -91,7 +91,7 @@ def _sentence(error: Exception) -> str:
 def _conflict(error: Any) -> ProblemResponse:
     return problem(
         412,
-        f"Run {error.run_id!r} is at version {error.current_version}, not "
+        f"{error.noun.capitalize()} {error.run_id!r} is at version {error.current_version}, not "
         f"{error.expected_version}: someone changed it first. Fetch it and try again.",
         slug="version-conflict",
         headers={"ETag": f'"{error.current_version}"'},
@@ -105,6 +105,9 @@ def _conflict(error: Any) -> ProblemResponse:
 ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     ApiError: lambda e: problem(e.status, e.detail, slug=e.slug, **e.extensions),
     lib.RunNotFound: lambda e: problem(404, _sentence(e), slug="run-not-found"),
+    lib.RideNotFound: lambda e: problem(404, _sentence(e), slug="ride-not-found"),
+    lib.LiftNotFound: lambda e: problem(404, _sentence(e), slug="lift-not-found"),
+    lib.BikeNotFound: lambda e: problem(404, _sentence(e), slug="bike-not-found"),
     lib.VersionNotFound: lambda e: problem(404, _sentence(e), slug="version-not-found"),
     lib.ShoeNotFound: lambda e: problem(404, _sentence(e), slug="shoe-not-found"),
     lib.NotFound: lambda e: problem(404, _sentence(e)),

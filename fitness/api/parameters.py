@@ -9,7 +9,7 @@ from typing import Any, Final, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from fitness.errors import RunNotFound, ShoeNotFound
+from fitness.errors import BikeNotFound, LiftNotFound, RideNotFound, RunNotFound, ShoeNotFound
 from fitness.integrations.oauth import PROVIDERS
 from fitness.rules import Identifier, VersionNumber, describe
 from fitness.server.problems import ApiError, invalid
@@ -71,14 +71,30 @@ PATH_PARAMETERS: Final = {
             RunNotFound,
         ),
         PathParameter(
+            "lift_id",
+            Identifier,
+            "The lift's id, e.g. `hevy_b459cba5-cd6d-463c-abd6-54f8eafcadcb`.",
+            LiftNotFound,
+        ),
+        PathParameter(
+            "ride_id",
+            Identifier,
+            "The ride's id, e.g. `strava_1234567890` or `file_20250506T053000Z`.",
+            RideNotFound,
+        ),
+        PathParameter(
+            "bike_id",
+            Identifier,
+            'The bike\'s id, e.g. `canyon_endurace` for "Canyon Endurace".',
+            BikeNotFound,
+        ),
+        PathParameter(
             "kept_id",
             Identifier,
             "The id of the run to keep: the one the other is a duplicate of.",
             RunNotFound,
         ),
-        PathParameter(
-            "version", VersionNumber, "A version number of the run (1 is the original import)."
-        ),
+        PathParameter("version", VersionNumber, "A version number (1 is the original import)."),
         PathParameter(
             "shoe_id",
             Identifier,

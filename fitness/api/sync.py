@@ -1,7 +1,8 @@
-"""`POST /strava/sync`: fetch new activities from Strava and store the runs among them.
+"""`POST /strava/sync`: fetch new activities from Strava and store the runs among them;
+`POST /hevy/sync`: bring the lifts up to date with Hevy.
 
-The work is fitness.services.strava_sync; a sync stopped by Strava's rate limit still
-answers 200, with `rate_limited: true` and when to try again.
+The work is fitness.services.strava_sync and fitness.services.hevy_sync; a sync stopped by
+Strava's rate limit still answers 200, with `rate_limited: true` and when to try again.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations
+from fitness.services.hevy_sync import HevySyncResult, sync_hevy
 from fitness.services.strava_sync import StravaSyncResult, sync_strava
-from fitness.shapes.integrations import StravaSyncQuery
+from fitness.shapes.integrations import HevySyncQuery, StravaSyncQuery
 
 api = Operations(tag="sync")
 
@@ -37,6 +39,25 @@ async def strava_sync(query: StravaSyncQuery) -> StravaSyncResult:
     app deactivated: the detail says what to do), 502 if Strava fails, 503 if Strava is not
     configured."""
     return await run_in_threadpool(partial(sync_strava, query.full_sync, since=query.since))
+
+
+@api.post(
+    "/hevy/sync",
+    query=HevySyncQuery,
+    response=HevySyncResult,
+    errors=(400, 409, 422, 502),
+    operation_id="syncHevy",
+)
+async def hevy_sync(query: HevySyncQuery) -> HevySyncResult:
+    """Bring the lifts up to date with Hevy
+
+    Reads Hevy's workout events since the last sync (the first sync, and `full_sync=true`,
+    list every workout): a new workout becomes the lift `hevy_<workout id>`, a changed one
+    a new version of it, a deleted one a `deletion` version. A lift changed here is never
+    overwritten: Hevy's change is skipped (`skipped_existing`) and the lift listed in
+    `kept_edited`. 409 when Hevy refuses the API key (wrong key, no Hevy Pro), 502 if Hevy
+    fails or rate-limits (what was fetched before is stored), 503 without HEVY_API_KEY."""
+    return await run_in_threadpool(partial(sync_hevy, query.full_sync))
 
 
 routes, paths = api.routes(), paths_of(api)

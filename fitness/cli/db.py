@@ -192,7 +192,7 @@ def _check(args: argparse.Namespace) -> int:
         print("ok")
         return 0
     for problem in problems:
-        print(f"{problem.kind}: run {problem.run_id} {problem.message}")
+        print(f"{problem.kind}: {problem.noun} {problem.run_id} {problem.message}")
     for difference in drift:
         print(f"schema: {difference.message}")
     print(f"{count(len(problems) + len(drift), 'problem')} found")

@@ -221,6 +221,11 @@ def _print_archive_summary(result: StravaArchiveImportResult) -> None:
             f"{count(result.files_read, 'activity file')} read"
             + ("; nothing written" if result.dry_run else "")
         )
+        if result.rides_inserted or result.rides_skipped_existing:
+            print(
+                f"{verb} {count(result.rides_inserted, 'ride')} "
+                f"({result.rides_skipped_existing} already stored)"
+            )
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
     _print_lines(
@@ -246,11 +251,12 @@ def _add_files(commands: Subcommands) -> None:
         "files",
         help="import activity files (FIT, GPX, TCX)",
         description=(
-            "Import runs from activity files: FIT, GPX and TCX, gzipped or not, or folders "
-            "and zip archives of them (a watch's or another app's export). A run's id is its "
-            "start time (file_<UTC start>), so importing a file again, or another export of "
-            "the same activity, adds nothing. Treadmill runs, distance, timer time and heart "
-            "rate come from the file. Files that cannot be read are listed; the others are "
+            "Import runs and rides from activity files: FIT, GPX and TCX, gzipped or not, or "
+            "folders and zip archives of them (a watch's or another app's export). An "
+            "activity's id is its start time (file_<UTC start>), so importing a file again, "
+            "or another export of the same activity, adds nothing. Treadmill runs, indoor "
+            "rides, distance, timer time, heart rate, a ride's power and work come from the "
+            "file. Files that cannot be read are listed; the others are "
             "imported unless --strict. Exit status 1 when --strict rejected the import."
         ),
     )
@@ -291,6 +297,11 @@ def _print_files_summary(result: ActivityFilesImportResult) -> None:
             f"{count(result.files, 'file')}{ignored}"
             + ("; nothing written" if result.dry_run else "")
         )
+        if result.rides_inserted or result.rides_skipped_existing:
+            print(
+                f"{verb} {count(result.rides_inserted, 'ride')} "
+                f"({result.rides_skipped_existing} already stored)"
+            )
     _print_lines(
         f"{count(result.repeated_in_import, 'activity', 'activities')} another file already "
         "had (the first file is kept):",

@@ -15,6 +15,7 @@ from fitness.cli._common import (
     progress,
 )
 from fitness.services.calendar_sync import sync_all
+from fitness.services.hevy_sync import sync_hevy
 from fitness.services.strava_sync import sync_strava
 
 
@@ -24,7 +25,7 @@ def add(commands: Subcommands) -> None:
         "sync",
         SYNC_COMMANDS,
         "SERVICE",
-        help="sync with Strava or Google Calendar",
+        help="sync with Strava, Hevy or Google Calendar",
         description="Bring runs in from, or out to, a connected service.",
     )
 
@@ -74,7 +75,8 @@ def _strava(args: argparse.Namespace) -> int:
         )
     print(
         f"fetched {result.fetched} activities: {result.inserted} new runs, "
-        f"{result.skipped_existing} already stored, "
+        f"{result.skipped_existing} already stored, {result.rides_inserted} new rides "
+        f"({result.rides_skipped_existing} already stored), "
         f"{result.skipped_other_activities} other activities skipped"
     )
     if result.shoes_created:
@@ -90,6 +92,47 @@ def _strava(args: argparse.Namespace) -> int:
             "stopped early by Strava's rate limit; what was fetched is stored. "
             f"Run it again after {result.retry_after.isoformat()}."
         )
+    return 0
+
+
+def _add_hevy(commands: Subcommands) -> None:
+    parser = commands.add_parser(
+        "hevy",
+        help="bring lifts up to date with Hevy",
+        description=(
+            "Read the workouts changed or deleted in Hevy since the last sync (the first "
+            "sync lists every workout): new workouts become lifts, changed ones new "
+            "versions, deleted ones deletion versions. A lift you changed here is never "
+            "overwritten by Hevy. Needs HEVY_API_KEY, the API key of a Hevy Pro account "
+            "(https://hevy.com/settings?developer)."
+        ),
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="list every workout again instead of only the changes since the last sync",
+    )
+    parser.set_defaults(handler=_hevy)
+
+
+def _hevy(args: argparse.Namespace) -> int:
+    prepare_database()
+    with progress("Fetching from Hevy", total=None) as advance:
+        result = sync_hevy(
+            full_sync=args.full,
+            progress=lambda fetched: advance(fetched, f"{fetched:,} workouts"),
+        )
+    print(
+        f"fetched {result.fetched} workouts and deletions: {result.inserted} new lifts, "
+        f"{result.updated} updated, {result.deleted} deleted, "
+        f"{result.skipped_existing} left as they are"
+    )
+    for lift_id in result.kept_edited[:MAX_ERRORS_SHOWN]:
+        print(f"  {lift_id}: changed here, so Hevy's change was not applied")
+    for error in result.errors[:MAX_ERRORS_SHOWN]:
+        print(f"  workout {error.workout_id}: {error.message}")
+    if result.last_synced_at is not None:
+        print(f"synced up to {result.last_synced_at.isoformat()}")
     return 0
 
 
@@ -137,5 +180,6 @@ def _calendar(args: argparse.Namespace) -> int:
 
 SYNC_COMMANDS: list[AddCommand] = [
     _add_strava,
+    _add_hevy,
     _add_calendar,
 ]

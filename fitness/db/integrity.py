@@ -1,4 +1,4 @@
-"""Integrity checks of the versioned run data: the SQL behind `fitness db check`.
+"""Integrity checks of the versioned data (runs, rides): the SQL behind `fitness db check`.
 
 Each check is one set-based query that returns the problems it finds, already worded; an
 intact database returns no rows from any of them.
@@ -9,10 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from psycopg import Connection
+from psycopg import Connection, sql
 from psycopg.rows import class_row
 
+from fitness.db._versioned import Kind
 from fitness.db.connection import retry_on_disconnect, transaction
+from fitness.db.lifts_history import LIFTS
+from fitness.db.rides import RIDES
+from fitness.db.runs_history import RUNS
 
 ProblemKind = Literal[
     "missing_original",
@@ -29,27 +33,31 @@ ProblemKind = Literal[
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """One thing wrong with one run; `message` completes the sentence "run <run_id> ..."."""
+    """One thing wrong with one run (or ride: `noun`); `message` completes the sentence
+    "<noun> <run_id> ..."."""
 
     kind: ProblemKind
     run_id: str
     message: str
+    noun: str = "run"
 
 
-# Version 1 of every run is the `original` snapshot written by its import.
+# The checks of every versioned kind (runs, rides, lifts), composed from its `Kind` as the
+# versioning statements are (fitness.db._versioned): identifiers from the descriptor only.
+# Version 1 of every row is the `original` snapshot written by its import.
 _MISSING_ORIGINAL: Final = """
-SELECT 'missing_original' AS kind,
+SELECT 'missing_original' AS kind, {noun} AS noun,
        r.id AS run_id,
        CASE
-           WHEN NOT EXISTS (SELECT 1 FROM runs_history AS h1 WHERE h1.run_id = r.id)
+           WHEN NOT EXISTS (SELECT 1 FROM {history} AS h1 WHERE h1.{hid} = r.id)
                THEN 'has no history at all'
-           WHEN h.run_id IS NULL
+           WHEN h.{hid} IS NULL
                THEN 'has no version 1'
            ELSE format('has version 1 %L, not ''original''', h.change_type)
        END AS message
-FROM runs AS r
-LEFT JOIN runs_history AS h ON h.run_id = r.id AND h.version_number = 1
-WHERE h.run_id IS NULL
+FROM {table} AS r
+LEFT JOIN {history} AS h ON h.{hid} = r.id AND h.version_number = 1
+WHERE h.{hid} IS NULL
    OR h.change_type <> 'original'
 ORDER BY r.id
 """
@@ -58,15 +66,15 @@ ORDER BY r.id
 # count, their distinct count and their maximum agree.
 _VERSION_GAP: Final = """
 WITH counts AS (
-    SELECT run_id,
+    SELECT {hid} AS row_id,
            max(version_number) AS newest
-    FROM runs_history
-    GROUP BY run_id
+    FROM {history}
+    GROUP BY {hid}
     HAVING count(*) <> max(version_number)
         OR count(*) <> count(DISTINCT version_number)
 )
-SELECT 'version_gap' AS kind,
-       c.run_id,
+SELECT 'version_gap' AS kind, {noun} AS noun,
+       c.row_id AS run_id,
        format(
            'has versions that are not 1..%s without gaps or duplicates '
            '(missing: %s; duplicated: %s)',
@@ -76,16 +84,16 @@ SELECT 'version_gap' AS kind,
                FROM generate_series(1, c.newest) AS n
                WHERE NOT EXISTS (
                    SELECT 1
-                   FROM runs_history AS h
-                   WHERE h.run_id = c.run_id
+                   FROM {history} AS h
+                   WHERE h.{hid} = c.row_id
                      AND h.version_number = n
                )
                LIMIT 20
            ), ', '), ''), 'none'),
            coalesce(nullif(array_to_string(ARRAY(
                SELECT h.version_number
-               FROM runs_history AS h
-               WHERE h.run_id = c.run_id
+               FROM {history} AS h
+               WHERE h.{hid} = c.row_id
                GROUP BY h.version_number
                HAVING count(*) > 1
                ORDER BY h.version_number
@@ -93,79 +101,52 @@ SELECT 'version_gap' AS kind,
            ), ', '), ''), 'none')
        ) AS message
 FROM counts AS c
-ORDER BY c.run_id
+ORDER BY c.row_id
 """
 
 _VERSION_MISMATCH: Final = """
 WITH newest AS (
-    SELECT run_id,
+    SELECT {hid} AS row_id,
            max(version_number) AS version_number
-    FROM runs_history
-    GROUP BY run_id
+    FROM {history}
+    GROUP BY {hid}
 )
-SELECT 'version_mismatch' AS kind,
+SELECT 'version_mismatch' AS kind, {noun} AS noun,
        r.id AS run_id,
-       format('is at version %s (runs.version) but its newest snapshot is version %s',
+       format('is at version %s ({table_name}.version) but its newest snapshot is version %s',
               r.version, n.version_number) AS message
-FROM runs AS r
-JOIN newest AS n ON n.run_id = r.id
+FROM {table} AS r
+JOIN newest AS n ON n.row_id = r.id
 WHERE r.version <> n.version_number
 ORDER BY r.id
 """
 
+# The row equals its newest snapshot in every column a snapshot records.
 _DATA_MISMATCH: Final = """
 WITH newest AS (
-    SELECT DISTINCT ON (run_id) *
-    FROM runs_history
-    ORDER BY run_id, version_number DESC
+    SELECT DISTINCT ON ({hid}) *
+    FROM {history}
+    ORDER BY {hid}, version_number DESC
 )
-SELECT 'data_mismatch' AS kind,
+SELECT 'data_mismatch' AS kind, {noun} AS noun,
        r.id AS run_id,
        format('differs from its newest snapshot (version %s) in: %s',
               n.version_number,
-              array_to_string(ARRAY[
-                  CASE WHEN r.datetime_utc IS DISTINCT FROM n.datetime_utc
-                       THEN 'datetime_utc' END,
-                  CASE WHEN r.type IS DISTINCT FROM n.type THEN 'type' END,
-                  CASE WHEN r.distance IS DISTINCT FROM n.distance THEN 'distance' END,
-                  CASE WHEN r.duration IS DISTINCT FROM n.duration THEN 'duration' END,
-                  CASE WHEN r.source IS DISTINCT FROM n.source THEN 'source' END,
-                  CASE WHEN r.avg_heart_rate IS DISTINCT FROM n.avg_heart_rate
-                       THEN 'avg_heart_rate' END,
-                  CASE WHEN r.shoe_id IS DISTINCT FROM n.shoe_id THEN 'shoe_id' END,
-                  CASE WHEN r.name IS DISTINCT FROM n.name THEN 'name' END,
-                  CASE WHEN r.notes IS DISTINCT FROM n.notes THEN 'notes' END,
-                  CASE WHEN r.duplicate_of IS DISTINCT FROM n.duplicate_of
-                       THEN 'duplicate_of' END,
-                  CASE WHEN r.duplicate_ids IS DISTINCT FROM n.duplicate_ids
-                       THEN 'duplicate_ids' END,
-                  CASE WHEN (r.race_name, r.race_distance, r.race_time, r.race_place,
-                             r.race_field_size)
-                            IS DISTINCT FROM
-                            (n.race_name, n.race_distance, n.race_time, n.race_place,
-                             n.race_field_size)
-                       THEN 'race' END
-              ], ', ')) AS message
-FROM runs AS r
-JOIN newest AS n ON n.run_id = r.id
-WHERE (r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate, r.shoe_id,
-       r.name, r.notes, r.duplicate_of, r.duplicate_ids, r.race_name, r.race_distance,
-       r.race_time, r.race_place, r.race_field_size)
-      IS DISTINCT FROM
-      (n.datetime_utc, n.type, n.distance, n.duration, n.source, n.avg_heart_rate, n.shoe_id,
-       n.name, n.notes, n.duplicate_of, n.duplicate_ids, n.race_name, n.race_distance,
-       n.race_time, n.race_place, n.race_field_size)
+              array_to_string(ARRAY[{differing}], ', ')) AS message
+FROM {table} AS r
+JOIN newest AS n ON n.{hid} = r.id
+WHERE ({row_columns}) IS DISTINCT FROM ({snapshot_columns})
 ORDER BY r.id
 """
 
-# A run is soft-deleted exactly when its newest snapshot records the deletion.
+# A row is soft-deleted exactly when its newest snapshot records the deletion.
 _DELETION_MISMATCH: Final = """
 WITH newest AS (
-    SELECT DISTINCT ON (run_id) run_id, version_number, change_type
-    FROM runs_history
-    ORDER BY run_id, version_number DESC
+    SELECT DISTINCT ON ({hid}) {hid} AS row_id, version_number, change_type
+    FROM {history}
+    ORDER BY {hid}, version_number DESC
 )
-SELECT 'deletion_mismatch' AS kind,
+SELECT 'deletion_mismatch' AS kind, {noun} AS noun,
        r.id AS run_id,
        CASE
            WHEN r.deleted_at IS NULL
@@ -174,11 +155,40 @@ SELECT 'deletion_mismatch' AS kind,
            ELSE format('is deleted but its newest snapshot (version %s) is %L, not a deletion',
                        n.version_number, n.change_type)
        END AS message
-FROM runs AS r
-JOIN newest AS n ON n.run_id = r.id
+FROM {table} AS r
+JOIN newest AS n ON n.row_id = r.id
 WHERE (r.deleted_at IS NOT NULL) <> (n.change_type = 'deletion')
 ORDER BY r.id
 """
+_VERSIONING_CHECKS: Final = (
+    _MISSING_ORIGINAL,
+    _VERSION_GAP,
+    _VERSION_MISMATCH,
+    _DATA_MISMATCH,
+    _DELETION_MISMATCH,
+)
+# Every versioned kind, checked in this order within each check.
+_KINDS: Final = (RUNS, RIDES, LIFTS)
+
+
+def _versioning_check(template: str, kind: Kind) -> sql.Composed:
+    columns = [sql.Identifier(column) for column in kind.snapshot]
+    return sql.SQL(template).format(  # type: ignore[arg-type]
+        noun=sql.Literal(kind.noun),
+        table=sql.Identifier(kind.table),
+        table_name=sql.SQL(kind.table),  # type: ignore[arg-type]
+        history=sql.Identifier(kind.history_table),
+        hid=sql.Identifier(kind.history_id),
+        differing=sql.SQL(",\n").join(
+            sql.SQL("CASE WHEN r.{c} IS DISTINCT FROM n.{c} THEN {name} END").format(
+                c=column, name=sql.Literal(name)
+            )
+            for column, name in zip(columns, kind.snapshot, strict=True)
+        ),
+        row_columns=sql.SQL(", ").join(sql.SQL("r.{}").format(c) for c in columns),
+        snapshot_columns=sql.SQL(", ").join(sql.SQL("n.{}").format(c) for c in columns),
+    )
+
 
 _ORPHAN_SYNC: Final = """
 SELECT 'orphan_sync' AS kind,
@@ -235,11 +245,7 @@ ORDER BY n.id
 """
 
 _CHECKS: Final = (
-    _MISSING_ORIGINAL,
-    _VERSION_GAP,
-    _VERSION_MISMATCH,
-    _DATA_MISMATCH,
-    _DELETION_MISMATCH,
+    *(_versioning_check(check, kind) for check in _VERSIONING_CHECKS for kind in _KINDS),
     _ORPHAN_SYNC,
     _SYNC_AHEAD,
     _DUPLICATE_CHAIN,

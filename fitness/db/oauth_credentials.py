@@ -29,9 +29,14 @@ from fitness.models import LastSyncOutcome, OAuthCredentials, as_utc
 ENCRYPTED_COLUMNS: Final = {
     "oauth_credentials": ("client_secret", "access_token", "refresh_token", "seed_fingerprint"),
     "oauth_states": ("code_verifier",),
+    "api_keys": ("api_key",),
 }
 # The column that identifies a row of each table above.
-_ROW_KEYS: Final = {"oauth_credentials": "provider", "oauth_states": "state_hash"}
+_ROW_KEYS: Final = {
+    "oauth_credentials": "provider",
+    "oauth_states": "state_hash",
+    "api_keys": "provider",
+}
 MAX_SYNC_MESSAGE_CHARS: Final = 2000
 
 _COLUMNS = """provider, client_id, client_secret, access_token, refresh_token, expires_at,

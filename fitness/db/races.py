@@ -12,15 +12,15 @@ from typing import Final
 from psycopg import Connection
 
 from fitness.db._rows import model_row
-from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
+from fitness.db._versioned import apply_versioned_change, versioned_tail
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.runs import SELECT_RUN_DETAILS
+from fitness.db.runs_history import RUNS
 from fitness.errors import InvalidUpdate
 from fitness.models import Race, RunDetail
 
 # One statement: lock the run, replace its race when it differs, snapshot the new version.
-_SET_RACE: Final = (
-    """
+_SET_RACE: Final = """
 WITH current AS (
     SELECT r.*
     FROM runs AS r
@@ -50,9 +50,7 @@ updated AS (
            %(race_place)s::integer, %(race_field_size)s::integer)
     RETURNING r.*
 )
-"""
-    + VERSIONED_TAIL
-)
+""" + versioned_tail(RUNS).as_string(None)
 
 
 @retry_on_disconnect
@@ -145,10 +143,11 @@ def _write_race(
     }
     with transaction(conn) as active:
         return apply_versioned_change(
+            RUNS,
             active,
             _SET_RACE,
             params,
             change_type="edit",
-            run_id=run_id,
+            row_id=run_id,
             expected_version=expected_version,
         )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,20 +15,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import psycopg
 from psycopg import Connection, sql
 
+from fitness.db import _versioned as versioned
 from fitness.db._rows import model_row
-from fitness.db._versioned import CALENDAR_COLUMNS, VERSIONED_TAIL, apply_versioned_change
+from fitness.db._versioned import CALENDAR_COLUMNS
 from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.runs_history import RUNS
 from fitness.db.shoes import create_missing_shoes
-from fitness.errors import (
-    InvalidCursor,
-    InvalidParameters,
-    InvalidUpdate,
-    RunExists,
-    ShoeDeleted,
-)
+from fitness.errors import InvalidCursor, InvalidParameters, InvalidUpdate, RunExists, ShoeDeleted
 from fitness.models import ImportResult, Run, RunDetail, RunPage, RunSource, RunType, run_errors
 from fitness.paging import decode_cursor, encode_cursor
-from fitness.rules import KM_PER_MILE, DistanceUnit, as_utc, storable_text
+from fitness.rules import as_utc, storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -234,7 +229,6 @@ def list_run_details(
     type: RunType | None = None,
     source: RunSource | None = None,
     tz: str | None = None,
-    units: DistanceUnit = "mi",
     conn: Connection | None = None,
 ) -> RunPage:
     """One page of runs, newest first, with shoe names and calendar state.
@@ -245,15 +239,11 @@ def list_run_details(
     `cursor` is the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not
     one this function made); the last page's `next_cursor` is None. Stable under inserts: a
     run never shows twice or goes missing. An unknown zone is an `InvalidParameters`.
-    `units="km"` gives every distance in kilometres (miles x 1.609344; the page's `units`
-    says which), whatever FITNESS_UNITS, so existing clients keep their miles.
 
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
     """
-    if units not in ("mi", "km"):
-        raise InvalidParameters({"units": "must be mi or km"})
-    after = None if cursor is None else _cursor_key(cursor)
+    after = None if cursor is None else cursor_key(cursor)
     # One row more than asked for says whether there is a next page.
     rows = get_run_details_page(
         start=start,
@@ -270,12 +260,9 @@ def list_run_details(
         conn=conn,
     )
     page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(page[-1].datetime_utc.isoformat(), page[-1].id)
-    if units == "km":
-        page = [replace(run, distance=run.distance * KM_PER_MILE) for run in page]
-    return RunPage(page, next_cursor, units)
+    if len(rows) <= limit:
+        return RunPage(page, None)
+    return RunPage(page, encode_cursor(page[-1].datetime_utc.isoformat(), page[-1].id))
 
 
 @retry_on_disconnect
@@ -302,7 +289,7 @@ def get_run_details_page(
     the page's start are ranges on the `(datetime_utc, id)` index, so the query stays an
     index scan; shoe, type and source filter the rows it reads.
     """
-    zone = _zone(tz)
+    zone = zone_named(tz)
     filters: list[sql.Composable] = []
     params: dict[str, object] = {}
     if not include_deleted:
@@ -311,10 +298,10 @@ def get_run_details_page(
         filters.append(_NOT_DUPLICATE)
     if start is not None:
         filters.append(sql.SQL("r.datetime_utc >= %(start)s"))
-        params["start"] = _start_of_day(start, zone)
+        params["start"] = start_of_day(start, zone)
     if end is not None:
         filters.append(sql.SQL("r.datetime_utc < %(end)s"))
-        params["end"] = _start_of_day(end + timedelta(days=1), zone)
+        params["end"] = start_of_day(end + timedelta(days=1), zone)
     for column, value in (("shoe_id", shoe_id), ("type", type), ("source", source)):
         if value is not None:
             filters.append(sql.SQL("r.{} = %({})s").format(sql.Identifier(column), sql.SQL(column)))
@@ -335,34 +322,6 @@ def get_run_details_page(
         return cur.fetchall()
 
 
-_DELETE_RUN = (
-    """
-WITH current AS (
-    SELECT r.*
-    FROM runs AS r
-    WHERE r.id = %(run_id)s
-      AND r.deleted_at IS NULL
-    FOR UPDATE
-),
-checks AS (
-    SELECT true AS target_found
-),
-updated AS (
-    UPDATE runs AS r
-    SET deleted_at = now(),
-        version = r.version + 1,
-        last_edited_at = now(),
-        last_edited_by = %(changed_by)s
-    FROM current AS c
-    WHERE r.id = c.id
-      AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
-    RETURNING r.*
-)
-"""
-    + VERSIONED_TAIL
-)
-
-
 @retry_on_disconnect
 def delete_run(
     run_id: str,
@@ -378,21 +337,9 @@ def delete_run(
     `RunNotFound` if it does not exist or is already deleted; `VersionConflict` if
     `expected_version` is stale.
     """
-    params = {
-        "run_id": run_id,
-        "changed_by": changed_by,
-        "change_reason": change_reason,
-        "expected_version": expected_version,
-    }
-    with transaction(conn) as active:
-        return apply_versioned_change(
-            active,
-            _DELETE_RUN,
-            params,
-            change_type="deletion",
-            run_id=run_id,
-            expected_version=expected_version,
-        )
+    return versioned.soft_delete(
+        RUNS, run_id, changed_by, change_reason, expected_version, conn=conn
+    )
 
 
 def _unique_by_id(runs: Iterable[Run]) -> list[Run]:
@@ -514,7 +461,9 @@ def _insert_batch(
     return inserted
 
 
-def _cursor_key(cursor: str) -> tuple[datetime, str]:
+def cursor_key(cursor: str) -> tuple[datetime, str]:
+    """The `(datetime_utc, id)` a newest-first page cursor names; `InvalidCursor` if it is
+    not one a list of runs or rides made."""
     moment, run_id = decode_cursor(cursor, str, str)
     try:
         return as_utc(datetime.fromisoformat(moment)), storable_text(run_id)  # type: ignore[arg-type]
@@ -522,7 +471,8 @@ def _cursor_key(cursor: str) -> tuple[datetime, str]:
         raise InvalidCursor() from None
 
 
-def _zone(name: str | None) -> tzinfo:
+def zone_named(name: str | None) -> tzinfo:
+    """The IANA zone `name` (UTC for None); `InvalidParameters` naming `tz` if unknown."""
     if name is None:
         return UTC
     try:
@@ -533,7 +483,7 @@ def _zone(name: str | None) -> tzinfo:
     raise InvalidParameters({"tz": "must be an IANA time zone such as Europe/Berlin or UTC"})
 
 
-def _start_of_day(day: date, zone: tzinfo = UTC) -> datetime:
+def start_of_day(day: date, zone: tzinfo = UTC) -> datetime:
     """The first instant of `day` in `zone`, in UTC (a day starting in a DST gap starts at
     the gap's end)."""
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

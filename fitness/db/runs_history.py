@@ -18,153 +18,82 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from psycopg import Connection
 from psycopg.rows import class_row
 
-from fitness.db._versioned import VERSIONED_TAIL, apply_versioned_change
-from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db import _versioned as versioned
+from fitness.db._versioned import CALENDAR_COLUMNS, Kind, apply_versioned_change, versioned_tail
+from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.shoes import refuse_deleted_shoe
-from fitness.errors import (
-    DuplicateConflict,
-    InvalidUpdate,
-    ProtectedField,
-    RunNotFound,
-    UnknownFields,
-    VersionNotFound,
-)
+from fitness.errors import DuplicateConflict, RunNotFound
 from fitness.models import (
     EDITABLE_FIELDS,
     PROTECTED_FIELDS,
+    RACE_FIELDS,
+    RECORDED_FIELDS,
     HistoryEntry,
     RunDetail,
     RunHistory,
     RunVersion,
     validate_run_fields,
 )
-from fitness.paging import decode_cursor, encode_cursor
 
-_SELECT_VERSIONS = """
-SELECT history_id, run_id, version_number, change_type, datetime_utc, type, distance, duration,
-       source, avg_heart_rate, shoe_id, name, notes, changed_at, changed_by, change_reason,
-       duplicate_of, duplicate_ids, race_name, race_distance, race_time, race_place,
-       race_field_size
-FROM runs_history
-"""
-
-# Each editable field is replaced only when its `set_<field>` flag is true, so one prepared
-# statement serves every combination of fields. The UPDATE only happens when a value really
-# differs: an edit that changes nothing creates no version.
-_UPDATE_RUN = (
-    """
-WITH current AS (
-    SELECT r.*
-    FROM runs AS r
-    WHERE r.id = %(run_id)s
-      AND r.deleted_at IS NULL
-    FOR UPDATE
-),
-checks AS (
-    SELECT true AS target_found
-),
-proposed AS (
-    SELECT c.id,
-           CASE WHEN %(set_datetime_utc)s THEN %(datetime_utc)s::timestamptz
-                ELSE c.datetime_utc END AS datetime_utc,
-           CASE WHEN %(set_type)s THEN %(type)s::text ELSE c.type END AS type,
-           CASE WHEN %(set_distance)s THEN %(distance)s::float8 ELSE c.distance END AS distance,
-           CASE WHEN %(set_duration)s THEN %(duration)s::float8 ELSE c.duration END AS duration,
-           CASE WHEN %(set_avg_heart_rate)s THEN %(avg_heart_rate)s::float8
-                ELSE c.avg_heart_rate END AS avg_heart_rate,
-           CASE WHEN %(set_shoe_id)s THEN %(shoe_id)s::text ELSE c.shoe_id END AS shoe_id,
-           CASE WHEN %(set_name)s THEN %(name)s::text ELSE c.name END AS name,
-           CASE WHEN %(set_notes)s THEN %(notes)s::text ELSE c.notes END AS notes
-    FROM current AS c
-    WHERE %(expected_version)s::integer IS NULL
-       OR c.version = %(expected_version)s::integer
-),
-updated AS (
-    UPDATE runs AS r
-    SET datetime_utc = p.datetime_utc,
-        type = p.type,
-        distance = p.distance,
-        duration = p.duration,
-        avg_heart_rate = p.avg_heart_rate,
-        shoe_id = p.shoe_id,
-        name = p.name,
-        notes = p.notes,
-        version = r.version + 1,
-        last_edited_at = now(),
-        last_edited_by = %(changed_by)s
-    FROM proposed AS p
-    WHERE r.id = p.id
-      AND (r.datetime_utc, r.type, r.distance, r.duration, r.avg_heart_rate, r.shoe_id,
-           r.name, r.notes)
-          IS DISTINCT FROM
-          (p.datetime_utc, p.type, p.distance, p.duration, p.avg_heart_rate, p.shoe_id,
-           p.name, p.notes)
-    RETURNING r.*
+# Runs as the versioning mechanism sees them. A version also records the duplicate links
+# and the race (set and cleared by fitness.db.races, never by an edit); a restore brings
+# back `duplicate_of` and the race but never `duplicate_ids`, which follows the other runs
+# (see `_LINK_RUN`).
+RUNS: Final = Kind(
+    noun="run",
+    table="runs",
+    history_table="runs_history",
+    history_id="run_id",
+    editable=(
+        ("distance", "float8"),
+        ("duration", "float8"),
+        ("avg_heart_rate", "float8"),
+        ("type", "text"),
+        ("shoe_id", "text"),
+        ("datetime_utc", "timestamptz"),
+        ("name", "text"),
+        ("notes", "text"),
+    ),
+    snapshot=(
+        "datetime_utc",
+        "type",
+        "distance",
+        "duration",
+        "source",
+        "avg_heart_rate",
+        "shoe_id",
+        "name",
+        "notes",
+        "duplicate_of",
+        "duplicate_ids",
+        *RACE_FIELDS,
+    ),  # fmt: skip
+    restored=(*EDITABLE_FIELDS, "duplicate_of", *RACE_FIELDS),
+    recorded=RECORDED_FIELDS,
+    protected=PROTECTED_FIELDS,
+    detail=RunDetail,
+    version=RunVersion,
+    entry=HistoryEntry,
+    history=RunHistory,
+    validate=validate_run_fields,
+    not_found=RunNotFound,
+    detail_columns=f", s.name AS shoe_name,{CALENDAR_COLUMNS}",
+    detail_joins="""
+LEFT JOIN shoes AS s ON s.id = r.shoe_id
+LEFT JOIN synced_runs AS sr ON sr.run_id = r.id""",
+    gear=("shoe_id", "no shoe has this id"),
 )
-"""
-    + VERSIONED_TAIL
-)
-
-# Restoring copies the chosen snapshot's data and `duplicate_of` into the run as a new
-# version and clears `deleted_at`: restoring a version from before a deletion is how a run
-# is undeleted, and one from before its marking as a duplicate how that is undone.
-# `duplicate_ids` is never restored: it follows the other runs (see `_LINK_RUN`).
-_RESTORE_RUN = (
-    """
-WITH current AS (
-    SELECT r.*
-    FROM runs AS r
-    WHERE r.id = %(run_id)s
-    FOR UPDATE
-),
-target AS (
-    SELECT h.*
-    FROM runs_history AS h
-    JOIN current AS c ON c.id = h.run_id
-    WHERE h.version_number = %(version_number)s
-),
-checks AS (
-    SELECT EXISTS (SELECT 1 FROM target) AS target_found
-),
-updated AS (
-    UPDATE runs AS r
-    SET datetime_utc = t.datetime_utc,
-        type = t.type,
-        distance = t.distance,
-        duration = t.duration,
-        avg_heart_rate = t.avg_heart_rate,
-        shoe_id = t.shoe_id,
-        name = t.name,
-        notes = t.notes,
-        duplicate_of = t.duplicate_of,
-        race_name = t.race_name,
-        race_distance = t.race_distance,
-        race_time = t.race_time,
-        race_place = t.race_place,
-        race_field_size = t.race_field_size,
-        deleted_at = NULL,
-        version = r.version + 1,
-        last_edited_at = now(),
-        last_edited_by = %(changed_by)s
-    FROM target AS t, current AS c
-    WHERE r.id = t.run_id
-      AND (%(expected_version)s::integer IS NULL OR c.version = %(expected_version)s::integer)
-    RETURNING r.*
-)
-"""
-    + VERSIONED_TAIL
-)
-
+assert RUNS.editable_fields == EDITABLE_FIELDS
 
 # A new version of a run whose duplicate link changes: `duplicate_of` when `set_duplicate_of`,
 # and `duplicate_ids` worked out again from the runs that name it. No version when neither
 # changes. The caller holds the locks of every run whose `duplicate_of` could name this one.
-_LINK_RUN = (
-    """
+_LINK_RUN = """
 WITH current AS (
     SELECT r.*
     FROM runs AS r
@@ -199,10 +128,7 @@ updated AS (
     WHERE r.id = p.id
       AND (r.duplicate_of, r.duplicate_ids) IS DISTINCT FROM (p.duplicate_of, p.duplicate_ids)
     RETURNING r.*
-)
-"""
-    + VERSIONED_TAIL
-)
+)""" + versioned_tail(RUNS).as_string(None)
 
 # Locks the given runs in id order (so two callers never wait for each other in a circle)
 # and reads what the link rules need.
@@ -249,30 +175,16 @@ def update_run_with_history(
     editable (`name` and `notes`: text or None, at most 1,000 and 100,000 characters):
     `id`/`source` raise `ProtectedField`, other names `UnknownFields`, bad values
     `InvalidUpdate` (all before touching the database), a deleted shoe `ShoeDeleted` (an
-    `InvalidUpdate` on `shoe_id`). An edit that changes nothing
-    returns the run unchanged and writes no version. `RunNotFound` for a missing or
-    deleted run, `VersionConflict` when `expected_version` is not the current version.
+    `InvalidUpdate` on `shoe_id`). An edit that changes nothing returns the run unchanged
+    and writes no version. `RunNotFound` for a missing or deleted run, `VersionConflict`
+    when `expected_version` is not the current version.
     """
-    _check_updates(updates)
-    params: dict[str, object] = {
-        "run_id": run_id,
-        "changed_by": changed_by,
-        "change_reason": change_reason,
-        "expected_version": expected_version,
-    }
-    for name in EDITABLE_FIELDS:
-        params[f"set_{name}"] = name in updates
-        params[name] = updates.get(name)
+    versioned.check_updates(RUNS, updates)
     with transaction(conn) as active:
         if updates.get("shoe_id") is not None:
             refuse_deleted_shoe(active, updates["shoe_id"])  # type: ignore[arg-type]
-        return apply_versioned_change(
-            active,
-            _UPDATE_RUN,
-            params,
-            change_type="edit",
-            run_id=run_id,
-            expected_version=expected_version,
+        return versioned.edit_with_history(
+            RUNS, run_id, updates, changed_by, change_reason, expected_version, conn=active
         )
 
 
@@ -321,14 +233,14 @@ def restore_run_version(
             _check_restored_link(runs, run_id, now, then)
         if links is not None and links[2] and links[4] is not None and links[4] != links[3]:
             refuse_deleted_shoe(active, links[4])
-        restored = apply_versioned_change(
-            active,
-            _RESTORE_RUN,
-            params,
-            change_type="restore",
-            run_id=run_id,
-            expected_version=expected_version,
-            version_number=version_number,
+        restored = versioned.restore_version(
+            RUNS,
+            run_id,
+            version_number,
+            changed_by,
+            change_reason,
+            expected_version,
+            conn=active,
         )
         if restored.duplicate_of != now:
             for kept_id in (now, then):
@@ -376,6 +288,7 @@ def mark_duplicate(
             )
         _check_link(runs, run_id, kept_id)
         marked = apply_versioned_change(
+            RUNS,
             active,
             _LINK_RUN,
             {
@@ -387,7 +300,7 @@ def mark_duplicate(
                 "expected_version": expected_version,
             },
             change_type="duplicate",
-            run_id=run_id,
+            row_id=run_id,
             expected_version=expected_version,
         )
         _record_duplicates(active, kept_id, changed_by, change_reason)
@@ -407,17 +320,9 @@ def get_run_history(
     `limit` versions at most, all older than `before_version` when given (a page of a long
     history: versions are gap-free, so the next page starts below the last one returned).
     """
-    query = (
-        _SELECT_VERSIONS
-        + """WHERE run_id = %(run_id)s
-  AND (%(before)s::bigint IS NULL OR version_number < %(before)s::bigint)
-ORDER BY version_number DESC
-LIMIT %(limit)s"""
+    return versioned.get_history(
+        RUNS, run_id, limit=limit, before_version=before_version, conn=conn
     )
-    params = {"run_id": run_id, "before": before_version, "limit": limit}
-    with connection(conn) as active, active.cursor(row_factory=class_row(RunVersion)) as cur:
-        cur.execute(query, params)
-        return cur.fetchall()
 
 
 def get_run_history_page(
@@ -431,28 +336,14 @@ def get_run_history_page(
     >>> [v.changes for v in get_run_history_page("mmf_1", limit=1).versions]  # doctest: +SKIP
     [{'distance': {'from': 4.35, 'to': 4.5}}]
     """
-    before = None if cursor is None else decode_cursor(cursor, int)[0]
-    # One version more than the page: it says whether there is a next page, and it is what
-    # the page's oldest version changed.
-    versions = get_run_history(run_id, limit=limit + 1, before_version=before, conn=conn)  # type: ignore[arg-type]
-    if not versions and get_latest_version_number(run_id, conn=conn) is None:
-        raise RunNotFound(run_id)
-    entries = [
-        HistoryEntry.of(version, versions[index + 1] if index + 1 < len(versions) else None)
-        for index, version in enumerate(versions[:limit])
-    ]
-    more = len(versions) > limit
-    return RunHistory(run_id, entries, encode_cursor(entries[-1].version_number) if more else None)
+    return versioned.get_history_page(RUNS, run_id, limit=limit, cursor=cursor, conn=conn)
 
 
 def get_run_version_entry(
     run_id: str, version_number: int, *, conn: Connection | None = None
 ) -> HistoryEntry:
     """One version of the run with the `changes` it made; `VersionNotFound` if there is none."""
-    versions = get_run_history(run_id, limit=2, before_version=version_number + 1, conn=conn)
-    if not versions or versions[0].version_number != version_number:
-        raise VersionNotFound(run_id, version_number)
-    return HistoryEntry.of(versions[0], versions[1] if len(versions) > 1 else None)
+    return versioned.get_version_entry(RUNS, run_id, version_number, conn=conn)
 
 
 @retry_on_disconnect
@@ -460,20 +351,13 @@ def get_run_version(
     run_id: str, version_number: int, *, conn: Connection | None = None
 ) -> RunVersion | None:
     """The snapshot of one version of the run, or None if there is no such version."""
-    query = _SELECT_VERSIONS + "WHERE run_id = %s AND version_number = %s"
-    with connection(conn) as active, active.cursor(row_factory=class_row(RunVersion)) as cur:
-        cur.execute(query, (run_id, version_number))
-        return cur.fetchone()
+    return versioned.get_version(RUNS, run_id, version_number, conn=conn)
 
 
 @retry_on_disconnect
 def get_latest_version_number(run_id: str, *, conn: Connection | None = None) -> int | None:
     """The newest version number of the run (equal to `runs.version`), or None if unknown."""
-    with connection(conn) as active:
-        row = active.execute(
-            "SELECT max(version_number) FROM runs_history WHERE run_id = %s", (run_id,)
-        ).fetchone()
-    return row[0] if row else None
+    return versioned.get_latest_version_number(RUNS, run_id, conn=conn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +409,7 @@ def _record_duplicates(
 ) -> None:
     """A `merge` version of run `kept_id` if the runs naming it as their original changed."""
     apply_versioned_change(
+        RUNS,
         conn,
         _LINK_RUN,
         {
@@ -536,18 +421,6 @@ def _record_duplicates(
             "expected_version": None,
         },
         change_type="merge",
-        run_id=kept_id,
+        row_id=kept_id,
         expected_version=None,
     )
-
-
-def _check_updates(updates: Mapping[str, object]) -> None:
-    protected = set(updates) & set(PROTECTED_FIELDS)
-    if protected:
-        raise ProtectedField(protected)
-    unknown = set(updates) - set(EDITABLE_FIELDS)
-    if unknown:
-        raise UnknownFields(unknown)
-    errors = validate_run_fields(dict(updates))
-    if errors:
-        raise InvalidUpdate(errors)

@@ -20,6 +20,7 @@ from pydantic import with_config
 
 from fitness.db._versioned import snapshot_of
 from fitness.db.connection import connection, retry_on_disconnect, transaction
+from fitness.db.runs_history import RUNS
 from fitness.db.shoes import get_shoe_by_id, lock_shoe_names
 from fitness.errors import ShoeConflict, ShoeNotFound
 from fitness.ids import shoe_name_key
@@ -81,7 +82,7 @@ WITH moved AS (
     RETURNING r.*
 ),
 snapshot AS (
-    {snapshot_of("moved")}
+    {snapshot_of(RUNS, "moved").as_string(None)}
 ),
 names AS (
     UPDATE shoe_names
@@ -136,7 +137,7 @@ WITH moved AS (
     RETURNING r.*
 ),
 snapshot AS (
-    {snapshot_of("moved")}
+    {snapshot_of(RUNS, "moved").as_string(None)}
 ),
 names AS (
     UPDATE shoe_names

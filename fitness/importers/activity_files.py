@@ -2,13 +2,15 @@
 
 Pure: reads only the stream it is given, with a library made for each format (fitdecode for
 FIT, gpxpy for GPX, python-tcxparser for TCX), and decides which activities are runs and
-what each run looks like in our units (miles, seconds, UTC).
+what each run looks like in our units (miles, seconds, UTC); rides likewise, with their
+average power and work when the file has them.
 
 A run's id is `file_<start>`, its start in UTC to the second (`file_20240304T060102Z`): the
 one thing every export of an activity keeps, whatever the file's name, its compression or
 its format (a watch's FIT and the GPX an app converted it to start in the same second),
 while two runs of one runner never start in the same second. So importing a file again, or
-another export of the same activity, never duplicates a run.
+another export of the same activity, never duplicates a run. Rides get the same ids (in
+their own table).
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ import tcxparser
 from lxml import etree
 
 from fitness.models import Run, RunType, validate_run_fields
-from fitness.rules import MAX_HEART_RATE, MAX_RUN_NAME_CHARS, MIN_HEART_RATE
+from fitness.ride_models import Ride, validate_ride_fields
+from fitness.rules import (
+    MAX_HEART_RATE,
+    MAX_RIDE_KILOJOULES,
+    MAX_RIDE_POWER_WATTS,
+    MAX_RUN_NAME_CHARS,
+    MIN_HEART_RATE,
+    RideType,
+)
 
 SOURCE: Final = "Activity File"
 METRES_PER_MILE: Final = 1609.344
@@ -51,6 +61,22 @@ _FIT_INDOOR_SUB_SPORTS: Final = frozenset({"treadmill", "indoor_running", "virtu
 # writes FIT sport names ("running"), Garmin Connect its activity keys ("trail_running",
 # "treadmill_running"), other apps words of their own.
 _GPX_RUN_NUMBERS: Final = frozenset({"9"})
+# Strava's old GPX number for a ride is 1; words for a ride in any of those vocabularies.
+_GPX_RIDE_NUMBERS: Final = frozenset({"1"})
+_RIDE_WORDS: Final = ("ride", "cycl", "bik")
+# FIT sports and sub-sports of rides (Garmin's FIT profile), and the ride type of each.
+_FIT_RIDE_SPORTS: Final = frozenset({"cycling", "e_biking"})
+_FIT_RIDE_TYPES: Final[dict[str, RideType]] = {
+    "mountain": "Mountain Bike Ride",
+    "downhill": "Mountain Bike Ride",
+    "gravel_cycling": "Gravel Ride",
+    "cyclocross": "Gravel Ride",
+    "mixed_surface": "Gravel Ride",
+    "virtual_activity": "Virtual Ride",
+    "e_bike_fitness": "E-Bike Ride",
+    "e_bike_mountain": "E-Bike Ride",
+}
+_FIT_INDOOR_RIDE_SUB_SPORTS: Final = frozenset({"indoor_cycling", "spin", "virtual_activity"})
 _INDOOR_WORDS: Final = ("treadmill", "indoor", "virtual")
 
 
@@ -78,6 +104,16 @@ class FileActivity:
     avg_heart_rate: float | None
     has_positions: bool
     name: str | None = None
+    ride_type: RideType | None = None
+    """The kind of ride, when the activity is one."""
+    avg_power: float | None = None
+    """Average power in watts (a FIT session's `avg_power`, the points' mean otherwise)."""
+    kilojoules: float | None = None
+    """Work in kJ (a FIT session's `total_work`, in J, / 1000)."""
+
+    @property
+    def is_ride(self) -> bool:
+        return self.ride_type is not None
 
 
 def file_format(head: bytes) -> FileFormat | None:
@@ -158,6 +194,48 @@ def run_from_file_activity(activity: FileActivity) -> Run:
         source=SOURCE,
         **values,  # type: ignore[arg-type]
     )
+
+
+def ride_from_file_activity(activity: FileActivity) -> Ride:
+    """The ride an activity file's ride records; `ValueError` saying why when it cannot be.
+
+    As `run_from_file_activity` for distance, duration and heart rate; indoor when the file
+    says so (a trainer, a virtual ride) or has no position; average power and kJ when the
+    file has them and they are plausible. Its id is the run's would be: `file_<UTC start>`.
+    """
+    if activity.ride_type is None:
+        raise ValueError(f"is a {activity.sport} activity, not a ride")
+    if activity.distance_metres is None:
+        raise ValueError("records no distance")
+    duration = activity.timer_seconds or activity.elapsed_seconds
+    if not duration:
+        raise ValueError("records no time")
+    heart_rate = activity.avg_heart_rate
+    if heart_rate is not None and not MIN_HEART_RATE <= heart_rate <= MAX_HEART_RATE:
+        heart_rate = None
+    values: dict[str, object] = {
+        "datetime_utc": activity.start,
+        "distance": round(activity.distance_metres / METRES_PER_MILE, 4),
+        "duration": round(duration, 3),
+        "avg_heart_rate": round(heart_rate, 1) if heart_rate is not None else None,
+        "avg_power": _plausible(activity.avg_power, MAX_RIDE_POWER_WATTS),
+        "kilojoules": _plausible(activity.kilojoules, MAX_RIDE_KILOJOULES),
+        "name": activity.name[:MAX_RUN_NAME_CHARS] if activity.name else None,
+    }
+    invalid = validate_ride_fields(values)
+    if invalid:
+        raise ValueError("; ".join(f"{field} {message}" for field, message in invalid.items()))
+    return Ride(
+        id=activity_file_run_id(activity.start),
+        type=activity.ride_type,
+        indoor=activity.is_indoor,
+        source=SOURCE,
+        **values,  # type: ignore[arg-type]
+    )
+
+
+def _plausible(value: float | None, largest: float) -> float | None:
+    return round(value, 1) if value is not None and 0 <= value <= largest else None
 
 
 def _read_bounded(stream: BinaryIO) -> bytes:
@@ -263,11 +341,17 @@ def _fit_session(session: fitdecode.FitDataMessage, records: _FitRecords) -> Fil
         raise ActivityFileError("is a FIT file whose session has no start time")
     distance = _fit_number(session, "total_distance")
     heart_rate = _fit_number(session, "avg_heart_rate")
+    work = _fit_number(session, "total_work")
+    ride_type = _fit_ride_type(sport, sub_sport)
+    indoor_sub_sports = _FIT_INDOOR_RIDE_SUB_SPORTS if ride_type else _FIT_INDOOR_SUB_SPORTS
     return FileActivity(
         start=_whole_second(start),
         sport=str(sport),
         is_run=sport == "running",
-        is_indoor=sub_sport in _FIT_INDOOR_SUB_SPORTS or not records.has_positions,
+        ride_type=ride_type,
+        avg_power=_fit_number(session, "avg_power"),
+        kilojoules=work / 1000 if work is not None else None,
+        is_indoor=sub_sport in indoor_sub_sports or not records.has_positions,
         distance_metres=distance if distance is not None else records.distance,
         timer_seconds=_fit_number(session, "total_timer_time"),
         elapsed_seconds=_fit_number(session, "total_elapsed_time"),
@@ -279,17 +363,28 @@ def _fit_session(session: fitdecode.FitDataMessage, records: _FitRecords) -> Fil
 def _fit_from_records(records: _FitRecords, sport: object, sub_sport: object) -> FileActivity:
     assert records.first is not None and records.last is not None
     elapsed = (records.last - records.first).total_seconds()
+    ride_type = _fit_ride_type(sport, sub_sport)
+    indoor_sub_sports = _FIT_INDOOR_RIDE_SUB_SPORTS if ride_type else _FIT_INDOOR_SUB_SPORTS
     return FileActivity(
         start=_whole_second(records.first),
         sport=str(sport),
         is_run=sport == "running",
-        is_indoor=sub_sport in _FIT_INDOOR_SUB_SPORTS or not records.has_positions,
+        ride_type=ride_type,
+        is_indoor=sub_sport in indoor_sub_sports or not records.has_positions,
         distance_metres=records.distance,
         timer_seconds=None,
         elapsed_seconds=elapsed,
         avg_heart_rate=records.avg_heart_rate,
         has_positions=records.has_positions,
     )
+
+
+def _fit_ride_type(sport: object, sub_sport: object) -> RideType | None:
+    if sport not in _FIT_RIDE_SPORTS:
+        return None
+    if sport == "e_biking":
+        return "E-Bike Ride"
+    return _FIT_RIDE_TYPES.get(str(sub_sport), "Road Ride")
 
 
 def _fit_value(frame: fitdecode.FitDataMessage, name: str) -> object:
@@ -321,15 +416,20 @@ def _read_gpx(data: bytes) -> FileActivity:
     sports = [track.type.strip() for track in gpx.tracks if track.type and track.type.strip()]
     kinds = [_gpx_type(sport) for sport in sports]
     # A GPX file that says nothing of its sport is taken for a run: it is what was imported.
-    is_run = not kinds or any(kind != "other" for kind in kinds)
-    heart_rates = [rate for point in points if (rate := _gpx_heart_rate(point)) is not None]
+    is_run = not kinds or any(kind in ("run", "indoor") for kind in kinds)
+    is_ride = not is_run and "ride" in kinds
+    heart_rates = [rate for point in points if (rate := _gpx_extension(point, "hr")) is not None]
+    powers = [watts for point in points if (watts := _gpx_extension(point, "power")) is not None]
+    indoor_ride = is_ride and any(word in sports[0].casefold() for word in _INDOOR_WORDS)
     moving = gpx.get_moving_data()
     name = next((track.name.strip() for track in gpx.tracks if track.name), None)
     return FileActivity(
         start=_whole_second(start),
         sport=sports[0] if sports else "GPX track",
         is_run=is_run,
-        is_indoor="indoor" in kinds or not points,
+        ride_type=_gpx_ride_type(is_ride, sports),
+        avg_power=sum(powers) / len(powers) if powers else None,
+        is_indoor="indoor" in kinds or indoor_ride or not points,
         distance_metres=gpx.length_2d() if points else None,
         timer_seconds=moving.moving_time if moving is not None and moving.moving_time else None,
         elapsed_seconds=(end - start).total_seconds(),
@@ -339,21 +439,37 @@ def _read_gpx(data: bytes) -> FileActivity:
     )
 
 
-def _gpx_type(text: str) -> Literal["run", "indoor", "other"]:
+def _gpx_ride_type(is_ride: bool, sports: list[str]) -> RideType | None:
+    if not is_ride:
+        return None
+    word = sports[0].casefold()
+    if "virtual" in word:
+        return "Virtual Ride"
+    if "gravel" in word:
+        return "Gravel Ride"
+    if "mountain" in word:
+        return "Mountain Bike Ride"
+    return "Road Ride"
+
+
+def _gpx_type(text: str) -> Literal["run", "indoor", "ride", "other"]:
     word = re.sub(r"[^a-z0-9]", "", text.casefold())
     if any(indoor in word for indoor in _INDOOR_WORDS) and ("run" in word or "treadmill" in word):
         return "indoor"
     if "run" in word or word in _GPX_RUN_NUMBERS:
         return "run"
+    if any(ride in word for ride in _RIDE_WORDS) or word in _GPX_RIDE_NUMBERS:
+        return "ride"
     return "other"
 
 
-def _gpx_heart_rate(point: gpxpy.gpx.GPXTrackPoint) -> float | None:
-    # Garmin's TrackPointExtension (`gpxtpx:hr`), under whatever prefix the file uses.
+def _gpx_extension(point: gpxpy.gpx.GPXTrackPoint, name: str) -> float | None:
+    # Garmin's TrackPointExtension (`gpxtpx:hr`) and the `power` element Strava and others
+    # write, under whatever prefix the file uses.
     for extension in point.extensions:
         for element in extension.iter():
             tag = element.tag if isinstance(element.tag, str) else ""
-            if tag.rsplit("}", 1)[-1] == "hr" and element.text:
+            if tag.rsplit("}", 1)[-1] == name and element.text:
                 try:
                     value = float(element.text)
                 except ValueError:
@@ -386,6 +502,8 @@ def _read_tcx(data: bytes) -> FileActivity:
         times = [_parse_xml_time(text) for text in parsed.time_values() if text]
         heart_rates = [rate for rate in parsed.hr_values() if rate > 0]
         has_positions = bool(activity.find(".//tcx:Trackpoint/tcx:Position", _TCX_NS) is not None)
+        # Garmin's ActivityExtension v2: `<ns3:TPX><ns3:Watts>` in each trackpoint.
+        powers = [float(w.text) for w in activity.iterfind(".//{*}TPX/{*}Watts") if w.text]
     except ValueError as error:
         raise ActivityFileError(f"is not a readable TCX activity ({_short(error)})") from None
     sport = str(activity.get("Sport") or "")
@@ -394,7 +512,9 @@ def _read_tcx(data: bytes) -> FileActivity:
         start=_whole_second(start),
         sport=sport or "TCX activity",
         is_run=sport.casefold() == "running",
-        # TCX has no sub-sport: a run without a single GPS position was run indoors.
+        ride_type="Road Ride" if sport.casefold() == "biking" else None,
+        avg_power=sum(powers) / len(powers) if powers else None,
+        # TCX has no sub-sport: an activity without a single GPS position was indoors.
         is_indoor=not has_positions,
         distance_metres=distance,
         timer_seconds=timer or None,

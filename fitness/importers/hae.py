@@ -34,6 +34,7 @@ import ijson
 
 from fitness.errors import InvalidUpdate, MalformedPayload
 from fitness.models import Run, RunType, validate_run_fields
+from fitness.ride_models import Ride, validate_ride_fields
 from fitness.rules import MAX_HEART_RATE, MIN_HEART_RATE
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ _READ_KEYS: Final = frozenset(
         "avgHeartRate",
         "heartRateData",
         "walkingAndRunningDistance",
+        "cyclingDistance",
     }
 )
 _WORDS = re.compile(r"[^\W\d_]+")
@@ -85,10 +87,12 @@ Workout = Mapping[str, object]
 
 @dataclass(frozen=True, slots=True)
 class HAEWorkouts:
-    """What a payload holds: its running workouts as runs, and how many other workouts."""
+    """What a payload holds: its running workouts as runs, its cycling workouts as rides,
+    and how many other workouts."""
 
     runs: tuple[Run, ...]
     others: int
+    rides: tuple[Ride, ...] = ()
 
 
 def read_workouts(body: IO[bytes]) -> HAEWorkouts:
@@ -96,7 +100,9 @@ def read_workouts(body: IO[bytes]) -> HAEWorkouts:
 
     Running workouts (see `is_run`) become runs `hae_<workout UUID>`: distance in miles,
     duration in seconds, start in UTC, the average heart rate when it is plausible (20-250
-    bpm), `Treadmill Run` when indoors. Other workouts are only counted.
+    bpm), `Treadmill Run` when indoors. Cycling workouts (see `is_ride`) become rides
+    `hae_<workout UUID>` the same way (indoor when Indoor Cycle or `isIndoor`; distance from
+    `distance`, else the sum of `cyclingDistance`). Other workouts are only counted.
 
     A body that is not JSON, or has no `data.workouts` array, is a `MalformedPayload`; a
     running workout whose fields cannot make a run is an `InvalidUpdate` naming each field
@@ -104,6 +110,7 @@ def read_workouts(body: IO[bytes]) -> HAEWorkouts:
     first `MAX_LISTED_PROBLEMS`). Either way nothing is returned, so nothing is written.
     """
     runs: list[Run] = []
+    rides: list[Ride] = []
     others = 0
     problems: dict[str, str] = {}
     count = 0
@@ -118,19 +125,24 @@ def read_workouts(body: IO[bytes]) -> HAEWorkouts:
         count += 1
         try:
             run = run_from_workout(workout)
+            ride = ride_from_workout(workout) if run is None else None
         except _Problems as refused:
             for field, message in refused.problems.items():
                 if len(problems) < MAX_LISTED_PROBLEMS:
                     problems[f"data.workouts[{index}].{field}"] = message
             continue
-        if run is None:
-            others += 1
-        else:
+        if run is not None:
             runs.append(run)
+        elif ride is not None:
+            rides.append(ride)
+        else:
+            others += 1
     if problems:
         raise InvalidUpdate(problems)
-    logger.debug("Read %s workouts: %s runs, %s others", count, len(runs), others)
-    return HAEWorkouts(runs=tuple(runs), others=others)
+    logger.debug(
+        "Read %s workouts: %s runs, %s rides, %s others", count, len(runs), len(rides), others
+    )
+    return HAEWorkouts(runs=tuple(runs), others=others, rides=tuple(rides))
 
 
 def is_run(name: str) -> bool:
@@ -138,6 +150,48 @@ def is_run(name: str) -> bool:
     "Indoor Run", "Running", "Trail Run"), but not `Wheelchair` (a different activity)."""
     words = {word.casefold() for word in _WORDS.findall(name)}
     return bool(words & {"run", "running"}) and "wheelchair" not in words
+
+
+def is_ride(name: str) -> bool:
+    """True for a cycling workout: "Outdoor Cycle", "Indoor Cycle", "Cycling" (Apple Health's
+    cycling workout as Health Auto Export names it), but not hand cycling."""
+    words = {word.casefold() for word in _WORDS.findall(name)}
+    return bool(words & {"cycle", "cycling", "bike", "biking"}) and "hand" not in words
+
+
+def ride_from_workout(workout: Workout) -> Ride | None:
+    """The ride a workout describes, or None when it is not a cycling workout.
+
+    Raises `_Problems` naming each field (relative to the workout) that makes no ride.
+    """
+    name = workout.get("name")
+    if not isinstance(name, str) or not is_ride(name):
+        return None
+    problems: dict[str, str] = {}
+    start = _moment(workout, "start", problems)
+    end = _moment(workout, "end", problems) if workout.get("end") is not None else None
+    duration = _duration(workout, start, end, problems)
+    distance = _distance(workout, problems, series="cyclingDistance")
+    heart_rate = _heart_rate(workout, problems)
+    ride_id = _run_id(workout, start, name, problems)
+    if problems or start is None or duration is None or distance is None or ride_id is None:
+        raise _Problems(problems)
+    words = {word.casefold() for word in _WORDS.findall(name)}
+    values: dict[str, object] = {
+        "datetime_utc": start,
+        "type": "Road Ride",
+        "indoor": workout.get("isIndoor") is True
+        or workout.get("location") == "Indoor"
+        or "indoor" in words,
+        "distance": distance,
+        "duration": duration,
+        "avg_heart_rate": heart_rate,
+    }
+    refused = validate_ride_fields(values)
+    if refused:
+        fields = {"datetime_utc": "start"}
+        raise _Problems({fields.get(key, key): message for key, message in refused.items()})
+    return Ride(id=ride_id, source=SOURCE, **values)  # type: ignore[arg-type]
 
 
 def run_from_workout(workout: Workout) -> Run | None:
@@ -239,20 +293,22 @@ def _duration(
     return None
 
 
-def _distance(workout: Workout, problems: dict[str, str]) -> float | None:
-    """Miles: `distance`, else the sum of `walkingAndRunningDistance`, else 0 (an indoor
-    run recorded without distance, kept so that nothing is lost; edit it later)."""
+def _distance(
+    workout: Workout, problems: dict[str, str], series: str = "walkingAndRunningDistance"
+) -> float | None:
+    """Miles: `distance`, else the sum of the `series` samples, else 0 (an indoor workout
+    recorded without distance, kept so that nothing is lost; edit it later)."""
     if workout.get("distance") is not None:
         return _miles(workout["distance"], "distance", problems)
-    series = workout.get("walkingAndRunningDistance")
-    if series is None:
+    samples = workout.get(series)
+    if samples is None:
         return 0.0
-    if not isinstance(series, list):
-        problems["walkingAndRunningDistance"] = "must be a list of {qty, units}"
+    if not isinstance(samples, list):
+        problems[series] = "must be a list of {qty, units}"
         return None
     total = 0.0
-    for index, sample in enumerate(series):
-        miles = _miles(sample, f"walkingAndRunningDistance[{index}]", problems)
+    for index, sample in enumerate(samples):
+        miles = _miles(sample, f"{series}[{index}]", problems)
         if miles is None:
             return None
         total += miles

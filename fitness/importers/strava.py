@@ -1,8 +1,8 @@
-"""Strava activities (the JSON of `GET /athlete/activities`) turned into runs, and gear
-(`GET /gear/{id}`) into the shoes it stands for.
+"""Strava activities (the JSON of `GET /athlete/activities`) turned into runs and rides,
+and gear (`GET /gear/{id}`) into the shoes or bikes it stands for.
 
-Pure: the caller fetches the activity and its gear; this decides whether it is a run, what
-the run looks like in our units (miles, seconds, UTC) and what the gear is called.
+Pure: the caller fetches the activity and its gear; this decides whether it is a run or a
+ride, what it looks like in our units (miles, seconds, UTC) and what the gear is called.
 """
 
 from __future__ import annotations
@@ -15,12 +15,33 @@ from typing import Final
 
 from fitness.ids import MAX_SHOE_NAME_CHARS, strava_run_id
 from fitness.models import ProviderGear, Run, RunType
-from fitness.rules import MAX_HEART_RATE, MAX_RUN_NAME_CHARS, MAX_RUN_NOTES_CHARS, MIN_HEART_RATE
+from fitness.ride_models import Ride
+from fitness.rules import (
+    MAX_HEART_RATE,
+    MAX_RIDE_KILOJOULES,
+    MAX_RIDE_POWER_WATTS,
+    MAX_RUN_NAME_CHARS,
+    MAX_RUN_NOTES_CHARS,
+    MIN_HEART_RATE,
+    RideType,
+)
 
 logger = logging.getLogger(__name__)
 
 SOURCE: Final = "Strava"
 RUN_ACTIVITY_TYPES: Final = frozenset({"Run", "TrailRun", "VirtualRun"})
+# Strava's cycling sport types (https://developers.strava.com/docs/reference/#api-models-
+# SportType) and the ride type each is; the older `type` knows only Ride, VirtualRide and
+# EBikeRide.
+RIDE_ACTIVITY_TYPES: Final[dict[str, RideType]] = {
+    "Ride": "Road Ride",
+    "GravelRide": "Gravel Ride",
+    "MountainBikeRide": "Mountain Bike Ride",
+    "EBikeRide": "E-Bike Ride",
+    "EMountainBikeRide": "E-Bike Ride",
+    "VirtualRide": "Virtual Ride",
+    "Velomobile": "Road Ride",
+}
 METRES_PER_MILE: Final = 1609.344
 
 Activity = Mapping[str, object]
@@ -31,6 +52,48 @@ def is_run(activity: Activity) -> bool:
     # Only strings count: a list or an object there is malformed, and unhashable.
     kinds = (activity.get("sport_type"), activity.get("type"))
     return any(isinstance(kind, str) and kind in RUN_ACTIVITY_TYPES for kind in kinds)
+
+
+def is_ride(activity: Activity) -> bool:
+    """True when `sport_type` (or, without one, the older `type`) names a ride."""
+    return _ride_kind(activity) is not None
+
+
+def ride_from_activity(activity: Activity) -> Ride:
+    """The ride an activity describes (without its bike: see `provider_gear`).
+
+    As `run_from_activity` for distance, duration (moving time), heart rate, name and notes;
+    `sport_type` gives the ride type (`GravelRide` a `Gravel Ride`...), `trainer: true`
+    makes it indoor (a virtual ride always is); `average_watts` and `kilojoules` are kept
+    when plausible (Strava estimates them without a power meter: `device_watts` false).
+
+    >>> ride_from_activity({"id": 2, "sport_type": "GravelRide", "distance": 32186.88,
+    ...     "moving_time": 5400, "start_date": "2025-01-14T12:02:31Z"}).distance
+    20.0
+    """
+    kind = _ride_kind(activity)
+    if kind is None:
+        raise ValueError(f"is a {activity.get('sport_type') or activity.get('type')}, not a ride")
+    metres = _number(activity.get("distance"))
+    if metres is None or metres < 0:
+        raise ValueError("has no distance")
+    duration = _number(activity.get("moving_time")) or _number(activity.get("elapsed_time"))
+    if not duration or duration <= 0:
+        raise ValueError("has no moving or elapsed time")
+    return Ride(
+        id=strava_run_id(_required(activity, "id")),  # type: ignore[arg-type]
+        datetime_utc=start_time(activity),
+        type=kind,
+        indoor=activity.get("trainer") is True or kind == "Virtual Ride",
+        distance=round(metres / METRES_PER_MILE, 4),
+        duration=duration,
+        source=SOURCE,
+        avg_heart_rate=_heart_rate(activity),
+        avg_power=_bounded(activity.get("average_watts"), MAX_RIDE_POWER_WATTS),
+        kilojoules=_bounded(activity.get("kilojoules"), MAX_RIDE_KILOJOULES),
+        name=_text(activity, "name", MAX_RUN_NAME_CHARS),
+        notes=_text(activity, "description", MAX_RUN_NOTES_CHARS),
+    )
 
 
 def run_type(activity: Activity) -> RunType:
@@ -121,6 +184,19 @@ def gear_name(gear: Mapping[str, object]) -> str | None:
     parts = [gear.get("brand_name"), gear.get("model_name")]
     name = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
     return name or None
+
+
+def _ride_kind(activity: Activity) -> RideType | None:
+    for key in ("sport_type", "type"):
+        kind = activity.get(key)
+        if isinstance(kind, str):
+            return RIDE_ACTIVITY_TYPES.get(kind)
+    return None
+
+
+def _bounded(value: object, largest: float) -> float | None:
+    number = _number(value)
+    return number if number is not None and 0 <= number <= largest else None
 
 
 def _required(activity: Activity, key: str) -> object:

@@ -48,7 +48,14 @@ from fitness.importers._csv import (
     width_error,
 )
 from fitness.models import Run, RunType, validate_run_fields
-from fitness.rules import MAX_HEART_RATE, MAX_RUN_NAME_CHARS, MAX_RUN_NOTES_CHARS, MIN_HEART_RATE
+from fitness.ride_models import Ride, validate_ride_fields
+from fitness.rules import (
+    MAX_HEART_RATE,
+    MAX_RUN_NAME_CHARS,
+    MAX_RUN_NOTES_CHARS,
+    MIN_HEART_RATE,
+    RideType,
+)
 
 T = TypeVar("T")
 
@@ -115,20 +122,30 @@ VIRTUAL_RUN_TYPES: Final = frozenset(
         "Virtueel hardlopen", "Virtuele run",
     }
 )  # fmt: skip
-# Types known not to be runs, so their activity files are not read to find out.
+# The activity types that are rides, in the languages above, and the ride type of each.
+RIDE_TYPES: Final[dict[str, RideType]] = {
+    "Ride": "Road Ride", "Radfahrt": "Road Ride", "Sortie à vélo": "Road Ride",
+    "Bicicleta": "Road Ride", "Ciclismo": "Road Ride", "Giro in bici": "Road Ride",
+    "Pedalada": "Road Ride", "Fietsrit": "Road Ride", "Velomobile": "Road Ride",
+    "Virtual Ride": "Virtual Ride", "VirtualRide": "Virtual Ride",
+    "Virtuelle Radfahrt": "Virtual Ride", "Vélo virtuel": "Virtual Ride",
+    "E-Bike Ride": "E-Bike Ride", "EBikeRide": "E-Bike Ride", "E-Bike-Fahrt": "E-Bike Ride",
+    "E-Mountain Bike Ride": "E-Bike Ride",
+    "Mountain Bike Ride": "Mountain Bike Ride", "MountainBikeRide": "Mountain Bike Ride",
+    "Mountainbike-Fahrt": "Mountain Bike Ride",
+    "Gravel Ride": "Gravel Ride", "GravelRide": "Gravel Ride",
+}  # fmt: skip
+# Types known to be neither runs nor rides, so their activity files are not read.
 OTHER_TYPES: Final = frozenset(
     {
-        "Ride", "Virtual Ride", "E-Bike Ride", "Mountain Bike Ride", "Gravel Ride", "Walk",
+        "Walk",
         "Hike", "Swim", "Workout", "Weight Training", "Yoga", "Rowing", "Elliptical",
         "Alpine Ski", "Nordic Ski", "Backcountry Ski", "Snowboard", "Ice Skate",
         "Inline Skate", "Kayaking", "Canoeing", "Stand Up Paddling", "Surfing",
         "Rock Climbing", "Stair-Stepper", "Crossfit", "Golf", "Tennis", "Soccer",
-        "Radfahrt", "Virtuelle Radfahrt", "E-Bike-Fahrt", "Mountainbike-Fahrt", "Spaziergang",
-        "Wanderung", "Schwimmen", "Krafttraining", "Sortie à vélo", "Vélo virtuel", "Marche",
-        "Randonnée", "Natation", "Entraînement", "Bicicleta", "Ciclismo", "Caminata",
-        "Senderismo", "Natación", "Entrenamiento", "Giro in bici", "Camminata",
-        "Escursionismo", "Nuoto", "Pedalada", "Caminhada", "Natação", "Fietsrit",
-        "Wandeling", "Zwemmen",
+        "Spaziergang", "Wanderung", "Schwimmen", "Krafttraining", "Marche", "Randonnée",
+        "Natation", "Entraînement", "Caminata", "Senderismo", "Natación", "Entrenamiento",
+        "Camminata", "Escursionismo", "Nuoto", "Caminhada", "Natação", "Wandeling", "Zwemmen",
     }
 )  # fmt: skip
 
@@ -163,7 +180,19 @@ class ArchiveActivity:
     type_known: bool
 
 
-ArchiveRow = ArchiveActivity | SkippedActivity | RowError
+@dataclass(frozen=True, slots=True)
+class ArchiveRide:
+    """A row of `activities.csv` that is a ride: the ride the row says (its activity file,
+    if any, may add power, work and whether it was indoors), and its `Activity Gear`."""
+
+    line: int
+    ride: Ride
+    activity_type: str
+    activity_file: str | None
+    gear: str | None
+
+
+ArchiveRow = ArchiveActivity | ArchiveRide | SkippedActivity | RowError
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +327,7 @@ def parse_row(
     kind = _key(activity_type)
     if kind in _OTHER_KEYS:
         return SkippedActivity(line, activity_type)
+    ride_type = _RIDE_KEYS.get(kind)
     is_virtual = kind in _VIRTUAL_KEYS
     is_run: bool | None = True if is_virtual or kind in _RUN_KEYS else None
     try:
@@ -325,6 +355,8 @@ def parse_row(
         "duration": float(duration),
         "avg_heart_rate": float(heart_rate) if heart_rate is not None else None,
     }
+    if ride_type is not None:
+        return _ride_row(line, run_id, ride_type, values, activity_type, name, notes, cell)
     invalid = validate_run_fields(values)
     if invalid:
         return RowError(line, "; ".join(f"{field} {message}" for field, message in invalid.items()))
@@ -345,6 +377,36 @@ def parse_row(
         activity_file=activity_file or None,
         gear=gear or None,
         type_known=is_virtual,
+    )
+
+
+def _ride_row(
+    line: int,
+    ride_id: str,
+    ride_type: RideType,
+    values: dict[str, object],
+    activity_type: str,
+    name: str,
+    notes: str,
+    cell: Callable[[str], str],
+) -> ArchiveRide | RowError:
+    invalid = validate_ride_fields(values)
+    if invalid:
+        return RowError(line, "; ".join(f"{field} {message}" for field, message in invalid.items()))
+    return ArchiveRide(
+        line=line,
+        ride=Ride(
+            id=ride_id,
+            type=ride_type,
+            indoor=ride_type == "Virtual Ride",
+            source=SOURCE,
+            name=name[:MAX_RUN_NAME_CHARS] or None,
+            notes=notes or None,
+            **values,  # type: ignore[arg-type]
+        ),
+        activity_type=activity_type,
+        activity_file=cell("file") or None,
+        gear=_text(cell("gear")) or None,
     )
 
 
@@ -551,3 +613,4 @@ def _second(keys: list[str], position: int) -> int | None:
 _RUN_KEYS: Final = frozenset(_key(name) for name in RUN_TYPES)
 _VIRTUAL_KEYS: Final = frozenset(_key(name) for name in VIRTUAL_RUN_TYPES)
 _OTHER_KEYS: Final = frozenset(_key(name) for name in OTHER_TYPES)
+_RIDE_KEYS: Final = {_key(name): ride_type for name, ride_type in RIDE_TYPES.items()}

@@ -2,11 +2,12 @@
 accounted for, strict mode and dry runs.
 
 An import (MapMyFitness CSV, Strava archive, activity files) reads its source record by
-record and hands each to a `BatchedImport`: a run, another activity, or an error. Runs are
-written `batch_size` at a time inside one transaction; a run whose id an earlier record of
-the same import had is counted as a repeat (the earlier one is kept); strict mode writes
-nothing once a record is bad; a dry run rolls everything back. So, unless strict mode
-aborted, inserted + already stored + repeated + other activities + errors = records.
+record and hands each to a `BatchedImport`: a run, a ride, another activity, or an error.
+Runs and rides are written `batch_size` at a time inside one transaction; a run (or ride)
+whose id an earlier record of the same import had is counted as a repeat (the earlier one
+is kept); strict mode writes nothing once a record is bad; a dry run rolls everything
+back. So, unless strict mode aborted, inserted + already stored (runs and rides) +
+repeated + other activities + errors = records.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Final, Generic, TypeVar
 
 from psycopg import Connection
 
+from fitness.db.bikes import bikes_for_names
 from fitness.db.connection import transaction
+from fitness.db.rides import import_rides
 from fitness.db.runs import IMPORT_BATCH_SIZE, import_runs
 from fitness.models import Run
+from fitness.ride_models import Ride
 
 # Beyond this many, bad records (and repeats, and warnings) are counted but not listed: a
 # file of garbage must not turn into a response of unbounded size.
@@ -56,6 +60,9 @@ class BatchedImport(Generic[Place, Error, Warning_]):
     warnings: list[Warning_] = field(default_factory=list)
     _first_place: dict[str, Place] = field(default_factory=dict)
     _batch: list[Run] = field(default_factory=list)
+    rides_inserted: int = 0
+    rides_skipped_existing: int = 0
+    _rides: list[tuple[Ride, str | None]] = field(default_factory=list)
 
     @property
     def aborted(self) -> bool:
@@ -79,6 +86,21 @@ class BatchedImport(Generic[Place, Error, Warning_]):
         if len(self._batch) >= self.batch_size:
             self.flush()
 
+    def add_ride(self, place: Place, ride: Ride, bike_name: str | None = None) -> None:
+        """A record that is a ride, ridden on the bike named `bike_name` (created if new);
+        a later record with the same ride id is a repeat."""
+        self.records += 1
+        kept = self._first_place.setdefault(f"ride {ride.id}", place)
+        if kept != place:
+            self.repeated += 1
+            if len(self.repeats) < MAX_REPORTED_ERRORS:
+                self.repeats.append((place, ride.id, kept))
+            return
+        if not self.aborted:
+            self._rides.append((ride, bike_name))
+            if len(self._rides) >= self.batch_size:
+                self.flush()
+
     def add_other_activity(self, activity_type: str) -> None:
         """A record that is not a run (a walk, a ride...): counted, never an error."""
         self.records += 1
@@ -97,6 +119,7 @@ class BatchedImport(Generic[Place, Error, Warning_]):
             self.errors.append(error)
         if self.strict:
             self._batch.clear()
+            self._rides.clear()
 
     def add_shoes_created(self, names: list[str] | tuple[str, ...]) -> None:
         self.shoes_created.extend(names)
@@ -108,7 +131,17 @@ class BatchedImport(Generic[Place, Error, Warning_]):
             self.inserted += imported.inserted
             self.skipped_existing += imported.skipped_existing
             self.shoes_created.extend(imported.shoes_created)
+        if self._rides and not self.aborted:
+            bikes = bikes_for_names({name for _, name in self._rides if name}, conn=self.conn)
+            rides = [
+                replace(ride, bike_id=bikes.get(name)) if name else ride
+                for ride, name in self._rides
+            ]
+            stored = import_rides(rides, changed_by=self.changed_by, conn=self.conn)
+            self.rides_inserted += stored.inserted
+            self.rides_skipped_existing += stored.skipped_existing
         self._batch = []
+        self._rides = []
 
     def sorted_shoes_created(self) -> tuple[str, ...]:
         return () if self.aborted else tuple(sorted(set(self.shoes_created)))

@@ -23,6 +23,7 @@ from fitness.errors import InvalidImport
 from fitness.importers.activity_files import (
     ActivityFileError,
     read_activity_file,
+    ride_from_file_activity,
     run_from_file_activity,
 )
 from fitness.services._archives import Archive, FolderArchive, ZipArchive, is_zip
@@ -62,7 +63,8 @@ class ActivityFilesImportResult:
     """What an activity-file import did (or, with `dry_run`, would do).
 
     Every activity found is accounted for: unless `aborted`, `inserted + skipped_existing
-    + repeated_in_import + skipped_other_activities + error_count == activities` (a file
+    + rides_inserted + rides_skipped_existing + repeated_in_import + skipped_other_activities
+    + error_count == activities` (a file
     that cannot be read counts as one activity, in error). `files` is how many activity
     files were read; `ignored_files` how many other files the folders and archives held.
     `other_activity_types` counts other activities by the sport their file names.
@@ -83,6 +85,8 @@ class ActivityFilesImportResult:
     other_activity_types: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
     aborted: bool = False
+    rides_inserted: int = 0
+    rides_skipped_existing: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,8 @@ def import_activity_files(
     apart); in folders and archives, files named `*.fit`, `*.gpx`, `*.tcx` (and `.gz`) are
     read and zips opened, other files are counted in `ignored_files`. Runs get
     `file_<start in UTC>` (see fitness.importers.activity_files), so another export of an
-    activity already stored is skipped. Other sports are counted. A file that cannot be
+    activity already stored is skipped; rides are imported likewise (with average power and
+    kJ when the file has them). Other sports are counted. A file that cannot be
     read is an error naming it; the others are imported, unless `strict`. One transaction;
     `dry_run` writes nothing.
 
@@ -129,12 +134,13 @@ def import_activity_files(
                     progress(done, total)
     result = _result(tally, total, walker.ignored, dry_run)
     logger.info(
-        "Activity file import%s: %s files, %s runs inserted, %s already stored, %s repeated, "
-        "%s other activities, %s errors",
+        "Activity file import%s: %s files, %s runs inserted, %s already stored, %s rides "
+        "inserted, %s repeated, %s other activities, %s errors",
         " (dry run, nothing written)" if dry_run or result.aborted else "",
         result.files,
         result.inserted,
         result.skipped_existing,
+        result.rides_inserted,
         result.repeated_in_import,
         result.skipped_other_activities,
         result.error_count,
@@ -157,15 +163,15 @@ def _import_file(
         tally.add_error(FileError(name, f"cannot be read ({error})"))
         return
     for activity in activities:
-        if not activity.is_run:
-            tally.add_other_activity(activity.sport)
-            continue
         try:
-            run = run_from_file_activity(activity)
+            if activity.is_run:
+                tally.add_run(name, run_from_file_activity(activity))
+            elif activity.is_ride:
+                tally.add_ride(name, ride_from_file_activity(activity))
+            else:
+                tally.add_other_activity(activity.sport)
         except ValueError as error:
             tally.add_error(FileError(name, str(error)))
-            continue
-        tally.add_run(name, run)
 
 
 class _Walker:
@@ -272,4 +278,6 @@ def _result(
         other_activity_types=dict(tally.other_activity_types.most_common()),
         dry_run=dry_run,
         aborted=aborted,
+        rides_inserted=0 if aborted else tally.rides_inserted,
+        rides_skipped_existing=0 if aborted else tally.rides_skipped_existing,
     )

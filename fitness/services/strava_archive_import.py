@@ -33,13 +33,19 @@ from fitness.importers.activity_files import (
 from fitness.importers.strava_archive import (
     METRES_PER_MILE,
     ArchiveActivity,
+    ArchiveRide,
     ArchiveShoe,
     Layout,
     StravaActivities,
     read_shoes_csv,
 )
 from fitness.models import Run
-from fitness.rules import MAX_HEART_RATE, MIN_HEART_RATE
+from fitness.rules import (
+    MAX_HEART_RATE,
+    MAX_RIDE_KILOJOULES,
+    MAX_RIDE_POWER_WATTS,
+    MIN_HEART_RATE,
+)
 from fitness.services._archives import Archive, CountingReader, ZipArchive, is_zip, open_archive
 from fitness.services._batched_import import BatchedImport, batched_import
 
@@ -97,6 +103,8 @@ class StravaArchiveImportResult:
     distance_unit: Literal["m", "km", "mi"] | None = None
     dry_run: bool = False
     aborted: bool = False
+    rides_inserted: int = 0
+    rides_skipped_existing: int = 0
 
 
 def import_strava_archive(
@@ -178,6 +186,8 @@ def _import(
                 tally.add_error(row)
             elif isinstance(row, SkippedActivity):
                 tally.add_other_activity(row.activity_type)
+            elif isinstance(row, ArchiveRide):
+                _add_ride(tally, reader, row)
             else:
                 _add_activity(tally, reader, matcher, row)
             if progress is not None and tally.records % PROGRESS_EVERY_ROWS == 0:
@@ -228,6 +238,30 @@ def _add_activity(
     if activity.gear:
         run = matcher.with_shoe(run, activity.gear)
     tally.add_run(activity.line, run, warning)
+
+
+def _add_ride(
+    tally: BatchedImport,  # type: ignore[type-arg]
+    reader: _ArchiveReader,
+    row: ArchiveRide,
+) -> None:
+    """A ride, with the power, work and indoor flag its activity file adds (when it has
+    them), on the bike its gear cell names (created if new)."""
+    ride = row.ride
+    if row.activity_file:
+        found = reader.activity_file(row.activity_file)
+        if isinstance(found, FileActivity):
+            changes: dict[str, object] = {"indoor": ride.indoor or found.is_indoor}
+            if found.avg_power is not None and 0 <= found.avg_power <= MAX_RIDE_POWER_WATTS:
+                changes["avg_power"] = round(found.avg_power, 1)
+            if found.kilojoules is not None and 0 <= found.kilojoules <= MAX_RIDE_KILOJOULES:
+                changes["kilojoules"] = round(found.kilojoules, 1)
+            if ride.avg_heart_rate is None and found.avg_heart_rate is not None:
+                rate = round(found.avg_heart_rate, 1)
+                if MIN_HEART_RATE <= rate <= MAX_HEART_RATE:
+                    changes["avg_heart_rate"] = rate
+            ride = replace(ride, **changes)  # type: ignore[arg-type]
+    tally.add_ride(row.line, ride, row.gear)
 
 
 def _with_file(run: Run, activity: ArchiveActivity, found: FileActivity) -> Run:
@@ -436,4 +470,6 @@ def _result(
         distance_unit=unit if layout == "2019" else ("m" if layout else None),
         dry_run=dry_run,
         aborted=aborted,
+        rides_inserted=0 if aborted else tally.rides_inserted,
+        rides_skipped_existing=0 if aborted else tally.rides_skipped_existing,
     )

@@ -14,15 +14,25 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
 
+from fitness.db.bikes import bikes_for_gear
 from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.oauth_credentials import record_sync_outcome
+from fitness.db.rides import import_rides
 from fitness.db.runs import import_runs
 from fitness.db.shoes import sync_gear_shoes
 from fitness.db.sync_metadata import get_last_synced_at, set_last_synced_at
 from fitness.errors import IntegrationError, InvalidUpdate
-from fitness.importers.strava import is_run, provider_gear, run_from_activity, start_time
+from fitness.importers.strava import (
+    is_ride,
+    is_run,
+    provider_gear,
+    ride_from_activity,
+    run_from_activity,
+    start_time,
+)
 from fitness.integrations.strava import Activity, StravaClient, StravaRateLimited
 from fitness.models import ImportResult, ProviderGear, Run
+from fitness.ride_models import Ride
 from fitness.rules import Timestamp
 
 logger = logging.getLogger(__name__)
@@ -48,9 +58,11 @@ class ActivityError:
 class StravaSyncResult:
     """What a sync did. `rate_limited` means it stopped early; sync again after `retry_after`.
 
-    `fetched` counts every activity received, runs or not; `last_synced_at` is the marker
-    after the sync (the newest start date fetched, never moved backwards); `shoes_changed`
-    says which shoes a rename or a retirement of their Strava gear changed.
+    `fetched` counts every activity received; `inserted` and `skipped_existing` are runs,
+    `rides_inserted` and `rides_skipped_existing` rides, `skipped_other_activities` the
+    rest (walks, swims...); `last_synced_at` is the marker after the sync (the newest start
+    date fetched, never moved backwards); `shoes_changed` says which shoes a rename or a
+    retirement of their Strava gear changed.
     """
 
     fetched: int
@@ -63,6 +75,8 @@ class StravaSyncResult:
     last_synced_at: Timestamp | None
     errors: tuple[ActivityError, ...] = ()
     shoes_changed: tuple[str, ...] = ()
+    rides_inserted: int = 0
+    rides_skipped_existing: int = 0
 
 
 def sync_strava(
@@ -73,7 +87,8 @@ def sync_strava(
     since: date | None = None,
     client: StravaClient | None = None,
 ) -> StravaSyncResult:
-    """Fetch the athlete's activities from Strava and store the runs among them.
+    """Fetch the athlete's activities from Strava and store the runs and rides among them
+    (rides with their bikes, found by Strava gear id: fitness.db.bikes).
 
     Incremental by default: only activities starting after the last sync's marker minus
     `overlap` (late uploads carry older start dates); `full_sync=True` fetches everything;
@@ -112,7 +127,7 @@ def sync_strava(
             rate_limited = error
         except IntegrationError as error:
             failure = error
-    imported, shoes_changed, marker = _store(fetched, previous)
+    imported, rides, shoes_changed, marker = _store(fetched, previous)
     result = StravaSyncResult(
         fetched=fetched.count,
         inserted=imported.inserted,
@@ -124,6 +139,8 @@ def sync_strava(
         retry_after=rate_limited.retry_after if rate_limited else None,
         last_synced_at=marker,
         errors=tuple(fetched.errors),
+        rides_inserted=rides.inserted,
+        rides_skipped_existing=rides.skipped_existing,
     )
     logger.info(
         "Strava sync: %s fetched, %s inserted, %s known%s",
@@ -148,15 +165,18 @@ class _Fetched:
     count: int = 0
     other_activities: int = 0
     runs: list[Run] = field(default_factory=list)
+    rides: list[Ride] = field(default_factory=list)
     errors: list[ActivityError] = field(default_factory=list)
     newest: datetime | None = None
     gear: dict[str, ProviderGear] = field(default_factory=dict)
     gear_of_run: dict[str, str] = field(default_factory=dict)
+    bikes: dict[str, ProviderGear] = field(default_factory=dict)
+    bike_of_ride: dict[str, str] = field(default_factory=dict)
 
     def add(self, activity: Activity, strava: StravaClient) -> None:
         # Gear is looked up first: if that is rate-limited, this activity counts as not
         # fetched, and the marker stays behind it.
-        gear = _gear(activity, strava) if is_run(activity) else None
+        gear = _gear(activity, strava) if is_run(activity) or is_ride(activity) else None
         self.count += 1
         try:
             if is_run(activity):
@@ -165,6 +185,12 @@ class _Fetched:
                 if gear is not None:
                     self.gear[gear.gear_id] = gear
                     self.gear_of_run[run.id] = gear.gear_id
+            elif is_ride(activity):
+                ride = ride_from_activity(activity)
+                self.rides.append(ride)
+                if gear is not None:
+                    self.bikes[gear.gear_id] = gear
+                    self.bike_of_ride[ride.id] = gear.gear_id
             else:
                 self.other_activities += 1
             started = start_time(activity)
@@ -185,9 +211,10 @@ def _gear(activity: Activity, strava: StravaClient) -> ProviderGear | None:
 @retry_on_disconnect
 def _store(
     fetched: _Fetched, previous: datetime | None
-) -> tuple[ImportResult, tuple[str, ...], datetime | None]:
-    if fetched.newest is None and not fetched.runs:
-        return ImportResult(inserted=0, skipped_existing=0), (), previous
+) -> tuple[ImportResult, ImportResult, tuple[str, ...], datetime | None]:
+    nothing = ImportResult(inserted=0, skipped_existing=0)
+    if fetched.newest is None and not fetched.runs and not fetched.rides:
+        return nothing, nothing, (), previous
     marker = previous
     if fetched.newest is not None and (previous is None or fetched.newest > previous):
         marker = fetched.newest
@@ -199,10 +226,16 @@ def _store(
             for run in fetched.runs
         ]
         imported = import_runs(runs, changed_by="strava sync", conn=conn)
+        bikes = bikes_for_gear(list(fetched.bikes.values()), conn=conn)
+        rides = [
+            replace(ride, bike_id=bikes.get(fetched.bike_of_ride.get(ride.id, "")))
+            for ride in fetched.rides
+        ]
+        stored_rides = import_rides(rides, changed_by="strava sync", conn=conn)
         if marker is not None and marker != previous:
             set_last_synced_at(PROVIDER, marker, conn=conn)
     created = tuple(sorted({*imported.shoes_created, *shoes.created}))
-    return replace(imported, shoes_created=created), shoes.changes, marker
+    return replace(imported, shoes_created=created), stored_rides, shoes.changes, marker
 
 
 def _remember(result: StravaSyncResult, rate_limited: StravaRateLimited | None) -> None:

@@ -25,6 +25,12 @@ class StravaSyncQuery(Query):
         return since
 
 
+class HevySyncQuery(Query):
+    full_sync: bool = False
+    """List every workout again (and read the deletions since the last sync) instead of
+    only the changes since the last sync."""
+
+
 class CallbackQuery(Query):
     """What the provider appends to the redirect. Providers add parameters of their own
     (Google: `authuser`, `prompt`, `hd`), so others are ignored here, unlike elsewhere."""

@@ -48,8 +48,20 @@ def test_a_push_with_an_ingest_token_stores_the_runs(
     )
 
     assert response.status_code == 200, response.text
-    assert response.json() == {"inserted": 3, "skipped_existing": 0, "skipped_other": 2}
-    assert again.json() == {"inserted": 0, "skipped_existing": 3, "skipped_other": 2}
+    assert response.json() == {
+        "inserted": 3,
+        "skipped_existing": 0,
+        "skipped_other": 2,
+        "rides_inserted": 1,
+        "rides_skipped_existing": 0,
+    }
+    assert again.json() == {
+        "inserted": 0,
+        "skipped_existing": 3,
+        "skipped_other": 2,
+        "rides_inserted": 0,
+        "rides_skipped_existing": 1,
+    }
     assert len(get_all_runs()) == 3
 
 

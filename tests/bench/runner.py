@@ -19,10 +19,12 @@ from tests.bench import data
 from tests.bench.api import api_workloads
 from tests.bench.archive import archive_workloads
 from tests.bench.database import bench_database
+from tests.bench.lifts import lift_edit_workloads
 from tests.bench.mmf import mmf_workloads
 from tests.bench.pages import pages_workloads
 from tests.bench.profiling import ProfileLog
 from tests.bench.report import BenchRun, Result, markdown_table, write_json
+from tests.bench.rides import ride_edit_workloads
 from tests.bench.sizes import FULL, QUICK, SMOKE, Sizes
 from tests.bench.stats import stats_workloads
 from tests.bench.workloads import (
@@ -46,6 +48,8 @@ WORKLOADS: dict[str, Workload] = {
     "date_range": lambda bench: [date_range_workload(bench)],
     "stats": stats_workloads,
     "edits": edit_workloads,
+    "ride_edits": ride_edit_workloads,
+    "lift_edits": lift_edit_workloads,
     "api": api_workloads,
     "mmf": mmf_workloads,
     "archive": archive_workloads,

@@ -232,10 +232,10 @@ def edit_workloads(bench: Bench) -> list[Result]:
     )
     # Fill the pool with a connection per thread and let psycopg prepare the statement.
     run_threads(sizes.edit_threads, 12, edit_random_run, max_seconds=sizes.loop_seconds)
-    spread = _compare_edits(
+    spread = compare_edits(
         bench, "edits_different_runs", edit_random_run, spread_scripts, sizes.edits_per_thread
     )
-    hot = _compare_edits(
+    hot = compare_edits(
         bench, "edits_hot_run", edit_hot_run, hot_scripts, sizes.hot_edits_per_thread
     )
     gaps = _version_gaps(bench.url, dataset.hot_run_id)
@@ -330,14 +330,15 @@ class _EditComparison:
         )
 
 
-def _compare_edits(
+def compare_edits(
     bench: Bench,
     name: str,
     edit: Callable[[int, int], None],
     scripts: tuple[str, str],
     per_thread: int,
 ) -> _EditComparison:
-    """Ours, then pgbench with the same transaction, then pgbench with the statement alone."""
+    """Ours, then pgbench with the same transaction, then pgbench with the statement alone
+    (also for rides: tests/bench/rides.py)."""
     sizes = bench.sizes
     ours: list[float] = []
     baseline: list[float] = []

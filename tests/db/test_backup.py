@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from psycopg import sql
 
+from fitness.db.api_keys import save_api_key
 from fitness.db.backup import (
     BackupError,
     DatabaseNotEmpty,
@@ -20,13 +21,18 @@ from fitness.db.backup import (
     libpq_environment,
     restore_database,
 )
+from fitness.db.bikes import bikes_for_gear
 from fitness.db.catalog import find_schema_drift
 from fitness.db.duplicates import dismiss_duplicate_pair
+from fitness.db.exercise_templates import save_exercise_templates
 from fitness.db.ingest_tokens import insert_ingest_token
+from fitness.db.lifts import import_lifts
+from fitness.db.lifts_history import update_lift_with_history
 from fitness.db.migrations import alembic_config, head_revision, upgrade_to_head
 from fitness.db.oauth_credentials import upsert_credentials
 from fitness.db.oauth_states import create_state
 from fitness.db.races import set_run_race
+from fitness.db.rides import import_rides, update_ride_with_history
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import (
     get_run_history,
@@ -38,8 +44,10 @@ from fitness.db.shoe_merges import merge_shoe
 from fitness.db.shoes import create_shoe, rename_shoe, retire_shoe_by_id, sync_gear_shoes
 from fitness.db.sync_metadata import set_last_synced_at
 from fitness.db.synced_runs import record_sync
+from fitness.importers.hevy import template_from_json
 from fitness.models import ProviderGear, Race
-from tests.factories import RunFactory
+from tests.factories import RideFactory, RunFactory
+from tests.fakes.hevy import recorded_lifts, recorded_templates
 
 Snapshot = dict[str, list[tuple[object, ...]]]
 
@@ -85,6 +93,15 @@ def populate_every_table(runs: RunFactory) -> None:
     import_runs([runs.make(shoe_id=twin_shoe.id)])
     merge_shoe(twin_shoe.id, daily.id, changed_by="test")
     set_run_race(edited.id, Race(name="Parkrun", distance=3.1, time=1500, place=3), "test")
+    bike = bikes_for_gear([ProviderGear(provider="strava", gear_id="b1", name="Tarmac")])["b1"]
+    (ride,) = RideFactory().many(1, bike_id=bike)
+    import_rides([ride])
+    update_ride_with_history(ride.id, {"avg_power": 250.0}, "test")
+    lifts = recorded_lifts()
+    save_exercise_templates([template_from_json(t) for t in recorded_templates()])
+    import_lifts(lifts, changed_by="hevy sync")
+    update_lift_with_history(lifts[0].id, {"title": "Push A"}, "test")
+    save_api_key("hevy", "hevy-key-1")
 
 
 def every_row(url: str) -> Snapshot:
@@ -125,6 +142,9 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "alembic_version",
         "runs",
         "runs_history",
+        "rides",
+        "rides_history",
+        "bikes",
         "shoes",
         "shoe_gear",
         "shoe_names",
@@ -135,6 +155,10 @@ def test_restore_into_an_empty_database_reproduces_every_row(
         "oauth_states",
         "ingest_tokens",
         "dismissed_duplicates",
+        "lifts",
+        "lifts_history",
+        "exercise_templates",
+        "api_keys",
         "(sequences)",
     }
     assert all(original[table] for table in original), "every table has rows"

@@ -10,13 +10,22 @@ import psycopg
 import pytest
 
 from fitness.db.integrity import Problem, find_problems
+from fitness.db.lifts import import_lifts
+from fitness.db.lifts_history import delete_lift, restore_lift_version, update_lift_with_history
 from fitness.db.migrations import upgrade_to_head
+from fitness.db.rides import (
+    delete_ride,
+    import_rides,
+    restore_ride_version,
+    update_ride_with_history,
+)
 from fitness.db.runs import delete_run, import_runs
 from fitness.db.runs_history import restore_run_version, update_run_with_history
 from fitness.db.shoes import create_shoe, retire_shoe_by_id
 from fitness.db.synced_runs import record_sync
 from fitness.models import Run
-from tests.factories import RunFactory
+from tests.factories import RideFactory, RunFactory
+from tests.fakes.hevy import recorded_lifts
 
 
 def edited(run: Run, times: int) -> None:
@@ -307,5 +316,56 @@ def test_a_race_written_without_a_version_is_reported(
     )
 
     assert find_problems() == [
-        Problem("data_mismatch", run.id, "differs from its newest snapshot (version 1) in: race")
+        Problem(
+            "data_mismatch",
+            run.id,
+            "differs from its newest snapshot (version 1) in: race_name, race_distance, race_time",
+        )
+    ]
+
+
+def test_rides_are_checked_by_the_same_versioning_checks(db: str, raw_conn: psycopg.Connection):
+    kept, tampered, deleted = RideFactory().many(3)
+    import_rides([kept, tampered, deleted])
+    update_ride_with_history(kept.id, {"avg_power": 240.0}, "test")
+    delete_ride(kept.id, "test")
+    restore_ride_version(kept.id, 2, "test")
+    update_ride_with_history(tampered.id, {"kilojoules": 700.0}, "test")
+    raw_conn.execute(
+        "UPDATE rides SET avg_power = 999, indoor = true WHERE id = %s", (tampered.id,)
+    )
+    raw_conn.execute("UPDATE rides SET deleted_at = now() WHERE id = %s", (deleted.id,))
+
+    assert find_problems() == [
+        Problem(
+            "data_mismatch",
+            tampered.id,
+            "differs from its newest snapshot (version 2) in: indoor, avg_power",
+            noun="ride",
+        ),
+        Problem(
+            "deletion_mismatch",
+            deleted.id,
+            "is deleted but its newest snapshot (version 1) is 'original', not a deletion",
+            noun="ride",
+        ),
+    ]
+
+
+def test_lifts_are_checked_by_the_same_versioning_checks(db: str, raw_conn: psycopg.Connection):
+    kept, tampered, _ = recorded_lifts()
+    import_lifts(recorded_lifts(), changed_by="hevy sync")
+    update_lift_with_history(kept.id, {"title": "Push A"}, "test")
+    delete_lift(kept.id, "test")
+    restore_lift_version(kept.id, 2, "test")
+    assert find_problems() == []
+    raw_conn.execute("UPDATE lifts SET exercises = '[]', title = 'x' WHERE id = %s", (tampered.id,))
+
+    assert find_problems() == [
+        Problem(
+            "data_mismatch",
+            tampered.id,
+            "differs from its newest snapshot (version 1) in: title, exercises",
+            noun="lift",
+        ),
     ]

@@ -148,7 +148,7 @@ def test_plaintext_rows_of_older_versions_are_encrypted_on_their_next_write(
     assert (creds.client_secret, creds.refresh_token) == ("client-secret-1", "refresh-1")
 
 
-@pytest.mark.parametrize("table", ["oauth_credentials", "oauth_states"])
+@pytest.mark.parametrize("table", ["oauth_credentials", "oauth_states", "api_keys"])
 def test_every_secret_looking_column_is_encrypted(raw_conn: psycopg.Connection, table: str) -> None:
     columns = [
         row[0]
@@ -158,7 +158,9 @@ def test_every_secret_looking_column_is_encrypted(raw_conn: psycopg.Connection, 
         )
     ]
     secret_like = {
-        name for name in columns if re.search(r"(secret|_token|verifier|fingerprint)$", name)
+        name
+        for name in columns
+        if re.search(r"(secret|_token|verifier|fingerprint|api_key)$", name)
     }
     assert secret_like == set(ENCRYPTED_COLUMNS[table])
 

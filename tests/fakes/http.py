@@ -31,12 +31,14 @@ class Request:
 
 @dataclass
 class Reply:
-    """What a route answers; `hang=True` never answers (until the server stops)."""
+    """What a route answers; `hang=True` never answers (until the server stops). `text`
+    sends a body that is not JSON (as text/html, the way some providers answer errors)."""
 
     status: int = 200
     json: object = None
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False
+    text: str | None = None
 
 
 Handler = Callable[[Request], Reply]
@@ -114,9 +116,13 @@ class FakeHTTPServer:
                     fake.stopping.wait()
                     self.close_connection = True
                     return
-                body = b"" if reply.json is None else json.dumps(reply.json).encode()
+                if reply.text is not None:
+                    body, content_type = reply.text.encode(), "text/html; charset=utf-8"
+                else:
+                    body = b"" if reply.json is None else json.dumps(reply.json).encode()
+                    content_type = "application/json"
                 self.send_response(reply.status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

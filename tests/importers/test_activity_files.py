@@ -12,6 +12,7 @@ from fitness.importers.activity_files import (
     ActivityFileError,
     activity_file_run_id,
     read_activity_file,
+    ride_from_file_activity,
     run_from_file_activity,
 )
 from tests.activity_files import START, fit_file, gpx_file, gz, tcx_file
@@ -48,11 +49,40 @@ def test_a_fit_run_without_any_gps_position_was_run_indoors() -> None:
     assert run_of(fit_file(sub_sport="trail")).type == "Outdoor Run"
 
 
-def test_a_fit_ride_is_another_activity_not_a_run() -> None:
-    [activity] = read(fit_file(sport="cycling"))
-    assert not activity.is_run and activity.sport == "cycling"
+def test_a_fit_ride_is_a_ride_with_its_power_and_work_not_a_run() -> None:
+    [activity] = read(fit_file(sport="cycling", seconds=3600, metres=32186.88, power=210))
+    assert not activity.is_run and activity.is_ride and activity.sport == "cycling"
     with pytest.raises(ValueError, match="cycling activity, not a run"):
         run_from_file_activity(activity)
+    ride = ride_from_file_activity(activity)
+    # 32,186.88 m is 20 miles; 210 W for 3,600 s is 756,000 J.
+    assert (ride.id, ride.type, ride.indoor) == ("file_20240304T060102Z", "Road Ride", False)
+    assert (ride.distance, ride.duration, ride.avg_power, ride.kilojoules) == (20.0, 3600, 210, 756)
+    assert ride.avg_heart_rate == 150
+
+
+@pytest.mark.parametrize(
+    ("sport", "sub_sport", "ride_type", "indoor"),
+    [
+        ("cycling", "road", "Road Ride", False),
+        ("cycling", "gravel_cycling", "Gravel Ride", False),
+        ("cycling", "mountain", "Mountain Bike Ride", False),
+        ("cycling", "indoor_cycling", "Road Ride", True),
+        ("cycling", "virtual_activity", "Virtual Ride", True),
+        ("e_biking", "generic", "E-Bike Ride", False),
+    ],
+)
+def test_the_fit_sub_sport_gives_the_ride_type(
+    sport: str, sub_sport: str, ride_type: str, indoor: bool
+) -> None:
+    [activity] = read(fit_file(sport=sport, sub_sport=sub_sport))
+    ride = ride_from_file_activity(activity)
+    assert (ride.type, ride.indoor, ride.avg_power, ride.kilojoules) == (
+        ride_type,
+        indoor,
+        None,
+        None,
+    )
 
 
 def test_a_multisport_fit_file_has_one_activity_per_session() -> None:
@@ -110,6 +140,7 @@ def test_a_gpx_without_heart_rate_gives_a_run_without_one() -> None:
         ("cycling", False, None),
         ("1", False, None),
         ("indoor_cycling", False, None),
+        ("swimming", False, None),
     ],
 )
 def test_the_gpx_type_says_whether_it_is_a_run(
@@ -117,6 +148,7 @@ def test_the_gpx_type_says_whether_it_is_a_run(
 ) -> None:
     [activity] = read(gpx_file(kind=kind))
     assert activity.is_run is is_run
+    assert activity.is_ride is (kind in ("cycling", "1", "indoor_cycling"))
     if is_run:
         assert run_from_file_activity(activity).type == run_type
 
@@ -137,7 +169,13 @@ def test_a_tcx_run_uses_its_laps_timer_time_and_distance() -> None:
 def test_a_tcx_run_without_positions_was_run_indoors_and_biking_is_no_run() -> None:
     assert run_of(tcx_file(positions=False)).type == "Treadmill Run"
     [ride] = read(tcx_file(sport="Biking"))
-    assert not ride.is_run
+    assert not ride.is_run and ride.is_ride
+
+
+def test_a_tcx_ride_takes_its_power_from_the_trackpoints() -> None:
+    [activity] = read(tcx_file(sport="Biking", seconds=3600, metres=30000, watts=180))
+    ride = ride_from_file_activity(activity)
+    assert (ride.type, ride.avg_power, ride.kilojoules) == ("Road Ride", 180, None)
 
 
 def test_the_same_activity_in_every_format_and_compression_has_one_id() -> None:

@@ -66,7 +66,12 @@ def test_a_version_1_push_without_ids_or_durations_gives_stable_runs() -> None:
     with V1.open("rb") as body:
         again = read_workouts(body)
 
-    assert first.others == 1  # the ride
+    assert first.others == 0
+    (ride,) = first.rides  # "Outdoor Cycling", 28.4 km from 17:30 to 18:30 -0700
+    assert ride.id.startswith("hae_") and ride.id == again.rides[0].id
+    assert (ride.type, ride.indoor, ride.duration) == ("Road Ride", False, 3600.0)
+    assert ride.distance == pytest.approx(28.4 / 1.609344, abs=1e-12)
+    assert ride.avg_heart_rate == 128.0
     road, treadmill = first.runs
     assert [run.id for run in first.runs] == [run.id for run in again.runs]
     assert road.id.startswith("hae_") and road.id != treadmill.id
@@ -142,12 +147,12 @@ def test_a_body_that_is_not_a_push_is_malformed(body: bytes) -> None:
         read_workouts(io.BytesIO(body))
 
 
-def test_every_bad_field_of_every_running_workout_is_named_by_its_place() -> None:
+def test_every_bad_field_of_every_running_or_cycling_workout_is_named_by_its_place() -> None:
     with pytest.raises(InvalidUpdate) as refused:
         read(
             payload(
                 workout(start="2025-05-06 07:31:12"),  # no offset
-                {"name": "Cycling", "start": "whenever"},  # not a run: not read
+                {"name": "Cycling", "start": "whenever"},  # a ride: read like a run
                 workout(distance={"qty": 5, "units": "furlongs"}, id="not-a-uuid"),
                 workout(duration="long", avgHeartRate={"qty": "fast"}),
                 workout(duration=0),
@@ -158,6 +163,8 @@ def test_every_bad_field_of_every_running_workout_is_named_by_its_place() -> Non
 
     assert refused.value.errors == {
         "data.workouts[0].start": "must be a date-time with its offset, such as "
+        "2024-02-06 07:00:00 -0800",
+        "data.workouts[1].start": "must be a date-time with its offset, such as "
         "2024-02-06 07:00:00 -0800",
         "data.workouts[2].distance.units": "must be one of mi, km, m, yd, ft",
         "data.workouts[2].id": "must be the workout's UUID",

@@ -14,6 +14,7 @@ from fitness.importers._csv import RowError, SkippedActivity
 from fitness.importers.strava_archive import (
     DATE_LOCALES,
     ArchiveActivity,
+    ArchiveRide,
     ArchiveShoe,
     StravaActivities,
     _month_numbers,
@@ -64,7 +65,12 @@ def test_an_english_export_with_its_duplicated_columns() -> None:
     # A manual entry: no moving time, so the elapsed time.
     assert runs["strava_11000000007"].run.duration == 7200
     others = [row for row in rows if isinstance(row, SkippedActivity)]
-    assert [(row.line, row.activity_type) for row in others] == [(5, "Ride"), (8, "Walk")]
+    assert [(row.line, row.activity_type) for row in others] == [(8, "Walk")]
+    (ride,) = [row for row in rows if isinstance(row, ArchiveRide)]
+    # 25,100 m in 3,500 s of moving time (3,600 elapsed).
+    assert (ride.line, ride.ride.id, ride.ride.type) == (5, "strava_11000000003", "Road Ride")
+    assert ride.ride.distance == round(25100 / 1609.344, 4) and ride.ride.duration == 3500
+    assert (ride.activity_file, ride.gear) == ("activities/11000000003.gpx", None)
 
 
 def test_a_german_export_with_decimal_commas_and_day_first_dates() -> None:
@@ -76,7 +82,9 @@ def test_a_german_export_with_decimal_commas_and_day_first_dates() -> None:
     assert (run.duration, run.avg_heart_rate) == (3100, 149)
     assert runs["strava_12000000001"].gear == "Asics Novablast 3"
     assert runs["strava_12000000003"].run.type == "Treadmill Run"  # Virtueller Lauf
-    assert [r.activity_type for r in rows if isinstance(r, SkippedActivity)] == ["Radfahrt"]
+    assert [r.activity_type for r in rows if isinstance(r, SkippedActivity)] == []
+    (ride,) = [row for row in rows if isinstance(row, ArchiveRide)]
+    assert (ride.activity_type, ride.ride.type, ride.gear) == ("Radfahrt", "Road Ride", "Patria")
 
 
 def test_a_french_export() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fitness.db.rides import get_ride_by_id
 from fitness.db.runs import get_all_runs, get_run_by_id
 from fitness.db.runs_history import update_run_with_history
 from fitness.errors import InvalidImport
@@ -24,6 +25,8 @@ def accounted(result: ActivityFilesImportResult) -> int:
     return (
         result.inserted
         + result.skipped_existing
+        + result.rides_inserted
+        + result.rides_skipped_existing
         + result.repeated_in_import
         + result.skipped_other_activities
         + result.error_count
@@ -53,10 +56,13 @@ def watch(tmp_path: Path) -> Path:
 
 def test_a_folder_of_activity_files_at_any_depth(db: str, watch: Path) -> None:
     result = import_activity_files([watch])
-    assert (result.inserted, result.skipped_other_activities, result.error_count) == (4, 1, 1)
+    assert (result.inserted, result.skipped_other_activities, result.error_count) == (4, 0, 1)
+    assert result.rides_inserted == 1
     assert (result.files, result.ignored_files, result.activities) == (6, 1, 6)
     assert accounted(result) == result.activities
-    assert result.other_activity_types == {"cycling": 1}
+    assert result.other_activity_types == {}
+    ride = get_ride_by_id("file_20240306T060102Z")
+    assert ride is not None and (ride.source, ride.type) == ("Activity File", "Road Ride")
     [error] = result.errors
     assert error.file.endswith("broken.fit") and "truncated" in error.message
     runs = {run.id: run for run in get_all_runs()}

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
 
+from fitness.db.rides import get_ride_by_id
 from fitness.db.runs import get_all_runs, get_run_by_id
 from fitness.db.runs_history import get_run_history, update_run_with_history
 from fitness.errors import InvalidUpdate
@@ -29,6 +31,14 @@ def test_a_push_stores_its_runs_and_a_second_push_adds_nothing(db: str) -> None:
 
     assert (first.inserted, first.skipped_existing, first.skipped_other) == (3, 0, 2)
     assert (again.inserted, again.skipped_existing, again.skipped_other) == (0, 3, 2)
+    assert (first.rides_inserted, again.rides_inserted, again.rides_skipped_existing) == (1, 0, 1)
+    ride = get_ride_by_id("hae_5d2c7a90-8e4b-4f1a-a6c3-2b9e1f7d4c58")
+    assert ride is not None and (ride.source, ride.indoor, ride.distance) == (
+        "Apple Health",
+        True,
+        12.5,
+    )
+    assert ride.datetime_utc == datetime(2025, 5, 10, 11, 0, tzinfo=UTC)
     runs = get_all_runs()
     assert len(runs) == 3 and {run.source for run in runs} == {"Apple Health"}
     [original] = get_run_history(OUTDOOR)

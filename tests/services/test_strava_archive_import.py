@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from fitness.db.rides import get_ride_by_id
 from fitness.db.runs import get_all_runs, get_run_by_id, import_runs
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import get_shoes, sync_gear_shoes
@@ -31,6 +32,8 @@ def accounted(result: StravaArchiveImportResult) -> int:
     return (
         result.inserted
         + result.skipped_existing
+        + result.rides_inserted
+        + result.rides_skipped_existing
         + result.repeated_in_file
         + result.skipped_other_activities
         + result.error_count
@@ -48,8 +51,15 @@ def test_an_english_export_imports_its_runs_shoes_and_what_the_files_add(
     db: str, export: Path
 ) -> None:
     result = import_strava_archive(export)
-    assert (result.inserted, result.skipped_other_activities, result.error_count) == (6, 2, 0)
-    assert result.other_activity_types == {"Ride": 1, "Walk": 1}
+    assert (result.inserted, result.skipped_other_activities, result.error_count) == (6, 1, 0)
+    assert result.rides_inserted == 1
+    assert result.other_activity_types == {"Walk": 1}
+    ride = get_ride_by_id("strava_11000000003")
+    assert ride is not None and (ride.type, ride.source, ride.name) == (
+        "Road Ride",
+        "Strava",
+        "Lunch Ride",
+    )
     assert result.rows == 8 == accounted(result)
     assert result.layout == "2020" and result.distance_unit == "m"
     # shoes.csv's shoes, retired or unused ones too, under the names the Strava sync uses.
@@ -108,10 +118,10 @@ def test_a_shoe_the_api_sync_made_is_reused_not_made_twice(db: str, export: Path
 @pytest.mark.parametrize(
     ("fixture", "runs_expected", "others"),
     [
-        ("activities-de.csv", 2, {"Radfahrt": 1}),
+        ("activities-de.csv", 2, {}),
         ("activities-fr.csv", 2, {"Natation": 1}),
         ("activities-es.csv", 2, {"Caminata": 1}),
-        ("activities-2018.csv", 1, {"Ride": 1}),
+        ("activities-2018.csv", 1, {}),
     ],
 )
 def test_localized_and_older_exports(
@@ -147,7 +157,7 @@ def test_an_unpacked_folder_and_an_export_zipped_inside_a_folder(db: str, tmp_pa
         folder="export_12345678/",
     )
     result = import_strava_archive(nested)
-    assert result.inserted == ENGLISH_RUNS and result.files_read == 4
+    assert result.inserted == ENGLISH_RUNS and result.files_read == 5  # 4 runs', 1 ride's
 
 
 def test_activities_csv_alone_imports_what_it_says(db: str) -> None:
@@ -178,7 +188,7 @@ def test_a_type_this_version_does_not_know_is_decided_by_its_activity_file(
     export = strava_export(tmp_path / "export.zip", content, english_export_files())
     result = import_strava_archive(export)
     assert get_run_by_id("strava_11000000001") is not None  # its FIT file says running
-    assert result.other_activity_types == {"Ride": 1, "Kävely": 1}  # no file to ask
+    assert result.other_activity_types == {"Kävely": 1}  # no file to ask
 
 
 def test_dry_run_and_strict_write_nothing(

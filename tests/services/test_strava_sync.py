@@ -12,7 +12,9 @@ import pytest
 from pydantic import TypeAdapter
 
 from fitness.config import reset_settings
+from fitness.db.bikes import get_bikes
 from fitness.db.oauth_credentials import get_credentials, upsert_credentials
+from fitness.db.rides import get_ride_by_id
 from fitness.db.runs import get_all_runs, get_run_by_id
 from fitness.db.runs_history import update_run_with_history
 from fitness.db.shoes import create_shoe, get_shoes, retire_shoe_by_id, unretire_shoe_by_id
@@ -53,7 +55,7 @@ def quick_client() -> StravaClient:
 def test_a_first_sync_stores_the_runs_and_their_shoes(strava: FakeStrava) -> None:
     result = sync_strava(client=quick_client())
     assert (result.fetched, result.inserted, result.skipped_existing) == (8, 6, 0)
-    assert result.skipped_other_activities == 2
+    assert (result.rides_inserted, result.skipped_other_activities) == (1, 1)
     assert list(result.shoes_created) == ["Nike Pegasus 40", "Saucony Endorphin Speed 3"]
     assert not result.rate_limited and result.retry_after is None
     assert result.last_synced_at == NEWEST_RECORDED == get_last_synced_at("strava")
@@ -72,7 +74,60 @@ def test_each_shoe_is_looked_up_once_per_sync(strava: FakeStrava) -> None:
     sync_strava(client=quick_client())
     assert len(strava.api_requests("/gear/g11111111")) == 1
     assert len(strava.api_requests("/gear/g33333333")) == 1
-    assert strava.api_requests("/gear/b22222222") == []
+    assert len(strava.api_requests("/gear/b22222222")) == 1
+
+
+def test_a_ride_is_stored_with_its_power_and_its_bike(strava: FakeStrava) -> None:
+    sync_strava(client=quick_client())
+    again = sync_strava(client=quick_client())
+
+    ride = get_ride_by_id("strava_13100000002")
+    assert ride is not None
+    # 24,140.2 m, 3,600 s moving, as the recorded activity says.
+    assert (ride.type, ride.indoor, ride.distance) == (
+        "Road Ride",
+        False,
+        round(24140.2 / 1609.344, 4),
+    )
+    assert (ride.duration, ride.avg_heart_rate, ride.avg_power, ride.kilojoules) == (
+        3600,
+        131.0,
+        187.4,
+        674.6,
+    )
+    assert (ride.bike_id, ride.bike_name, ride.name) == (
+        "canyon_endurace",
+        "Canyon Endurace",
+        "Lunch Ride",
+    )
+    assert get_run_by_id("strava_13100000002") is None
+    assert (again.rides_inserted, again.rides_skipped_existing) == (0, 1)
+    (bike,) = get_bikes()
+    assert (bike.strava_gear_id, bike.ride_count) == ("b22222222", 1)
+
+
+@pytest.mark.parametrize(
+    ("sport_type", "trainer", "expected"),
+    [
+        ("Ride", True, ("Road Ride", True)),
+        ("VirtualRide", False, ("Virtual Ride", True)),
+        ("EBikeRide", False, ("E-Bike Ride", False)),
+        ("GravelRide", False, ("Gravel Ride", False)),
+        ("MountainBikeRide", False, ("Mountain Bike Ride", False)),
+    ],
+)
+def test_every_kind_of_strava_ride_is_a_ride_of_its_type(
+    strava: FakeStrava, sport_type: str, trainer: bool, expected: tuple[str, bool]
+) -> None:
+    (activity,) = make_activities(1, first_id=11000000501)
+    activity |= {"sport_type": sport_type, "type": "Ride", "trainer": trainer}
+    strava.api.activities = [activity]
+
+    result = sync_strava(full_sync=True, client=quick_client())
+
+    assert (result.inserted, result.rides_inserted) == (0, 1)
+    ride = get_ride_by_id("strava_11000000501")
+    assert ride is not None and (ride.type, ride.indoor) == expected
 
 
 def test_syncing_again_creates_no_duplicates(strava: FakeStrava) -> None:

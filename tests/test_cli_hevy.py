@@ -1,0 +1,57 @@
+"""`fitness sync hevy` and `fitness lifts ...`, run as a user runs them, against a fake Hevy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from fitness.cli import main
+from fitness.db.lifts import list_lifts
+from tests.fakes.hevy import FakeHevy, running_fake_hevy
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def hevy(db: str) -> Iterator[FakeHevy]:
+    with running_fake_hevy() as fake:
+        yield fake
+
+
+def test_sync_hevy_stores_lifts_and_prints_a_summary(
+    hevy: FakeHevy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, out, err = run_cli(capsys, "sync", "hevy")
+    assert status == 0, err
+    assert "fetched 3 workouts and deletions: 3 new lifts, 0 updated, 0 deleted" in out
+    assert "synced up to 2025-01-09T12:20:05+00:00" in out
+    assert len(list_lifts().lifts) == 3
+    status, out, _ = run_cli(capsys, "sync", "hevy", "--full")
+    assert status == 0 and "3 left as they are" in out
+
+
+def test_a_rejected_key_is_one_line_saying_what_to_do(
+    hevy: FakeHevy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hevy.api.api_key = "another"
+    status, out, err = run_cli(capsys, "sync", "hevy")
+    assert status != 0
+    assert "HEVY_API_KEY" in err and "Traceback" not in err
+    assert hevy.api.api_key not in err
+
+
+def test_lift_answers_print_tables(hevy: FakeHevy, capsys: pytest.CaptureFixture[str]) -> None:
+    run_cli(capsys, "sync", "hevy")
+    status, out, _ = run_cli(capsys, "lifts", "volume", "--tz", "UTC")
+    assert status == 0 and "2025-01-06" in out and "2,765.0" in out
+    status, out, _ = run_cli(capsys, "lifts", "muscle-groups", "--tz", "UTC")
+    assert status == 0 and "quadriceps" in out
+    status, out, _ = run_cli(capsys, "lifts", "one-rep-max")
+    assert status == 0 and "101.3" in out and "80 kg × 8" in out
+    status, out, _ = run_cli(capsys, "lifts", "list")
+    assert status == 0 and "Push Day" in out
