@@ -262,7 +262,10 @@ async def _restore_page(
         raise VersionNotFound(run_id, version)
     context = {
         "title": f"Restore version {version}",
-        "run": run,
+        "item": run,
+        "noun": "run",
+        "label": run.name or run.id,
+        "back": f"/app/runs/{quote(run_id, safe='')}",
         "target": target,
         "changes": target.changes_since(current),
         "units": settings.units,
