@@ -5,6 +5,8 @@ and retirement, and the dashboard and navigation showing them beside runs."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Callable
 
 import httpx
@@ -279,3 +281,92 @@ def test_the_dashboard_and_navigation_show_rides_and_lifts_beside_runs(
     assert "Recent lifts" in shown and (lifts[0].title or "") in shown
     for href in ("/app/rides", "/app/lifts", "/app/bikes"):
         assert f'href="{href}"' in page.text
+
+
+def ride_form(browser: TestClient, ride: Ride) -> dict[str, str]:
+    """The ride's edit form as a browser would send it unchanged (inputs, selects, textarea)."""
+    page = browser.get(f"/app/rides/{ride.id}").text
+    form = page.split('class="edit"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', options)
+        fields[name] = "" if chosen is None else (chosen.group(1) or chosen.group(2))
+    fields["notes"] = re.search(r"<textarea[^>]*>(.*?)</textarea>", form, re.S).group(1)  # type: ignore[union-attr]
+    fields.setdefault("change_reason", "")
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def test_editing_a_ride_writes_a_version_and_unchanged_writes_none(
+    browser: TestClient, add_rides: Callable[..., list[Ride]]
+) -> None:
+    bike = bikes_for_names(["Canyon Endurace"])["Canyon Endurace"]
+    (ride,) = add_rides(1, name="Lunch ride")
+    page = f"/app/rides/{ride.id}"
+
+    unchanged = browser.post(page, data=ride_form(browser, ride), follow_redirects=False)
+    assert unchanged.status_code == 303 and "notice=unchanged" in unchanged.headers["location"]
+    assert len(get_ride_history(ride.id)) == 1
+
+    edited = {
+        **ride_form(browser, ride),
+        "avg_power": "212",
+        "indoor": "true",
+        "bike_id": bike,
+        "duration": "1:05:00",
+        "change_reason": "trainer, not the road",
+    }
+    saved = browser.post(page, data=edited, follow_redirects=False)
+
+    assert saved.status_code == 303 and "notice=saved" in saved.headers["location"]
+    stored = get_ride_by_id(ride.id)
+    assert stored is not None
+    assert (stored.version, stored.avg_power, stored.indoor, stored.bike_id, stored.duration) == (
+        2,
+        212.0,
+        True,
+        bike,
+        3900.0,
+    )
+    shown = text_of(browser.get(saved.headers["location"]))
+    assert "Saved." in shown and "trainer, not the road" in shown and "indoor : no → yes" in shown
+
+
+def test_a_refused_ride_edit_keeps_the_input_beside_the_apis_message(
+    browser: TestClient, add_rides: Callable[..., list[Ride]]
+) -> None:
+    (ride,) = add_rides(1)
+    form = {**ride_form(browser, ride), "avg_power": "-5", "notes": "kept"}
+
+    refused = browser.post(f"/app/rides/{ride.id}", data=form, follow_redirects=False)
+
+    assert refused.status_code == 422
+    assert "avg_power" in text_of(refused) and ">kept</textarea>" in refused.text
+    assert len(get_ride_history(ride.id)) == 1
+
+
+def test_a_ride_edited_meanwhile_shows_the_conflict_and_keeps_the_users_input(
+    browser: TestClient, add_rides: Callable[..., list[Ride]]
+) -> None:
+    (ride,) = add_rides(1, name="Morning")
+    form = ride_form(browser, ride)
+    update_ride_with_history(ride.id, {"name": "Renamed by phone"}, "phone", "typo")
+
+    conflict = browser.post(
+        f"/app/rides/{ride.id}", data={**form, "avg_power": "240"}, follow_redirects=False
+    )
+
+    assert conflict.status_code == 409
+    shown = text_of(conflict)
+    assert "Someone changed this ride while you were editing it" in shown
+    assert "Renamed by phone" in shown and "You changed: avg_power to 240" in shown
+    assert 'name="version" value="2"' in conflict.text
+    stored = get_ride_by_id(ride.id)
+    assert stored is not None and stored.version == 2 and stored.avg_power == ride.avg_power
+
+    again = ride_form(browser, ride)
+    again.update(avg_power="240", version="2")
+    saved = browser.post(f"/app/rides/{ride.id}", data=again, follow_redirects=False)
+    assert saved.status_code == 303
+    stored = get_ride_by_id(ride.id)
+    assert stored is not None
+    assert (stored.version, stored.name, stored.avg_power) == (3, "Renamed by phone", 240.0)
