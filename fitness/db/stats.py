@@ -12,6 +12,7 @@ Distances are miles inside and come out in `units` (`mi` or `km`, default
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
@@ -20,10 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 from psycopg import Connection
-from psycopg.rows import Row, RowFactory, class_row, dict_row
+from psycopg.rows import Row, RowFactory, class_row, dict_row, tuple_row
 
 from fitness.config import get_settings
-from fitness.db._rows import model_row
+from fitness.db._rows import model_maker, model_row
 from fitness.db.connection import connection, retry_on_disconnect
 from fitness.errors import InvalidParameters
 from fitness.models import ShoeWithWear
@@ -627,7 +628,8 @@ origin AS (
     FROM bounds AS b
 ),
 calendar AS (
-    SELECT s.i, o.day + s.i AS day, s.i / %(block)s AS block,
+    SELECT s.i, o.day + s.i AS day, o.day + s.i >= o.first_day AS shown,
+           s.i / %(block)s AS block,
            s.i %% %(block)s - %(block)s + 1 AS from_block_end,
            CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS trimp,
            coalesce(d.distance, 0) AS distance,
@@ -643,21 +645,27 @@ weighed AS (
     FROM calendar AS k
     WINDOW so_far AS (PARTITION BY k.block ORDER BY k.i)
 ),
-carries AS (
-    SELECT k.block,
-           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(ctl_days)s <= 500
-                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(ctl_days)s) * j.chronic
-                    ELSE 0 END) AS chronic,
-           sum(CASE WHEN (k.block - 1 - j.block) * %(block)s / %(atl_days)s <= 500
-                    THEN exp(-(k.block - 1 - j.block) * %(block)s / %(atl_days)s) * j.acute
-                    ELSE 0 END) AS acute
-    FROM (SELECT DISTINCT w.block FROM weighed AS w) AS k
+block_ends AS (
     -- A finished block's sum is its running sum on its last day.
-    JOIN weighed AS j ON j.block < k.block AND j.from_block_end = 0
+    SELECT w.block, w.chronic, w.acute
+    FROM weighed AS w
+    WHERE w.from_block_end = 0
+),
+carries AS (
+    -- Block k + 1 carries the finished blocks j up to k.
+    SELECT k.block + 1 AS block,
+           sum(CASE WHEN (k.block - j.block) * %(block)s / %(ctl_days)s <= 500
+                    THEN exp(-(k.block - j.block) * %(block)s / %(ctl_days)s) * j.chronic
+                    ELSE 0 END) AS chronic,
+           sum(CASE WHEN (k.block - j.block) * %(block)s / %(atl_days)s <= 500
+                    THEN exp(-(k.block - j.block) * %(block)s / %(atl_days)s) * j.acute
+                    ELSE 0 END) AS acute
+    FROM block_ends AS k
+    JOIN block_ends AS j ON j.block <= k.block
     GROUP BY k.block
 ),
 loads AS (
-    SELECT w.day, w.trimp, w.distance, w.runs_without_heart_rate,
+    SELECT w.day, w.shown, w.trimp, w.distance, w.runs_without_heart_rate,
            (1 - exp(-1 / %(ctl_days)s))
            * (exp(-w.from_block_end / %(ctl_days)s) * w.chronic
               + coalesce(exp(-(w.i %% %(block)s + 1) / %(ctl_days)s) * c.chronic, 0)) AS ctl,
@@ -679,8 +687,8 @@ week_growth AS (
 )
 SELECT 'day' AS kind, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
        NULL::float8 AS distance, NULL::float8 AS previous_distance
-FROM loads AS l, origin AS o
-WHERE l.day >= o.first_day
+FROM loads AS l
+WHERE l.shown
 UNION ALL
 SELECT 'week', g.start, NULL, NULL, NULL, NULL,
        g.distance * %(per_mile)s, g.previous_distance * %(per_mile)s
@@ -688,6 +696,12 @@ FROM week_growth AS g, origin AS o
 WHERE g.start >= {_period_start("o.first_day")}
 ORDER BY 1, 2
 """
+)
+
+
+_make_load_day = model_maker(LoadDay, ("date", "trimp", "ctl", "atl", "runs_without_heart_rate"))
+_make_load_week = model_maker(
+    LoadWeek, ("start", "distance", "previous_distance", "growth", "is_big_increase")
 )
 
 
@@ -745,32 +759,22 @@ def get_training_load(
         "block": EWMA_BLOCK_DAYS,
         "trimp_floor": TRIMP_FLOOR,
     }
-    rows = _fetch(_TRAINING_LOAD, params, options, conn)
-    days: list[LoadDay] = []
-    weeks: list[LoadWeek] = []
-    for row in rows:
-        if row["kind"] == "day":
-            days.append(
-                LoadDay(
-                    date=row["date"],
-                    trimp=row["trimp"],
-                    ctl=row["ctl"],
-                    atl=row["atl"],
-                    runs_without_heart_rate=row["runs_without_heart_rate"],
-                )
+    rows = _fetch(_TRAINING_LOAD, params, options, conn, tuple_row)
+    # The days come first (kind 'day' sorts before 'week'), their columns as LoadDay's.
+    n_days = bisect_left(rows, ("week",))
+    days = [_make_load_day(row[1:6]) for row in rows[:n_days]]
+    weeks = [
+        _make_load_week(
+            (
+                start,
+                distance,
+                previous,
+                distance / previous - 1 if previous > 0 else None,
+                previous > 0 and distance > previous * (1 + WEEKLY_GROWTH_LIMIT),
             )
-        else:
-            distance, previous = row["distance"], row["previous_distance"]
-            weeks.append(
-                LoadWeek(
-                    start=row["date"],
-                    distance=distance,
-                    previous_distance=previous,
-                    growth=distance / previous - 1 if previous > 0 else None,
-                    is_big_increase=previous > 0
-                    and distance > previous * (1 + WEEKLY_GROWTH_LIMIT),
-                )
-            )
+        )
+        for _, start, *_, distance, previous in rows[n_days:]
+    ]
     return TrainingLoad(
         units=options.units,
         tz=options.tz,
