@@ -189,16 +189,20 @@ span AS (
            {_period_start("b.last_day")} AS last_start
     FROM bounds AS b
 ),
-days AS (
+scan AS (
     -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
     -- within its UTC days widened by one: a short span stays an index range scan, and the
-    -- exact test is the join on the local day's period below.
+    -- exact test is the join on the local day's period below. Worked out once here, not
+    -- for every run when the runs are a snapshot.
+    SELECT (s.first_start - 1)::timestamp AT TIME ZONE 'UTC' AS from_utc,
+           (s.last_start + %(step)s::interval + interval '1 day') AT TIME ZONE 'UTC' AS to_utc
+    FROM span AS s
+),
+days AS (
     SELECT {_local_day("c.datetime_utc")} AS day,
            sum(c.distance) AS distance, sum(c.duration) AS duration, count(*) AS runs
-    FROM counted AS c, span AS s
-    WHERE c.datetime_utc >= (s.first_start - 1)::timestamp AT TIME ZONE 'UTC'
-      AND c.datetime_utc < (s.last_start + %(step)s::interval + interval '1 day')
-                           AT TIME ZONE 'UTC'
+    FROM counted AS c, scan AS s
+    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
     GROUP BY 1
 ),
 periods AS (
@@ -269,12 +273,17 @@ def get_totals(
 _ROLLING = _Statement.of(
     _BOUNDS
     + f""",
+scan AS (
+    -- The UTC days around the local ones (offsets lie within -12 and +14 hours), worked
+    -- out once, not for every run when the runs are a snapshot.
+    SELECT (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC' AS from_utc,
+           (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc
+    FROM bounds AS b
+),
 days AS (
     SELECT {_local_day("c.datetime_utc")} AS day, sum(c.distance) AS distance
-    FROM counted AS c, bounds AS b
-    -- The UTC days around the local ones (offsets lie within -12 and +14 hours).
-    WHERE c.datetime_utc >= (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC'
-      AND c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
+    FROM counted AS c, scan AS s
+    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
     GROUP BY 1
 ),
 calendar AS (
