@@ -141,12 +141,21 @@ class _Statement:
     as_of: str
 
     @classmethod
-    def of(cls, body: str) -> _Statement:
+    def of(cls, body: str, as_of_body: str | None = None) -> _Statement:
+        """The statement `body` over `counted`, with `as_of_body` instead over a snapshot
+        when what is cheap over `runs` (index ranges and lookups) is not over a snapshot;
+        `as_of_body` reads `counted` once."""
         # `runs` is inlined into each use, so that a range becomes an index scan and a
         # minimum an index lookup; the snapshots are worked out once.
         return cls(
             now="WITH " + _COUNTED.format(runs=_RUNS_NOW, materialized="NOT MATERIALIZED") + body,
-            as_of="WITH " + _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body,
+            as_of="WITH "
+            + (
+                _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body
+                if as_of_body is None
+                # Read once: streamed into its one use rather than stored first.
+                else _COUNTED.format(runs=_RUNS_AS_OF, materialized="NOT MATERIALIZED") + as_of_body
+            ),
         )
 
 
@@ -181,30 +190,17 @@ bounds AS (
     FROM counted AS c
 )"""
 
-_TOTALS = _Statement.of(
-    _BOUNDS
-    + f""",
+_TOTALS_SPAN: Final = f""",
 span AS (
     SELECT {_period_start("b.first_day")} AS first_start,
            {_period_start("b.last_day")} AS last_start
     FROM bounds AS b
-),
-scan AS (
-    -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
-    -- within its UTC days widened by one: a short span stays an index range scan, and the
-    -- exact test is the join on the local day's period below. Worked out once here, not
-    -- for every run when the runs are a snapshot.
-    SELECT (s.first_start - 1)::timestamp AT TIME ZONE 'UTC' AS from_utc,
-           (s.last_start + %(step)s::interval + interval '1 day') AT TIME ZONE 'UTC' AS to_utc
-    FROM span AS s
-),
-days AS (
+)"""
+_TOTALS_DAYS: Final = f"""
     SELECT {_local_day("c.datetime_utc")} AS day,
            sum(c.distance) AS distance, sum(c.duration) AS duration, count(*) AS runs
-    FROM counted AS c, scan AS s
-    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
-    GROUP BY 1
-),
+    FROM counted AS c"""
+_TOTALS_PERIODS: Final = f""",
 periods AS (
     SELECT p.start::date AS start
     FROM span AS s,
@@ -225,6 +221,38 @@ LEFT JOIN in_periods AS i ON i.start = p.start
 GROUP BY p.start
 ORDER BY p.start
 """
+
+_TOTALS = _Statement.of(
+    _BOUNDS
+    + _TOTALS_SPAN
+    + f""",
+scan AS MATERIALIZED (
+    -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
+    -- within its UTC days widened by one: a short span stays an index range scan, and the
+    -- exact test is the join on the local day's period below.
+    SELECT (s.first_start - 1)::timestamp AT TIME ZONE 'UTC' AS from_utc,
+           (s.last_start + %(step)s::interval + interval '1 day') AT TIME ZONE 'UTC' AS to_utc
+    FROM span AS s
+),
+days AS ({_TOTALS_DAYS}, scan AS s
+    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
+    GROUP BY 1
+)"""
+    + _TOTALS_PERIODS,
+    # A snapshot has no index: its days are summed in one pass, and the bounds taken from
+    # them (a local day's order is its instant's) instead of a second pass over its runs;
+    # the join with the periods leaves out the days outside them.
+    as_of_body=f""",
+days AS MATERIALIZED ({_TOTALS_DAYS}
+    GROUP BY 1
+),
+bounds AS (
+    SELECT coalesce(%(first_day)s::date, min(d.day)) AS first_day,
+           coalesce(%(last_day)s::date, greatest(max(d.day), %(today)s::date)) AS last_day
+    FROM days AS d
+)"""
+    + _TOTALS_SPAN
+    + _TOTALS_PERIODS,
 )
 
 _PERIOD_STEPS: Final = {"day": "1 day", "week": "7 days", "month": "1 month", "year": "1 year"}
@@ -273,7 +301,7 @@ def get_totals(
 _ROLLING = _Statement.of(
     _BOUNDS
     + f""",
-scan AS (
+scan AS MATERIALIZED (
     -- The UTC days around the local ones (offsets lie within -12 and +14 hours), worked
     -- out once, not for every run when the runs are a snapshot.
     SELECT (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC' AS from_utc,
