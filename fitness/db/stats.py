@@ -710,8 +710,9 @@ loads AS (
     LEFT JOIN carries AS c ON c.block = w.block
 ),
 weeks AS (
-    SELECT {_period_start("l.day")} AS start, sum(l.distance) AS distance
-    FROM loads AS l
+    -- From the weighed days (stored anyway), so that the loads are read once, not stored.
+    SELECT {_period_start("w.day")} AS start, sum(w.distance) AS distance
+    FROM weighed AS w
     GROUP BY 1
 ),
 week_growth AS (
@@ -719,12 +720,12 @@ week_growth AS (
            coalesce(lag(w.distance) OVER (ORDER BY w.start), 0) AS previous_distance
     FROM weeks AS w
 )
-SELECT 'day' AS kind, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
+SELECT false AS is_week, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
        NULL::float8 AS distance, NULL::float8 AS previous_distance
 FROM loads AS l
 WHERE l.shown
 UNION ALL
-SELECT 'week', g.start, NULL, NULL, NULL, NULL,
+SELECT true, g.start, NULL, NULL, NULL, NULL,
        g.distance * %(per_mile)s, g.previous_distance * %(per_mile)s
 FROM week_growth AS g, origin AS o
 WHERE g.start >= {_period_start("o.first_day")}
@@ -794,8 +795,8 @@ def get_training_load(
         "trimp_floor": TRIMP_FLOOR,
     }
     rows = _fetch(_TRAINING_LOAD, params, options, conn, tuple_row)
-    # The days come first (kind 'day' sorts before 'week'), their columns as LoadDay's.
-    n_days = bisect_left(rows, ("week",))
+    # The days come first (is_week false sorts first), their columns as LoadDay's.
+    n_days = bisect_left(rows, (True,))
     days = [_make_load_day(row[1:6]) for row in rows[:n_days]]
     weeks = [
         _make_load_week(
