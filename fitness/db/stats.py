@@ -167,13 +167,15 @@ def _local_day(instant: str) -> str:
 def _period_start(day: str) -> str:
     """SQL: the first local day of the %(period)s holding the date `day`.
 
-    Weeks start on %(week_start_isodow)s (1 Monday, 7 Sunday); `date_trunc` gets a
-    `timestamp` so that the session's time zone plays no part.
+    Weeks start on %(week_start_isodow)s (1 Monday, 7 Sunday): a day's ISO weekday less
+    one is its distance in days from Monday 2000-01-03, modulo 7 (integer arithmetic,
+    several times cheaper than `date_part` a row). `date_trunc` gets a `timestamp` so
+    that the session's time zone plays no part.
     """
     return f"""CASE %(period)s
             WHEN 'day' THEN {day}
-            WHEN 'week' THEN {day} - (date_part('isodow', {day})::int
-                                      - %(week_start_isodow)s + 7) %% 7
+            WHEN 'week' THEN {day} - (({day} - DATE '2000-01-03' - %(week_start_isodow)s + 1)
+                                      %% 7 + 7) %% 7
             WHEN 'month' THEN date_trunc('month', {day}::timestamp)::date
             ELSE date_trunc('year', {day}::timestamp)::date
         END"""
