@@ -11,11 +11,11 @@ import sys
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from fitness.errors import ConfigurationError
+from fitness.rules import is_zone_name
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("dev", "prod")
@@ -200,10 +200,8 @@ def _parse(env: str, values: dict[str, str]) -> Settings:
 
 
 def _zone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    if not is_zone_name(name):
         raise ConfigurationError(
             f"FITNESS_TIMEZONE must be an IANA time zone such as Europe/Berlin, not {name!r}"
-        ) from None
+        )
     return name

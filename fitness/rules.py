@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cache
 from typing import Annotated, Any, Final, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -102,6 +103,19 @@ def distance_in_miles(distance: float, units: str) -> float:
     if not 0 <= distance <= MAX_DISTANCE_KM:
         raise ValueError(f"must be a number of km from 0 to {MAX_DISTANCE_KM:,}")
     return float(Decimal(repr(distance)) / Decimal(repr(KM_PER_MILE)))
+
+
+def is_zone_name(name: object) -> bool:
+    """Whether `name` is an IANA time zone this machine knows (`Europe/Berlin`, `UTC`), at
+    most `MAX_ZONE_NAME_CHARS` long: the one test every statistic, list and import uses."""
+    if not isinstance(name, str) or not name or len(name) > MAX_ZONE_NAME_CHARS:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name the zone database cannot even open as a file.
+        return False
+    return True
 
 
 def storable_text(value: str) -> str:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations
-from fitness.api.runs import CHANGE
+from fitness.api.versioned import change_options
 from fitness.db import races as db_races
 from fitness.models import RunDetail
 from fitness.shapes.races import RaceSet
@@ -19,7 +19,9 @@ from fitness.shapes.runs import ChangeNote
 api = Operations(tag="races")
 
 
-@api.put("/runs/{run_id}/race", body=RaceSet, operation_id="setRunRace", **CHANGE)
+@api.put(
+    "/runs/{run_id}/race", body=RaceSet, operation_id="setRunRace", **change_options(RunDetail)
+)
 async def set_race(run_id: str, body: RaceSet, if_match: int | None) -> RunDetail:
     """Record the race a run was (a new `edit` version; none if it is the same race)
 
@@ -36,7 +38,7 @@ async def set_race(run_id: str, body: RaceSet, if_match: int | None) -> RunDetai
     body=ChangeNote,
     body_required=False,
     operation_id="clearRunRace",
-    **CHANGE,
+    **change_options(RunDetail),
 )
 async def clear_race(run_id: str, body: ChangeNote, if_match: int | None) -> RunDetail:
     """Clear a run's race (a new `edit` version; none if it had none)"""

@@ -52,16 +52,17 @@ class VersionedKind:
         return f"/{self.noun}s/{{{self.id_name}}}"
 
 
+def change_options(detail: type) -> dict[str, Any]:
+    """The options of every operation that writes a new version of a row: If-Match honoured,
+    the row as it now is (`detail`) and its ETag answered, and the errors a change meets."""
+    return {"if_match": True, "response": detail, "etag": True, "errors": (400, 404, 412, 413, 422)}
+
+
 def declare_versioned_operations(api: Operations, kind: VersionedKind) -> None:
     """Declare PATCH and DELETE of `/<noun>s/{<noun>_id}`, its `/history`, one version and
     `/restore/{version}` on `api`, in that order."""
     noun, title = kind.noun, kind.noun.capitalize()
-    change: dict[str, Any] = {
-        "if_match": True,
-        "response": kind.detail,
-        "etag": True,
-        "errors": (400, 404, 412, 413, 422),
-    }
+    change = change_options(kind.detail)
 
     async def edit(body: Body, if_match: int | None, **path: str) -> object:
         return await run_in_threadpool(

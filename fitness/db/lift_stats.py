@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from psycopg import Connection
 from psycopg.rows import class_row
@@ -29,10 +28,9 @@ from fitness.lift_models import (
     OneRepMaxes,
     WeekVolume,
 )
+from fitness.rules import is_zone_name
 
 _WEEK_STARTS: Final = {"monday": 1, "sunday": 7}
-_MAX_ZONE_NAME_CHARS: Final = 64
-
 # Every working set of the lifts not deleted, with its lift's local day, and its exercise.
 _WORKING_SETS: Final = """
 WITH working_sets AS (
@@ -176,7 +174,7 @@ def _params(
     zone = settings.timezone if tz is None else tz
     first_weekday = settings.week_start if week_start is None else week_start
     errors: dict[str, str] = {}
-    if not _is_zone(zone):
+    if not is_zone_name(zone):
         errors["tz"] = "must be an IANA time zone such as Europe/Berlin or UTC"
     if first_weekday not in _WEEK_STARTS:
         errors["week_start"] = f"must be one of {', '.join(_WEEK_STARTS)}"
@@ -191,13 +189,3 @@ def _params(
         "start": start,
         "end": end,
     }
-
-
-def _is_zone(name: str) -> bool:
-    if not name or len(name) > _MAX_ZONE_NAME_CHARS:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import Connection, sql
@@ -24,12 +25,11 @@ from fitness.db.shoes import create_missing_shoes
 from fitness.errors import InvalidCursor, InvalidParameters, InvalidUpdate, RunExists, ShoeDeleted
 from fitness.models import ImportResult, Run, RunDetail, RunPage, RunSource, RunType, run_errors
 from fitness.paging import decode_cursor, encode_cursor
-from fitness.rules import as_utc, storable_text
+from fitness.rules import KM_PER_MILE, DistanceUnit, as_utc, is_zone_name, storable_text
 
 logger = logging.getLogger(__name__)
 
 IMPORT_BATCH_SIZE: Final = 50_000
-MAX_ZONE_NAME_CHARS: Final = 64
 
 _SELECT_RUNS = """
 SELECT r.id, r.datetime_utc, r.type, r.distance, r.duration, r.source, r.avg_heart_rate,
@@ -229,6 +229,7 @@ def list_run_details(
     type: RunType | None = None,
     source: RunSource | None = None,
     tz: str | None = None,
+    units: DistanceUnit = "mi",
     conn: Connection | None = None,
 ) -> RunPage:
     """One page of runs, newest first, with shoe names and calendar state.
@@ -239,10 +240,14 @@ def list_run_details(
     `cursor` is the `next_cursor` of the page before (opaque; `InvalidCursor` if it is not
     one this function made); the last page's `next_cursor` is None. Stable under inserts: a
     run never shows twice or goes missing. An unknown zone is an `InvalidParameters`.
+    `units="km"` gives every distance in kilometres (miles x 1.609344; the page's `units`
+    says which), whatever FITNESS_UNITS, so existing clients keep their miles.
 
     >>> list_run_details(limit=2).next_cursor   # doctest: +SKIP
     'WyIyMDI1LTA1LTA2VDA3OjAwOjAwKzAwOjAwIiwic3RyYXZhXzEiXQ'
     """
+    if units not in ("mi", "km"):
+        raise InvalidParameters({"units": "must be mi or km"})
     after = None if cursor is None else cursor_key(cursor)
     # One row more than asked for says whether there is a next page.
     rows = get_run_details_page(
@@ -260,9 +265,12 @@ def list_run_details(
         conn=conn,
     )
     page = rows[:limit]
-    if len(rows) <= limit:
-        return RunPage(page, None)
-    return RunPage(page, encode_cursor(page[-1].datetime_utc.isoformat(), page[-1].id))
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(page[-1].datetime_utc.isoformat(), page[-1].id)
+    if units == "km":
+        page = [replace(run, distance=run.distance * KM_PER_MILE) for run in page]
+    return RunPage(page, next_cursor, units)
 
 
 @retry_on_disconnect
@@ -475,11 +483,8 @@ def zone_named(name: str | None) -> tzinfo:
     """The IANA zone `name` (UTC for None); `InvalidParameters` naming `tz` if unknown."""
     if name is None:
         return UTC
-    try:
-        if len(name) <= MAX_ZONE_NAME_CHARS:
-            return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
+    if is_zone_name(name):
+        return ZoneInfo(name)
     raise InvalidParameters({"tz": "must be an IANA time zone such as Europe/Berlin or UTC"})
 
 

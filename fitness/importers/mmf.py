@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Final, Literal, TextIO, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fitness.errors import InvalidImport
 from fitness.ids import mmf_run_id, shoe_id_from_name
@@ -30,6 +30,7 @@ from fitness.importers._csv import (
     width_error,
 )
 from fitness.models import Run, RunType, validate_run_fields
+from fitness.rules import is_zone_name
 
 T = TypeVar("T")
 
@@ -117,13 +118,11 @@ MMFRow = MMFRun | SkippedActivity | RowError
 
 def timezone_named(name: str) -> ZoneInfo:
     """The IANA timezone `name` ("Europe/Berlin"); anything else is an `InvalidImport`."""
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a name too long for a file name of the zone database.
+    if not is_zone_name(name.strip()):
         raise InvalidImport(
             f"unknown timezone {name!r}: use an IANA name such as Europe/Berlin or UTC"
-        ) from None
+        )
+    return ZoneInfo(name.strip())
 
 
 def parse_mmf_csv(stream: TextIO, timezone: str | ZoneInfo = "UTC") -> Iterator[MMFRow]:
