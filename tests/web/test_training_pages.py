@@ -5,9 +5,11 @@ and retirement, and the dashboard and navigation showing them beside runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
@@ -23,6 +25,7 @@ from fitness.db.rides import (
     import_rides,
     update_ride_with_history,
 )
+from fitness.db.stats import local_today
 from fitness.lift_models import Lift
 from fitness.ride_models import Ride
 from tests.factories import RideFactory
@@ -370,3 +373,16 @@ def test_a_ride_edited_meanwhile_shows_the_conflict_and_keeps_the_users_input(
     stored = get_ride_by_id(ride.id)
     assert stored is not None
     assert (stored.version, stored.name, stored.avg_power) == (3, "Renamed by phone", 240.0)
+
+
+def test_the_weekly_volume_counts_the_working_sets_of_recent_lifts(browser: TestClient) -> None:
+    lift = recorded_lifts()[0]
+    start = datetime.combine(local_today() - timedelta(days=1), time(12), tzinfo=UTC)
+    recent = dataclasses.replace(lift, id="hevy_recent", datetime_utc=start, end_utc=None)
+    import_lifts([recent], changed_by="hevy sync")
+    working = [s for e in lift.exercises for s in e.sets if s.type != "warmup"]
+    volume = sum((s.weight_kg or 0) * (s.reps or 0) for s in working)
+
+    shown = text_of(browser.get("/app/lifts"))
+
+    assert f"{volume:,.0f} {len(working)} 1" in shown
