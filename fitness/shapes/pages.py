@@ -1,10 +1,11 @@
-"""What the pages take beyond the API's shapes: the units to show, the runs list's filters,
-a run page's history position."""
+"""What the pages take beyond the API's shapes: the units to show, the runs and rides lists'
+filters, a run's (ride's, lift's) page's history position."""
 
 from __future__ import annotations
 
 from fitness.rules import Identifier, RunSource, RunType
 from fitness.shapes import Query
+from fitness.shapes.rides import RideListQuery
 from fitness.shapes.runs import RunListQuery
 from fitness.stats_models import Units
 
@@ -29,4 +30,11 @@ class RunPageQuery(Query):
 
     history: str | None = None
     """`next_cursor` of the history shown before (opaque)."""
+    units: Units | None = None
+
+
+class RidesPageQuery(RideListQuery):
+    """The rides list: the API's query and filters (days in the runner's zone), and the
+    units to show."""
+
     units: Units | None = None

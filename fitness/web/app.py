@@ -1,8 +1,8 @@
 """The pages as one Starlette application, mounted at `/app` by fitness.api.app, and the
 redirects from `/` and `/app` to the dashboard.
 
-Each module of fitness/web serves one area (dashboard, runs, shoes, import, connections,
-login) and exports its `routes`; `MODULES` lists them. The pages run behind
+Each module of fitness/web serves one area (dashboard, runs, rides, lifts, shoes, bikes,
+import, connections, login) and exports its `routes`; `MODULES` lists them. The pages run behind
 `PageSessions` (fitness.web.sessions) and answer every error with an HTML page: the same
 status and words as the API's problem documents (fitness.api.errors.ANSWERS), never a
 traceback.
@@ -28,7 +28,17 @@ from fitness import errors as lib
 from fitness.api.errors import ANSWERS, DATABASE_UNAVAILABLE_DETAIL
 from fitness.config import Settings
 from fitness.server.auth import PublicRoute
-from fitness.web import connections, dashboard, imports, login, runs, shoes
+from fitness.web import (
+    bikes,
+    connections,
+    dashboard,
+    imports,
+    lifts,
+    login,
+    rides,
+    runs,
+    shoes,
+)
 from fitness.web.forms import PageRefused
 from fitness.web.rendering import api_answer, error_page
 from fitness.web.sessions import OpenMount, PageSessions, Sessions
@@ -37,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 MOUNT_PATH: Final = "/app"
 STATIC_DIRECTORY: Final = Path(__file__).parent / "static"
-MODULES = (login, dashboard, runs, shoes, imports, connections)
+MODULES = (login, dashboard, runs, rides, lifts, shoes, bikes, imports, connections)
 
 
 def create_pages(settings: Settings) -> Starlette:

@@ -1,6 +1,7 @@
 """The dashboard: this week, month and year against the ones before, the weekly distance of
-the last 52 weeks, training load over the last 6 months, the shoes in use and the runs of
-late, all from fitness.db.stats and fitness.db.runs.
+the last 52 weeks, training load over the last 6 months, the shoes in use and the runs,
+rides and lifts of late, all from fitness.db.stats, fitness.db.runs, fitness.db.rides and
+fitness.db.lifts.
 
 The statistics are independent questions, so they are asked at once, each on its own pooled
 connection: the page takes as long as the slowest of them, not their sum.
@@ -20,6 +21,8 @@ from starlette.routing import Route
 
 from fitness.config import Settings
 from fitness.db import stats
+from fitness.db.lifts import list_lifts
+from fitness.db.rides import list_rides
 from fitness.db.runs import list_run_details
 from fitness.shapes.pages import UnitsQuery
 from fitness.stats_models import PeriodTotal, Totals
@@ -30,6 +33,8 @@ from fitness.web.rendering import render
 WEEKS_SHOWN: Final = 52
 LOAD_DAYS: Final = 182
 RECENT_RUNS: Final = 8
+RECENT_RIDES: Final = 5
+RECENT_LIFTS: Final = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,7 @@ async def dashboard(request: Request) -> Response:
     today = await run_in_threadpool(stats.local_today)
     this_month = today.replace(day=1)
     last_month = (this_month - timedelta(days=1)).replace(day=1)
-    weeks, months, years, load, wear, recent = await asyncio.gather(
+    weeks, months, years, load, wear, recent, rides, lifts = await asyncio.gather(
         run_in_threadpool(
             stats.get_totals, "week", today - timedelta(weeks=WEEKS_SHOWN - 1), today, units=units
         ),
@@ -67,6 +72,8 @@ async def dashboard(request: Request) -> Response:
         ),
         run_in_threadpool(stats.get_shoe_wear, retired=False, units=units),
         run_in_threadpool(list_run_details, limit=RECENT_RUNS, tz=settings.timezone),
+        run_in_threadpool(list_rides, limit=RECENT_RIDES),
+        run_in_threadpool(list_lifts, limit=RECENT_LIFTS),
     )
     comparisons = [
         _compare("This week", "Last week", weeks),
@@ -95,6 +102,8 @@ async def dashboard(request: Request) -> Response:
         "load_weeks": load.days[-1::-7][:26],
         "wear": wear,
         "recent": recent.runs,
+        "recent_rides": rides.rides,
+        "recent_lifts": lifts.lifts,
         "today": today,
     }
     return render(request, "dashboard.html", context, status=422 if errors else 200)

@@ -2,18 +2,26 @@
 tests and the README's screenshot show.
 
 Four or five runs a week ending yesterday, a long run on Sundays, a build-up to a race,
-three shoes (one of them retired) and heart rates for most runs.
+three shoes (one of them retired) and heart rates for most runs; and a rider's and
+lifter's last weeks beside them (`load_sample_training`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from datetime import UTC, date, datetime, time, timedelta
 
+from fitness.db.bikes import bikes_for_names
+from fitness.db.lifts import import_lifts
+from fitness.db.rides import import_rides
 from fitness.db.runs import import_runs
 from fitness.db.shoes import create_shoe, retire_shoe_by_id, set_shoe_mileage_limits
+from fitness.lift_models import Lift
 from fitness.models import Run
+from fitness.ride_models import Ride
+from tests.fakes.hevy import recorded_lifts
 
 SEED = 15
 SHOES = ("Hoka Clifton 9", "Saucony Endorphin Speed 3", "Brooks Ghost 15")
@@ -69,3 +77,53 @@ def sample_runs(today: date) -> list[Run]:
             )
         )
     return runs
+
+
+BIKE = "Canyon Endurace"
+
+
+def load_sample_training(today: date) -> tuple[list[Ride], list[Lift]]:
+    """A bike with a ride every Saturday and an indoor trainer ride every Tuesday of the 8
+    weeks before `today`, and the recorded Hevy workouts repeated twice a week over the last
+    4 weeks; return the rides and lifts."""
+    bike_id = bikes_for_names([BIKE])[BIKE]
+    rng = random.Random(SEED)
+    rides: list[Ride] = []
+    lifts: list[Lift] = []
+    workouts = recorded_lifts()
+    for offset in range(1, 57):
+        day = today - timedelta(days=offset)
+        start = datetime.combine(day, time(9, 0), tzinfo=UTC)
+        if day.weekday() in (1, 5):
+            indoor = day.weekday() == 1
+            distance = round(rng.uniform(15, 22) if indoor else rng.uniform(28, 45), 2)
+            rides.append(
+                Ride(
+                    id=f"strava_{8_000_000_000 + offset}",
+                    datetime_utc=start,
+                    type="Virtual Ride" if indoor else "Road Ride",
+                    indoor=indoor,
+                    distance=distance,
+                    duration=round(distance * rng.gauss(190, 8)),
+                    source="Strava",
+                    avg_heart_rate=round(rng.gauss(138, 5)),
+                    avg_power=round(rng.gauss(195, 12)),
+                    kilojoules=round(rng.gauss(700, 60)),
+                    bike_id=None if indoor else bike_id,
+                    name="Zwift" if indoor else "Saturday ride",
+                )
+            )
+        if offset <= 28 and day.weekday() in (0, 3):
+            workout = workouts[offset % len(workouts)]
+            length = (workout.end_utc or workout.datetime_utc) - workout.datetime_utc
+            lifts.append(
+                dataclasses.replace(
+                    workout,
+                    id=f"hevy_sample_{offset}",
+                    datetime_utc=start + timedelta(hours=9),
+                    end_utc=start + timedelta(hours=9) + length,
+                )
+            )
+    import_rides(rides)
+    import_lifts(lifts, changed_by="hevy sync")
+    return rides, lifts

@@ -31,7 +31,7 @@ from fitness.db.runs_history import get_run_history
 from fitness.db.shoes import get_shoe_by_id
 from fitness.db.stats import local_today
 from tests.guarantees.conftest import TOKEN, Served, serving
-from tests.web.sample import load_sample_year
+from tests.web.sample import load_sample_training, load_sample_year
 
 CHROMIUM = Path("/usr/bin/chromium")
 # What this machine's closed network and a root user need (see README, Development).
@@ -250,20 +250,35 @@ def test_every_page_fits_a_phone_and_a_desktop(chromium: Browser, served: Served
     labelled."""
     runs = load_sample_year(local_today())
     run = runs[-3]
+    rides, lifts = load_sample_training(local_today())
+    ride, lift = rides[0], lifts[0]
     with served.client() as api:
         api.patch(f"/runs/{run.id}", json={"distance": run.distance + 0.2, "change_reason": "GPS"})
+        edits = [
+            api.patch(f"/rides/{ride.id}", json={"avg_power": 230, "change_reason": "power"}),
+            api.patch(f"/lifts/{lift.id}", json={"title": "Push, heavy"}),
+        ]
+    assert [edit.status_code for edit in edits] == [200, 200]
     paths = {
         "dashboard": "/app/",
         "runs": "/app/runs",
         "runs-filtered": "/app/runs?shoe_id=hoka_clifton_9&type=Outdoor+Run",
         "run": f"/app/runs/{run.id}",
         "restore": f"/app/runs/{run.id}/versions/1/restore",
+        "rides": "/app/rides",
+        "rides-filtered": "/app/rides?bike_id=canyon_endurace&type=Road+Ride",
+        "ride": f"/app/rides/{ride.id}",
+        "ride-restore": f"/app/rides/{ride.id}/versions/1/restore",
+        "lifts": "/app/lifts",
+        "lift": f"/app/lifts/{lift.id}",
+        "lift-restore": f"/app/lifts/{lift.id}/versions/1/restore",
+        "bikes": "/app/bikes",
         "shoes": "/app/shoes",
         "shoe-merge": "/app/shoes/saucony_endorphin_speed_3/merge?kept_shoe_id=hoka_clifton_9",
         "import": "/app/import",
         "connections": "/app/connections",
     }
-    missing = {"not-found": "/app/runs/strava_404"}
+    missing = {"not-found": "/app/runs/strava_404", "ride-not-found": "/app/rides/strava_404"}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     problems = []
     for width in WIDTHS:

@@ -29,7 +29,10 @@ def test_syncing_strava_from_the_page(strava: FakeStrava, browser: TestClient) -
 
     assert response.status_code == 200
     text = text_of(response)
-    assert "Fetched 8 activities: 6 new runs, 0 already stored, 2 other activities." in text
+    assert (
+        "Fetched 8 activities: 6 new runs, 0 already stored, 1 new ride (0 already stored),"
+        " 1 other activities." in text
+    )
     assert "Synced up to 2025-01-09 12:00." in text
     assert len(get_all_runs()) == 6
 

@@ -165,7 +165,8 @@ def test_a_strava_archive_is_checked_then_imported(browser: TestClient, tmp_path
     assert report.status_code == 200
     text = text_of(report)
     assert "Rows 8 Would be imported 6 Already stored 0" in text
-    assert "Other activities: Ride 1, Walk 1." in text
+    assert "Rides that would be imported 1 Rides already stored 0" in text
+    assert "Other activities: Walk 1." in text
     assert get_all_runs() == []
     done = wait_for_report(browser, start(browser, report).headers["location"])
     assert "Done: 6 runs imported." in text_of(done)
@@ -190,7 +191,8 @@ def test_activity_files_are_checked_then_imported(browser: TestClient) -> None:
     assert report.status_code == 200
     text = text_of(report)
     assert "Would be imported 2 Already stored 0" in text
-    assert "Other activities 1 Bad files 1" in text
+    assert "Rides that would be imported 1 Rides already stored 0 Other activities 0" in text
+    assert "Bad files 1" in text
     assert "broken.fit:" in text
     assert get_all_runs() == []
     done = wait_for_report(browser, start(browser, report).headers["location"])
