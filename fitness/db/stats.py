@@ -4,8 +4,10 @@ training load and records, over the log as it is or, with `as_of`, as it stood t
 Every statement starts from the same CTE, `counted` (the runs that count: not deleted, not
 marked a duplicate of another run), read
 from `runs` or, with `as_of`, from each run's newest snapshot in `runs_history` at that
-time. Local days are the runner's: `tz` (an IANA zone, default `FITNESS_TIMEZONE`).
-Distances are miles inside and come out in `units` (`mi` or `km`, default
+time. Totals, rolling sums and training load take `sport`: with `ride` or `all` the CTE
+holds the rides that count (not deleted; from `rides`, or with `as_of` from
+`rides_history`) instead of or beside the runs. Local days are the runner's: `tz` (an
+IANA zone, default `FITNESS_TIMEZONE`). Distances are miles inside and come out in `units` (`mi` or `km`, default
 `FITNESS_UNITS`); durations are seconds; paces are seconds per mile or kilometre.
 """
 
@@ -40,6 +42,7 @@ from fitness.rules import (
 from fitness.stats_models import (
     KM_PER_MILE,
     PERIODS,
+    SPORTS,
     UNITS,
     WEEK_STARTS,
     BandRecord,
@@ -58,6 +61,7 @@ from fitness.stats_models import (
     ShoeMileage,
     ShoeMonth,
     ShoeWear,
+    Sport,
     Streak,
     Totals,
     TrainingLoad,
@@ -113,16 +117,26 @@ EDDINGTON_SLACK: Final = 1e-9
 # The runs that count toward every statistic, ONE fragment for all of them. `{runs}` is
 # `runs` itself or, with as_of, each run's newest snapshot at that time with the time it was
 # deleted (a run imported after as_of has no snapshot yet, so it is absent). A run marked a
-# duplicate of another counts once, as the run it is a duplicate of.
+# duplicate of another counts once, as the run it is a duplicate of. With `sport` `ride` or
+# `all`, `{rides}` adds the rides that count the same way (rides have no duplicates, shoes
+# or races: those columns are NULL) and with `ride`, `{runs}` is empty.
 _COUNTED: Final = """
 counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
            run.shoe_id, run.race_name, run.race_distance, run.race_time
     FROM {runs} AS run
     WHERE run.deleted_at IS NULL
-      AND run.duplicate_of IS NULL
+      AND run.duplicate_of IS NULL{rides}
 )"""
+_RIDES: Final = """
+    UNION ALL
+    SELECT ride.id, ride.datetime_utc, ride.distance, ride.duration, ride.avg_heart_rate,
+           NULL::text, NULL::text, NULL::float8, NULL::float8
+    FROM {rides} AS ride
+    WHERE ride.deleted_at IS NULL"""
 _RUNS_NOW: Final = "runs"
+# No runs (rides only), with the columns of `runs`.
+_RUNS_NONE: Final = "(SELECT * FROM runs WHERE false)"
 _RUNS_AS_OF: Final = """(
         SELECT DISTINCT ON (h.run_id)
                h.run_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
@@ -132,23 +146,51 @@ _RUNS_AS_OF: Final = """(
         WHERE h.changed_at <= %(as_of)s
         ORDER BY h.run_id, h.version_number DESC
     )"""
+_RIDES_NOW: Final = "rides"
+_RIDES_AS_OF: Final = """(
+        SELECT DISTINCT ON (h.ride_id)
+               h.ride_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
+               CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
+        FROM rides_history AS h
+        WHERE h.changed_at <= %(as_of)s
+        ORDER BY h.ride_id, h.version_number DESC
+    )"""
+
+
+def _counted(sport: Sport, *, as_of: bool, materialized: str) -> str:
+    """The CTE `counted` for `sport`: the runs (`run`), the rides (`ride`, every run-only
+    column NULL) or both (`all`), now or as of %(as_of)s."""
+    runs, rides = (_RUNS_AS_OF, _RIDES_AS_OF) if as_of else (_RUNS_NOW, _RIDES_NOW)
+    return _COUNTED.format(
+        runs=_RUNS_NONE if sport == "ride" else runs,
+        rides="" if sport == "run" else _RIDES.format(rides=rides),
+        materialized=materialized,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Statement:
-    """One statistic's SQL, over the current runs and over the runs as of a time."""
+    """One statistic's SQL by (sport, as of a time or not): over the current runs and over
+    the runs as of a time, and for a statistic taking `sports`, over rides and both too."""
 
-    now: str
-    as_of: str
+    texts: dict[tuple[Sport, bool], str]
 
     @classmethod
-    def of(cls, body: str) -> _Statement:
+    def of(cls, body: str, *, sports: tuple[Sport, ...] = ("run",)) -> _Statement:
         # `runs` is inlined into each use, so that a range becomes an index scan and a
         # minimum an index lookup; the snapshots are worked out once.
-        return cls(
-            now="WITH " + _COUNTED.format(runs=_RUNS_NOW, materialized="NOT MATERIALIZED") + body,
-            as_of="WITH " + _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body,
-        )
+        texts = {
+            (sport, as_of): "WITH "
+            + _counted(
+                sport,
+                as_of=as_of,
+                materialized="MATERIALIZED" if as_of else "NOT MATERIALIZED",
+            )
+            + body
+            for sport in sports
+            for as_of in (False, True)
+        }
+        return cls(texts=texts)
 
 
 def _local_day(instant: str) -> str:
@@ -221,7 +263,8 @@ FROM periods AS p
 LEFT JOIN in_periods AS i ON i.start = p.start
 GROUP BY p.start
 ORDER BY p.start
-"""
+""",
+    sports=SPORTS,
 )
 
 _PERIOD_STEPS: Final = {"day": "1 day", "week": "7 days", "month": "1 month", "year": "1 year"}
@@ -237,9 +280,13 @@ def get_totals(
     week_start: WeekStart | None = None,
     units: Units | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "run",
     conn: Connection | None = None,
 ) -> Totals:
     """Distance, duration, run count and pace per day, week, month or year.
+
+    `sport` chooses what counts: `run` (the default), `ride` (rides not deleted; with
+    `as_of`, each ride's newest version then) or `all` (both); `runs` then counts rides.
 
     Every period from the one holding `start` to the one holding `end` is present, empty
     ones as zeros (pace None); each `PeriodTotal.start` is the period's first local day, and
@@ -254,12 +301,13 @@ def get_totals(
     """
     if period not in PERIODS:
         raise InvalidParameters({"period": f"must be one of {', '.join(PERIODS)}"})
-    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of, sport=sport)
     params = options.params(first_day=start, last_day=end)
     params |= {"period": period, "step": _PERIOD_STEPS[period]}
     rows = _fetch(_TOTALS, params, options, conn, model_row(PeriodTotal))
     return Totals(
         period=period,
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         week_start=options.week_start,
@@ -295,7 +343,8 @@ SELECT r.day AS date, r.distance::float8 * %(per_mile)s AS distance
 FROM rolled AS r, bounds AS b
 WHERE r.day >= b.first_day
 ORDER BY r.day
-"""
+""",
+    sports=SPORTS,
 )
 
 
@@ -308,13 +357,15 @@ def get_rolling_sums(
     tz: str | None = None,
     units: Units | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "run",
     conn: Connection | None = None,
 ) -> RollingSums:
     """For every local day from `start` to `end`, the distance of the `window` days ending
     with it (1 to 3,660 days: 7, 28 and 365 are the usual ones).
 
-    Defaults for `start` and `end` as in `get_totals`; runs before `start` count toward the
-    first days' windows. Bad parameters raise `InvalidParameters`.
+    Defaults for `start` and `end` and what `sport` counts (`run`, `ride` or `all`) as in
+    `get_totals`; runs before `start` count toward the first days' windows. Bad parameters
+    raise `InvalidParameters`.
 
     >>> get_rolling_sums(7, date(2025, 3, 1), date(2025, 3, 1)).days   # doctest: +SKIP
     (RollingDay(date=datetime.date(2025, 3, 1), distance=31.4),)
@@ -323,12 +374,13 @@ def get_rolling_sums(
         raise InvalidParameters({"window": "must be a whole number of days"})
     if not 1 <= window <= MAX_WINDOW_DAYS:
         raise InvalidParameters({"window": f"must be from 1 to {MAX_WINDOW_DAYS:,} days"})
-    options = _options(tz=tz, units=units, as_of=as_of)
+    options = _options(tz=tz, units=units, as_of=as_of, sport=sport)
     params = options.params(first_day=start, last_day=end)
     params |= {"window": window, "preceding": window - 1}
     rows = _fetch(_ROLLING, params, options, conn, model_row(RollingDay))
     return RollingSums(
         window=window,
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         days=tuple(rows),
@@ -691,7 +743,8 @@ SELECT 'week', g.start, NULL, NULL, NULL, NULL,
 FROM week_growth AS g, origin AS o
 WHERE g.start >= {_period_start("o.first_day")}
 ORDER BY 1, 2
-"""
+""",
+    sports=SPORTS,
 )
 
 
@@ -706,6 +759,7 @@ def get_training_load(
     resting_hr: float | None = None,
     max_hr: float | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "all",
     conn: Connection | None = None,
 ) -> TrainingLoad:
     """TRIMP, CTL, ATL, TSB and the acute:chronic ratio for every local day from `start` to
@@ -720,11 +774,17 @@ def get_training_load(
     Defaults for `start` and `end` as in `get_totals`. Bad parameters raise
     `InvalidParameters`.
 
+    `sport` defaults to `all`: TRIMP is heart-rate based, so a ride counts exactly as a
+    run does (its minutes and average heart rate, the same coefficients), a ride without
+    a heart rate adds nothing and is counted in `runs_without_heart_rate`, and its
+    distance counts in the weeks. `run` or `ride` keeps to one (`run` for running
+    mileage's 10% rule).
+
     >>> load = get_training_load(date(2025, 1, 1), date(2025, 1, 31))   # doctest: +SKIP
     >>> round(load.days[-1].tsb, 1)
     -4.2
     """
-    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of, sport=sport)
     settings = get_settings()
     resting = settings.resting_hr if resting_hr is None else resting_hr
     maximum = settings.max_hr if max_hr is None else max_hr
@@ -776,6 +836,7 @@ def get_training_load(
                 )
             )
     return TrainingLoad(
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         week_start=options.week_start,
@@ -1046,6 +1107,7 @@ class _Options:
     units: Units
     week_start: WeekStart
     as_of: datetime | None
+    sport: Sport
     # The moment the statistic describes: as_of, or now.
     moment: datetime
 
@@ -1089,6 +1151,7 @@ def _options(
     units: str | None,
     as_of: datetime | None,
     week_start: str | None = None,
+    sport: str = "run",
 ) -> _Options:
     settings = get_settings()
     errors: dict[str, str] = {}
@@ -1110,6 +1173,8 @@ def _options(
             a_moment_of_the_log(as_of)
         except ValueError as error:
             errors["as_of"] = str(error)
+    if sport not in SPORTS:
+        errors["sport"] = f"must be one of {', '.join(SPORTS)}"
     if errors:
         raise InvalidParameters(errors)
     return _Options(
@@ -1117,6 +1182,7 @@ def _options(
         units=cast(Units, unit),
         week_start=cast(WeekStart, first_weekday),
         as_of=as_of,
+        sport=cast(Sport, sport),
         moment=as_of if as_of is not None else datetime.now(UTC),
     )
 
@@ -1146,7 +1212,7 @@ def _fetch(
     conn: Connection | None,
     row_factory: RowFactory[Row] = dict_row,  # type: ignore[assignment]
 ) -> list[Row]:
-    query = statement.now if options.as_of is None else statement.as_of
+    query = statement.texts[options.sport, options.as_of is not None]
     with connection(conn) as active, active.cursor(row_factory=row_factory) as cur:
         try:
             cur.execute(query, params)
