@@ -7,8 +7,9 @@ from `runs` or, with `as_of`, from each run's newest snapshot in `runs_history` 
 time. Totals, rolling sums and training load take `sport`: with `ride` or `all` the CTE
 holds the rides that count (not deleted; from `rides`, or with `as_of` from
 `rides_history`) instead of or beside the runs. Local days are the runner's: `tz` (an
-IANA zone, default `FITNESS_TIMEZONE`). Distances are miles inside and come out in `units` (`mi` or `km`, default
-`FITNESS_UNITS`); durations are seconds; paces are seconds per mile or kilometre.
+IANA zone, default `FITNESS_TIMEZONE`). Distances are miles inside and come out in
+`units` (`mi` or `km`, default `FITNESS_UNITS`); durations are seconds; paces are seconds
+per mile or kilometre.
 """
 
 from __future__ import annotations
