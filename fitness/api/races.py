@@ -6,17 +6,25 @@ distance comes from these races (fitness.db.stats.get_records).
 
 from __future__ import annotations
 
+from typing import Final
+
 from starlette.concurrency import run_in_threadpool
 
 from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations
-from fitness.api.runs import CHANGE
 from fitness.db import races as db_races
 from fitness.models import RunDetail
 from fitness.shapes.races import RaceSet
 from fitness.shapes.runs import ChangeNote
 
 api = Operations(tag="races")
+# What every race change declares, as a run edit does: If-Match, the run back with its ETag.
+CHANGE: Final = {
+    "if_match": True,
+    "response": RunDetail,
+    "etag": True,
+    "errors": (400, 404, 412, 413, 422),
+}
 
 
 @api.put("/runs/{run_id}/race", body=RaceSet, operation_id="setRunRace", **CHANGE)
