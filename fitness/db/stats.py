@@ -119,25 +119,17 @@ EDDINGTON_SLACK: Final = 1e-9
 # `runs` itself or, with as_of, each run's newest snapshot at that time with the time it was
 # deleted (a run imported after as_of has no snapshot yet, so it is absent). A run marked a
 # duplicate of another counts once, as the run it is a duplicate of. With `sport` `ride` or
-# `all`, `{rides}` adds the rides that count the same way (rides have no duplicates, shoes
-# or races: those columns are NULL) and with `ride`, `{runs}` is empty.
+# `all`, `{runs}` is the rides (or runs and rides) in the same columns: rides have no
+# duplicates, shoes or races, so those are NULL and every ride not deleted counts.
 _COUNTED: Final = """
 counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
            run.shoe_id, run.race_name, run.race_distance, run.race_time
     FROM {runs} AS run
     WHERE run.deleted_at IS NULL
-      AND run.duplicate_of IS NULL{rides}
+      AND run.duplicate_of IS NULL
 )"""
-_RIDES: Final = """
-    UNION ALL
-    SELECT ride.id, ride.datetime_utc, ride.distance, ride.duration, ride.avg_heart_rate,
-           NULL::text, NULL::text, NULL::float8, NULL::float8
-    FROM {rides} AS ride
-    WHERE ride.deleted_at IS NULL"""
 _RUNS_NOW: Final = "runs"
-# No runs (rides only), with the columns of `runs`.
-_RUNS_NONE: Final = "(SELECT * FROM runs WHERE false)"
 _RUNS_AS_OF: Final = """(
         SELECT DISTINCT ON (h.run_id)
                h.run_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
@@ -147,26 +139,46 @@ _RUNS_AS_OF: Final = """(
         WHERE h.changed_at <= %(as_of)s
         ORDER BY h.run_id, h.version_number DESC
     )"""
-_RIDES_NOW: Final = "rides"
-_RIDES_AS_OF: Final = """(
+# The rides in the columns of _RUNS_AS_OF, now and as of a time (from rides_history).
+_RIDE_ONLY_COLUMNS: Final = """NULL::text AS shoe_id, NULL::text AS duplicate_of,
+               NULL::text AS race_name, NULL::float8 AS race_distance,
+               NULL::float8 AS race_time"""
+_RIDES_NOW: Final = f"""(
+        SELECT r.id, r.datetime_utc, r.distance, r.duration, r.avg_heart_rate,
+               {_RIDE_ONLY_COLUMNS}, r.deleted_at
+        FROM rides AS r
+    )"""
+_RIDES_AS_OF: Final = f"""(
         SELECT DISTINCT ON (h.ride_id)
                h.ride_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
+               {_RIDE_ONLY_COLUMNS},
                CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
         FROM rides_history AS h
         WHERE h.changed_at <= %(as_of)s
         ORDER BY h.ride_id, h.version_number DESC
     )"""
+# Runs and rides: neither arm has a WHERE, so PostgreSQL pulls both up into one append of
+# the two tables and the conditions on `run` become each table's own (index ranges).
+_RUNS_AND_RIDES: Final = """(
+        SELECT r.id, r.datetime_utc, r.distance, r.duration, r.avg_heart_rate,
+               r.shoe_id, r.duplicate_of, r.race_name, r.race_distance, r.race_time,
+               r.deleted_at
+        FROM {runs} AS r
+        UNION ALL
+        SELECT * FROM {rides} AS r
+    )"""
 
 
 def _counted(sport: Sport, *, as_of: bool, materialized: str) -> str:
-    """The CTE `counted` for `sport`: the runs (`run`), the rides (`ride`, every run-only
-    column NULL) or both (`all`), now or as of %(as_of)s."""
+    """The CTE `counted` for `sport`: the runs (`run`), the rides (`ride`) or both (`all`),
+    now or as of %(as_of)s."""
     runs, rides = (_RUNS_AS_OF, _RIDES_AS_OF) if as_of else (_RUNS_NOW, _RIDES_NOW)
-    return _COUNTED.format(
-        runs=_RUNS_NONE if sport == "ride" else runs,
-        rides="" if sport == "run" else _RIDES.format(rides=rides),
-        materialized=materialized,
-    )
+    activities = {
+        "run": runs,
+        "ride": rides,
+        "all": _RUNS_AND_RIDES.format(runs=runs, rides=rides),
+    }[sport]
+    return _COUNTED.format(runs=activities, materialized=materialized)
 
 
 @dataclass(frozen=True, slots=True)
