@@ -10,7 +10,7 @@ the session is in another zone.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, Field, fields
 from typing import Any, TypeVar
 
@@ -84,6 +84,32 @@ def model_row(cls: type[T]) -> BaseRowFactory[T]:
         return maker
 
     return model_row_
+
+
+def model_maker(cls: type[T], names: tuple[str, ...]) -> Callable[[Sequence[Any]], T]:
+    """A function building a `cls` from a sequence of values for the fields `names`, in
+    that order, without `__init__` (a third of its time): for answers assembled from
+    several kinds of row, where no single row factory fits.
+
+    Only for frozen, slotted dataclasses whose `__post_init__` has nothing to do with these
+    values (it is not called); fields not in `names` get their defaults.
+
+    >>> model_maker(Streak, ("days", "first_day", "last_day"))((0, None, None))
+    ...                                                            # doctest: +SKIP
+    Streak(days=0, first_day=None, last_day=None)
+    """
+    known = {field.name: field for field in fields(cls)}  # type: ignore[arg-type]
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no fields {unknown}")
+    defaults = [
+        (getattr(cls, name).__set__, field) for name, field in known.items() if name not in names
+    ]
+    for _, field in defaults:
+        if field.default is MISSING and field.default_factory is MISSING:
+            raise TypeError(f"{cls.__name__}.{field.name} has no value and no default")
+    setters: list[Setter] = [getattr(cls, name).__set__ for name in names]
+    return _compile(cls, setters, defaults, None)
 
 
 def _compile(
