@@ -17,10 +17,13 @@ from fitness.models import SHAPE
 Period = Literal["day", "week", "month", "year"]
 Units = Literal["mi", "km"]
 WeekStart = Literal["monday", "sunday"]
+# What a statistic counts: runs, rides, or both (issue 16).
+Sport = Literal["run", "ride", "all"]
 
 PERIODS: Final = ("day", "week", "month", "year")
 UNITS: Final = ("mi", "km")
 WEEK_STARTS: Final = ("monday", "sunday")
+SPORTS: Final = ("run", "ride", "all")
 KM_PER_MILE: Final = 1.609344
 # A field named `date` would hide the type `date` from its own annotation (as the API reads
 # the annotations to encode and document an answer), so it is spelled this way there.
@@ -32,7 +35,8 @@ LocalDay: TypeAlias = date
 class PeriodTotal:
     """One day, week, month or year: `start` is its first local day.
 
-    `pace` is seconds per unit over the period's runs, None when nothing was run.
+    `pace` is seconds per unit over the period's activities, None when there were none;
+    `runs` counts the activities the answer's `sport` selects (rides too, for `ride`/`all`).
     """
 
     start: date
@@ -45,9 +49,11 @@ class PeriodTotal:
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Totals:
-    """Every period from the one holding `first_day` to the one holding `last_day`."""
+    """Every period from the one holding `first_day` to the one holding `last_day`, over
+    the activities of `sport` (`run`, `ride` or `all`)."""
 
     period: Period
+    sport: Sport
     units: Units
     tz: str
     week_start: WeekStart
@@ -66,7 +72,10 @@ class RollingDay:
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollingSums:
+    """The rolling distance of the activities of `sport` (`run`, `ride` or `all`)."""
+
     window: int
+    sport: Sport
     units: Units
     tz: str
     days: tuple[RollingDay, ...]
@@ -143,9 +152,11 @@ class ShoeWear:
 class LoadDay:
     """One local day of training load.
 
-    `trimp` is the day's Banister TRIMP (runs without heart rate add nothing and are counted
-    in `runs_without_heart_rate`); `ctl` and `atl` are its 42- and 7-day exponentially
-    weighted averages up to and including this day.
+    `trimp` is the day's Banister TRIMP over the activities the answer's `sport` selects
+    (a ride counts as a run does, from its minutes and average heart rate); activities
+    without heart rate add nothing and are counted in `runs_without_heart_rate` (rides
+    too); `ctl` and `atl` are its 42- and 7-day exponentially weighted averages up to and
+    including this day.
     """
 
     date: LocalDay
@@ -186,8 +197,10 @@ class LoadWeek:
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TrainingLoad:
-    """Training load per day and week-over-week mileage growth, for one date range."""
+    """Training load per day and week-over-week distance growth, for one date range, over
+    the activities of `sport` (`all`, the default, counts rides beside runs)."""
 
+    sport: Sport
     units: Units
     tz: str
     week_start: WeekStart

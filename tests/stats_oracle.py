@@ -1,4 +1,5 @@
-"""The statistics of fitness.db.stats computed the plain way, in Python over `Run`s.
+"""The statistics of fitness.db.stats computed the plain way, in Python over `Run`s (and,
+for totals, rolling sums and training load, `Ride`s: the same fields, counted alike).
 
 The tests check the SQL against these, computed from the runs each test made; the
 benchmark times them over fetched rows, which is how the upstream project computes its
@@ -15,11 +16,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from fitness.models import Run
+from fitness.ride_models import Ride
+
+# What totals, rolling sums and training load count with sport=ride or all.
+Activity = Run | Ride
 
 KM_PER_MILE = 1.609344
 
 
-def local_day(run: Run, tz: str) -> date:
+def local_day(run: Activity, tz: str) -> date:
     return run.datetime_utc.astimezone(ZoneInfo(tz)).date()
 
 
@@ -54,7 +59,7 @@ class Total:
 
 
 def totals(
-    runs: Iterable[Run],
+    runs: Iterable[Activity],
     period: str,
     first: date,
     last: date,
@@ -63,7 +68,7 @@ def totals(
     per_mile: float = 1.0,
 ) -> list[Total]:
     """Every period from the one holding `first` to the one holding `last`."""
-    by_period: dict[date, list[Run]] = defaultdict(list)
+    by_period: dict[date, list[Activity]] = defaultdict(list)
     for run in runs:
         by_period[period_start(local_day(run, tz), period, week_start)].append(run)
     result = []
@@ -81,7 +86,7 @@ def totals(
     return result
 
 
-def daily_distance(runs: Iterable[Run], tz: str = "UTC") -> dict[date, float]:
+def daily_distance(runs: Iterable[Activity], tz: str = "UTC") -> dict[date, float]:
     days: dict[date, float] = defaultdict(float)
     for run in runs:
         days[local_day(run, tz)] += run.distance
@@ -89,7 +94,7 @@ def daily_distance(runs: Iterable[Run], tz: str = "UTC") -> dict[date, float]:
 
 
 def rolling(
-    runs: Iterable[Run],
+    runs: Iterable[Activity],
     window: int,
     first: date,
     last: date,
@@ -110,7 +115,7 @@ TRIMP_MALE = (0.64, 1.92)
 
 
 def trimp(
-    run: Run, resting: float, maximum: float, coefficients: tuple[float, float] = TRIMP_MALE
+    run: Activity, resting: float, maximum: float, coefficients: tuple[float, float] = TRIMP_MALE
 ) -> float:
     if run.avg_heart_rate is None:
         return 0.0
@@ -129,7 +134,7 @@ class Load:
 
 
 def training_load(
-    runs: list[Run],
+    runs: list[Activity],
     first: date,
     last: date,
     tz: str = "UTC",
@@ -159,7 +164,7 @@ def training_load(
 
 
 def weekly_distances(
-    runs: Iterable[Run], first: date, last: date, tz: str = "UTC", week_start: str = "monday"
+    runs: Iterable[Activity], first: date, last: date, tz: str = "UTC", week_start: str = "monday"
 ) -> list[tuple[date, float, float]]:
     """(week start, distance, previous week's distance) for every week in the range."""
     weeks = {

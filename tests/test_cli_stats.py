@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from fitness.cli import main
+from fitness.db.rides import import_rides
 from fitness.db.runs import bulk_create_runs
 from fitness.db.shoes import create_shoe
 from fitness.db.stats import get_shoe_wear
-from tests.factories import RunFactory
+from tests.factories import RideFactory, RunFactory
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -133,6 +134,41 @@ def test_shoe_limits_in_km_then_shoes_shows_them(
     assert "2024-01-01 to 2024-01-01" in out and "2024-01" in out
 
 
+def test_sport_chooses_runs_rides_or_both(log: None, capsys: pytest.CaptureFixture[str]) -> None:
+    import_rides(
+        [
+            RideFactory().make(
+                datetime_utc=datetime(2024, 1, 2, 17, tzinfo=UTC), distance=20.0,
+                duration=3600.0, avg_heart_rate=125.0,
+            )
+        ]
+    )  # fmt: skip
+    week = ("--start", "2024-01-01", "--end", "2024-01-07")
+
+    _, runs_only, _ = run_cli(capsys, "stats", "totals", *week)
+    _, rides, _ = run_cli(capsys, "stats", "totals", *week, "--sport", "ride")
+    status, both, _ = run_cli(capsys, "stats", "totals", *week, "--sport", "all")
+
+    assert status == 0
+    assert cells(runs_only)[0][:4] == ["2024-01-01", "9.20", "1:16:40", "2"]
+    assert cells(rides)[0][:4] == ["2024-01-01", "20.00", "1:00:00", "1"]
+    assert cells(both)[0][:4] == ["2024-01-01", "29.20", "2:16:40", "3"]
+    assert "runs and rides" in both and "activities" in both
+
+    _, rolled, _ = run_cli(
+        capsys, "stats", "rolling", "--window", "1", *week[:2], "--end", "2024-01-02",
+        "--sport", "all",
+    )  # fmt: skip
+    assert cells(rolled) == [["2024-01-01", "3.00"], ["2024-01-02", "26.20"]]
+
+    # Training load counts the ride by default (60 minutes at half the heart-rate reserve:
+    # 60 x 0.5 x 0.64 x e^0.96 = 50), and not with --sport run.
+    _, load, _ = run_cli(capsys, "stats", "load", *week)
+    _, run_load, _ = run_cli(capsys, "stats", "load", *week, "--sport", "run")
+    assert cells(load)[1][:2] == ["2024-01-02", "50"]
+    assert cells(run_load)[1][:2] == ["2024-01-02", "0"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -162,6 +198,8 @@ def test_bad_values_are_one_line_errors(
         ["stats", "totals", "--start", "yesterday"],
         ["stats", "totals", "--period", "fortnight"],
         ["stats", "records", "--units", "furlongs"],
+        ["stats", "totals", "--sport", "swim"],
+        ["stats", "records", "--sport", "ride"],
     ],
 )
 def test_malformed_arguments_are_usage_errors(

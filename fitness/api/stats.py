@@ -66,7 +66,8 @@ async def get_totals(query: TotalsQuery) -> Totals:
     One entry per period from the one holding `start` to the one holding `end`, empty ones
     as zeros; `start` is the period's first local day, `duration` is in seconds, `pace` in
     seconds per mile or km (null for an empty period). Deleted runs and runs marked
-    duplicates never count."""
+    duplicates never count. `sport=ride` counts rides instead, `sport=all` both (`runs`
+    is then the number of activities); deleted rides never count."""
     return await run_in_threadpool(
         stats.get_totals,
         query.period,
@@ -76,6 +77,7 @@ async def get_totals(query: TotalsQuery) -> Totals:
         week_start=query.week_start,
         units=query.units,
         as_of=query.as_of,
+        sport=query.sport,
     )
 
 
@@ -83,7 +85,8 @@ async def get_totals(query: TotalsQuery) -> Totals:
 async def get_rolling(query: RollingQuery) -> RollingSums:
     """Distance of the `window` days ending with each local day
 
-    Runs before `start` count toward the first days' windows."""
+    Runs before `start` count toward the first days' windows; `sport` chooses runs (the
+    default), rides or all."""
     return await run_in_threadpool(
         stats.get_rolling_sums,
         query.window,
@@ -92,6 +95,7 @@ async def get_rolling(query: RollingQuery) -> RollingSums:
         tz=query.tz,
         units=query.units,
         as_of=query.as_of,
+        sport=query.sport,
     )
 
 
@@ -103,7 +107,10 @@ async def get_training_load(query: TrainingLoadQuery) -> TrainingLoad:
     and maximum heart rate; a run without a heart rate adds no TRIMP and is counted in the
     day's `runs_without_heart_rate`. CTL and ATL are the 42- and 7-day exponentially
     weighted averages, TSB = CTL - ATL, `acute_chronic_ratio` = ATL / CTL. `weeks` compares
-    each week's distance with the week before, flagging growth over 10%."""
+    each week's distance with the week before, flagging growth over 10%. By default
+    (`sport=all`) rides count as runs do, from their minutes and average heart rate (a ride
+    without one adds nothing and is counted in `runs_without_heart_rate`), and their
+    distance counts in `weeks`; `sport=run` or `sport=ride` keeps to one."""
     return await run_in_threadpool(
         stats.get_training_load,
         query.start,
@@ -114,6 +121,7 @@ async def get_training_load(query: TrainingLoadQuery) -> TrainingLoad:
         resting_hr=query.resting_hr,
         max_hr=query.max_hr,
         as_of=query.as_of,
+        sport=query.sport,
     )
 
 

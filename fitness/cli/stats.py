@@ -26,7 +26,7 @@ from fitness.cli._common import (
 from fitness.config import get_settings
 from fitness.db import stats
 from fitness.db.shoes import set_shoe_mileage_limits
-from fitness.stats_models import KM_PER_MILE, PERIODS, UNITS, WEEK_STARTS
+from fitness.stats_models import KM_PER_MILE, PERIODS, SPORTS, UNITS, WEEK_STARTS
 
 # Without --start, a command shows this many local days up to today (totals: per period).
 RECENT_DAYS = {"day": 28, "week": 12 * 7, "month": 365, "rolling": 28, "load": 28}
@@ -61,6 +61,7 @@ def _add_totals(commands: Subcommands) -> None:
     parser.add_argument("--period", choices=PERIODS, default="week", help="default: week")
     _range_arguments(parser)
     _week_start_argument(parser)
+    _sport_argument(parser, "run")
     parser.set_defaults(handler=_totals)
 
 
@@ -77,14 +78,15 @@ def _totals(args: argparse.Namespace) -> int:
         week_start=args.week_start,
         units=args.units,
         as_of=args.as_of,
+        sport=args.sport,
     )
     unit = answer.units
     table = _table(
-        f"{args.period} totals ({answer.tz})",
+        f"{args.period} totals ({_SPORT_TITLES[answer.sport]}, {answer.tz})",
         args.period,
         f"distance ({unit})",
         "time",
-        "runs",
+        "runs" if answer.sport == "run" else "activities",
         f"pace (/{unit})",
     )
     for total in answer.totals:
@@ -121,6 +123,7 @@ def _add_rolling(commands: Subcommands) -> None:
         "--window", type=int, default=7, metavar="N", help="days in each sum (default 7)"
     )
     _range_arguments(parser)
+    _sport_argument(parser, "run")
     parser.set_defaults(handler=_rolling)
 
 
@@ -128,10 +131,18 @@ def _rolling(args: argparse.Namespace) -> int:
     prepare_database()
     start = args.start or _today(args) - timedelta(days=RECENT_DAYS["rolling"] - 1)
     answer = stats.get_rolling_sums(
-        args.window, start, args.end, tz=args.tz, units=args.units, as_of=args.as_of
+        args.window,
+        start,
+        args.end,
+        tz=args.tz,
+        units=args.units,
+        as_of=args.as_of,
+        sport=args.sport,
     )
     table = _table(
-        f"{answer.window}-day distance ({answer.tz})", "day", f"distance ({answer.units})"
+        f"{answer.window}-day distance ({_SPORT_TITLES[answer.sport]}, {answer.tz})",
+        "day",
+        f"distance ({answer.units})",
     )
     for day in answer.days:
         table.add_row(day.date.isoformat(), _distance(day.distance))
@@ -148,10 +159,12 @@ def _add_load(commands: Subcommands) -> None:
         "nothing and are counted), its 42-day (CTL) and 7-day (ATL) exponentially weighted "
         "averages, TSB = CTL - ATL and the acute:chronic ratio ATL/CTL; then each week's "
         "distance against the week before, flagged when it grew more than 10%. Heart rates "
-        "default to FITNESS_RESTING_HR and FITNESS_MAX_HR. Without --start: the last 28 days.",
+        "default to FITNESS_RESTING_HR and FITNESS_MAX_HR. Without --start: the last 28 days. "
+        "Rides count as runs do (--sport all, the default): from their minutes and heart rate.",
     )
     _range_arguments(parser)
     _week_start_argument(parser)
+    _sport_argument(parser, "all")
     parser.add_argument("--resting-hr", type=float, metavar="BPM", help="resting heart rate")
     parser.add_argument("--max-hr", type=float, metavar="BPM", help="maximum heart rate")
     parser.set_defaults(handler=_load)
@@ -169,9 +182,11 @@ def _load(args: argparse.Namespace) -> int:
         resting_hr=args.resting_hr,
         max_hr=args.max_hr,
         as_of=args.as_of,
+        sport=args.sport,
     )
     days = _table(
-        f"training load ({answer.tz}; heart rate {answer.resting_hr:g}-{answer.max_hr:g})",
+        f"training load ({_SPORT_TITLES[answer.sport]}, {answer.tz}; "
+        f"heart rate {answer.resting_hr:g}-{answer.max_hr:g})",
         "day",
         "TRIMP",
         "CTL",
@@ -415,6 +430,19 @@ def _range_arguments(parser: argparse.ArgumentParser) -> None:
 def _week_start_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--week-start", choices=WEEK_STARTS, help="first day of a week (default FITNESS_WEEK_START)"
+    )
+
+
+# What the tables' titles say each --sport counts.
+_SPORT_TITLES = {"run": "runs", "ride": "rides", "all": "runs and rides"}
+
+
+def _sport_argument(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument(
+        "--sport",
+        choices=SPORTS,
+        default=default,
+        help=f"what counts: runs, rides or all (default {default})",
     )
 
 

@@ -4,9 +4,12 @@ training load and records, over the log as it is or, with `as_of`, as it stood t
 Every statement starts from the same CTE, `counted` (the runs that count: not deleted, not
 marked a duplicate of another run), read
 from `runs` or, with `as_of`, from each run's newest snapshot in `runs_history` at that
-time. Local days are the runner's: `tz` (an IANA zone, default `FITNESS_TIMEZONE`).
-Distances are miles inside and come out in `units` (`mi` or `km`, default
-`FITNESS_UNITS`); durations are seconds; paces are seconds per mile or kilometre.
+time. Totals, rolling sums and training load take `sport`: with `ride` or `all` the CTE
+holds the rides that count (not deleted; from `rides`, or with `as_of` from
+`rides_history`) instead of or beside the runs. Local days are the runner's: `tz` (an
+IANA zone, default `FITNESS_TIMEZONE`). Distances are miles inside and come out in
+`units` (`mi` or `km`, default `FITNESS_UNITS`); durations are seconds; paces are seconds
+per mile or kilometre.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from fitness.rules import (
 from fitness.stats_models import (
     KM_PER_MILE,
     PERIODS,
+    SPORTS,
     UNITS,
     WEEK_STARTS,
     BandRecord,
@@ -59,6 +63,7 @@ from fitness.stats_models import (
     ShoeMileage,
     ShoeMonth,
     ShoeWear,
+    Sport,
     Streak,
     Totals,
     TrainingLoad,
@@ -114,7 +119,9 @@ EDDINGTON_SLACK: Final = 1e-9
 # The runs that count toward every statistic, ONE fragment for all of them. `{runs}` is
 # `runs` itself or, with as_of, each run's newest snapshot at that time with the time it was
 # deleted (a run imported after as_of has no snapshot yet, so it is absent). A run marked a
-# duplicate of another counts once, as the run it is a duplicate of.
+# duplicate of another counts once, as the run it is a duplicate of. With `sport` `ride` or
+# `all`, `{runs}` is the rides (or runs and rides) in the same columns: rides have no
+# duplicates, shoes or races, so those are NULL and every ride not deleted counts.
 _COUNTED: Final = """
 counted AS {materialized} (
     SELECT run.id, run.datetime_utc, run.distance, run.duration, run.avg_heart_rate,
@@ -133,32 +140,80 @@ _RUNS_AS_OF: Final = """(
         WHERE h.changed_at <= %(as_of)s
         ORDER BY h.run_id, h.version_number DESC
     )"""
+# The rides in the columns of _RUNS_AS_OF, now and as of a time (from rides_history).
+_RIDE_ONLY_COLUMNS: Final = """NULL::text AS shoe_id, NULL::text AS duplicate_of,
+               NULL::text AS race_name, NULL::float8 AS race_distance,
+               NULL::float8 AS race_time"""
+_RIDES_NOW: Final = f"""(
+        SELECT r.id, r.datetime_utc, r.distance, r.duration, r.avg_heart_rate,
+               {_RIDE_ONLY_COLUMNS}, r.deleted_at
+        FROM rides AS r
+    )"""
+_RIDES_AS_OF: Final = f"""(
+        SELECT DISTINCT ON (h.ride_id)
+               h.ride_id AS id, h.datetime_utc, h.distance, h.duration, h.avg_heart_rate,
+               {_RIDE_ONLY_COLUMNS},
+               CASE WHEN h.change_type = 'deletion' THEN h.changed_at END AS deleted_at
+        FROM rides_history AS h
+        WHERE h.changed_at <= %(as_of)s
+        ORDER BY h.ride_id, h.version_number DESC
+    )"""
+# Runs and rides: neither arm has a WHERE, so PostgreSQL pulls both up into one append of
+# the two tables and the conditions on `run` become each table's own (index ranges).
+_RUNS_AND_RIDES: Final = """(
+        SELECT r.id, r.datetime_utc, r.distance, r.duration, r.avg_heart_rate,
+               r.shoe_id, r.duplicate_of, r.race_name, r.race_distance, r.race_time,
+               r.deleted_at
+        FROM {runs} AS r
+        UNION ALL
+        SELECT * FROM {rides} AS r
+    )"""
+
+
+def _counted(sport: Sport, *, as_of: bool, materialized: str) -> str:
+    """The CTE `counted` for `sport`: the runs (`run`), the rides (`ride`) or both (`all`),
+    now or as of %(as_of)s."""
+    runs, rides = (_RUNS_AS_OF, _RIDES_AS_OF) if as_of else (_RUNS_NOW, _RIDES_NOW)
+    activities = {
+        "run": runs,
+        "ride": rides,
+        "all": _RUNS_AND_RIDES.format(runs=runs, rides=rides),
+    }[sport]
+    return _COUNTED.format(runs=activities, materialized=materialized)
 
 
 @dataclass(frozen=True, slots=True)
 class _Statement:
-    """One statistic's SQL, over the current runs and over the runs as of a time."""
+    """One statistic's SQL by (sport, as of a time or not): over the current runs and over
+    the runs as of a time, and for a statistic taking `sports`, over rides and both too."""
 
-    now: str
-    as_of: str
+    texts: dict[tuple[Sport, bool], str]
 
     @classmethod
-    def of(cls, body: str, as_of_body: str | None = None) -> _Statement:
+    def of(
+        cls,
+        body: str,
+        as_of_body: str | None = None,
+        *,
+        sports: tuple[Sport, ...] = ("run",),
+    ) -> _Statement:
         """The statement `body` over `counted`, with `as_of_body` instead over a snapshot
         when what is cheap over `runs` (index ranges and lookups) is not over a snapshot;
-        `as_of_body` reads `counted` once."""
+        `as_of_body` reads `counted` once. One text for each of `sports`."""
         # `runs` is inlined into each use, so that a range becomes an index scan and a
         # minimum an index lookup; the snapshots are worked out once.
-        return cls(
-            now="WITH " + _COUNTED.format(runs=_RUNS_NOW, materialized="NOT MATERIALIZED") + body,
-            as_of="WITH "
-            + (
-                _COUNTED.format(runs=_RUNS_AS_OF, materialized="MATERIALIZED") + body
+        texts: dict[tuple[Sport, bool], str] = {}
+        for sport in sports:
+            texts[sport, False] = (
+                "WITH " + _counted(sport, as_of=False, materialized="NOT MATERIALIZED") + body
+            )
+            texts[sport, True] = "WITH " + (
+                _counted(sport, as_of=True, materialized="MATERIALIZED") + body
                 if as_of_body is None
                 # Read once: streamed into its one use rather than stored first.
-                else _COUNTED.format(runs=_RUNS_AS_OF, materialized="NOT MATERIALIZED") + as_of_body
-            ),
-        )
+                else _counted(sport, as_of=True, materialized="NOT MATERIALIZED") + as_of_body
+            )
+        return cls(texts=texts)
 
 
 def _local_day(instant: str) -> str:
@@ -257,6 +312,7 @@ bounds AS (
 )"""
     + _TOTALS_SPAN
     + _TOTALS_PERIODS,
+    sports=SPORTS,
 )
 
 _PERIOD_STEPS: Final = {"day": "1 day", "week": "7 days", "month": "1 month", "year": "1 year"}
@@ -272,9 +328,13 @@ def get_totals(
     week_start: WeekStart | None = None,
     units: Units | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "run",
     conn: Connection | None = None,
 ) -> Totals:
     """Distance, duration, run count and pace per day, week, month or year.
+
+    `sport` chooses what counts: `run` (the default), `ride` (rides not deleted; with
+    `as_of`, each ride's newest version then) or `all` (both); `runs` then counts rides.
 
     Every period from the one holding `start` to the one holding `end` is present, empty
     ones as zeros (pace None); each `PeriodTotal.start` is the period's first local day, and
@@ -289,12 +349,13 @@ def get_totals(
     """
     if period not in PERIODS:
         raise InvalidParameters({"period": f"must be one of {', '.join(PERIODS)}"})
-    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of, sport=sport)
     params = options.params(first_day=start, last_day=end)
     params |= {"period": period, "step": _PERIOD_STEPS[period]}
     rows = _fetch(_TOTALS, params, options, conn, model_row(PeriodTotal))
     return Totals(
         period=period,
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         week_start=options.week_start,
@@ -341,7 +402,8 @@ SELECT r.day AS date, r.distance * %(per_mile)s AS distance
 FROM rolled AS r
 WHERE r.i >= %(preceding)s  -- from first_day on
 ORDER BY r.day
-"""
+""",
+    sports=SPORTS,
 )
 
 
@@ -354,13 +416,15 @@ def get_rolling_sums(
     tz: str | None = None,
     units: Units | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "run",
     conn: Connection | None = None,
 ) -> RollingSums:
     """For every local day from `start` to `end`, the distance of the `window` days ending
     with it (1 to 3,660 days: 7, 28 and 365 are the usual ones).
 
-    Defaults for `start` and `end` as in `get_totals`; runs before `start` count toward the
-    first days' windows. Bad parameters raise `InvalidParameters`.
+    Defaults for `start` and `end` and what `sport` counts (`run`, `ride` or `all`) as in
+    `get_totals`; runs before `start` count toward the first days' windows. Bad parameters
+    raise `InvalidParameters`.
 
     >>> get_rolling_sums(7, date(2025, 3, 1), date(2025, 3, 1)).days   # doctest: +SKIP
     (RollingDay(date=datetime.date(2025, 3, 1), distance=31.4),)
@@ -369,12 +433,13 @@ def get_rolling_sums(
         raise InvalidParameters({"window": "must be a whole number of days"})
     if not 1 <= window <= MAX_WINDOW_DAYS:
         raise InvalidParameters({"window": f"must be from 1 to {MAX_WINDOW_DAYS:,} days"})
-    options = _options(tz=tz, units=units, as_of=as_of)
+    options = _options(tz=tz, units=units, as_of=as_of, sport=sport)
     params = options.params(first_day=start, last_day=end)
     params |= {"window": window, "preceding": window - 1}
     rows = _fetch(_ROLLING, params, options, conn, model_row(RollingDay))
     return RollingSums(
         window=window,
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         days=tuple(rows),
@@ -745,7 +810,8 @@ SELECT true, g.start, NULL, NULL, NULL, NULL,
 FROM week_growth AS g, origin AS o
 WHERE g.start >= {_period_start("o.first_day")}
 ORDER BY 1, 2
-"""
+""",
+    sports=SPORTS,
 )
 
 
@@ -766,6 +832,7 @@ def get_training_load(
     resting_hr: float | None = None,
     max_hr: float | None = None,
     as_of: datetime | None = None,
+    sport: Sport = "all",
     conn: Connection | None = None,
 ) -> TrainingLoad:
     """TRIMP, CTL, ATL, TSB and the acute:chronic ratio for every local day from `start` to
@@ -780,11 +847,17 @@ def get_training_load(
     Defaults for `start` and `end` as in `get_totals`. Bad parameters raise
     `InvalidParameters`.
 
+    `sport` defaults to `all`: TRIMP is heart-rate based, so a ride counts exactly as a
+    run does (its minutes and average heart rate, the same coefficients), a ride without
+    a heart rate adds nothing and is counted in `runs_without_heart_rate`, and its
+    distance counts in the weeks. `run` or `ride` keeps to one (`run` for running
+    mileage's 10% rule).
+
     >>> load = get_training_load(date(2025, 1, 1), date(2025, 1, 31))   # doctest: +SKIP
     >>> round(load.days[-1].tsb, 1)
     -4.2
     """
-    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of, sport=sport)
     settings = get_settings()
     resting = settings.resting_hr if resting_hr is None else resting_hr
     maximum = settings.max_hr if max_hr is None else max_hr
@@ -826,6 +899,7 @@ def get_training_load(
         for _, start, *_, distance, previous in rows[n_days:]
     ]
     return TrainingLoad(
+        sport=options.sport,
         units=options.units,
         tz=options.tz,
         week_start=options.week_start,
@@ -1096,6 +1170,7 @@ class _Options:
     units: Units
     week_start: WeekStart
     as_of: datetime | None
+    sport: Sport
     # The moment the statistic describes: as_of, or now.
     moment: datetime
 
@@ -1139,6 +1214,7 @@ def _options(
     units: str | None,
     as_of: datetime | None,
     week_start: str | None = None,
+    sport: str = "run",
 ) -> _Options:
     settings = get_settings()
     errors: dict[str, str] = {}
@@ -1160,6 +1236,8 @@ def _options(
             a_moment_of_the_log(as_of)
         except ValueError as error:
             errors["as_of"] = str(error)
+    if sport not in SPORTS:
+        errors["sport"] = f"must be one of {', '.join(SPORTS)}"
     if errors:
         raise InvalidParameters(errors)
     return _Options(
@@ -1167,6 +1245,7 @@ def _options(
         units=cast(Units, unit),
         week_start=cast(WeekStart, first_weekday),
         as_of=as_of,
+        sport=cast(Sport, sport),
         moment=as_of if as_of is not None else datetime.now(UTC),
     )
 
@@ -1196,7 +1275,7 @@ def _fetch(
     conn: Connection | None,
     row_factory: RowFactory[Row] = dict_row,  # type: ignore[assignment]
 ) -> list[Row]:
-    query = statement.now if options.as_of is None else statement.as_of
+    query = statement.texts[options.sport, options.as_of is not None]
     with connection(conn) as active, active.cursor(row_factory=row_factory) as cur:
         try:
             cur.execute(query, params)

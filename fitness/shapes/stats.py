@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fitness.rules import AsOf, BeatsPerMinute, RollingWindow, StatsDay, ZoneName
 from fitness.shapes import Query
-from fitness.stats_models import Period, Units, WeekStart
+from fitness.stats_models import Period, Sport, Units, WeekStart
 
 
 class StatsQuery(Query):
@@ -32,6 +32,8 @@ class RangeQuery(StatsQuery):
 class TotalsQuery(RangeQuery):
     period: Period = "week"
     """`day`, `week`, `month` or `year`."""
+    sport: Sport = "run"
+    """What counts: `run`, `ride` or `all` (runs and rides)."""
     week_start: WeekStart | None = None
     """`monday` or `sunday` (default FITNESS_WEEK_START)."""
 
@@ -39,9 +41,13 @@ class TotalsQuery(RangeQuery):
 class RollingQuery(RangeQuery):
     window: RollingWindow = 7
     """Days in each sum (7, 28 and 365 are the usual ones)."""
+    sport: Sport = "run"
+    """What counts: `run`, `ride` or `all` (runs and rides)."""
 
 
 class TrainingLoadQuery(RangeQuery):
+    sport: Sport = "all"
+    """What counts: `all` (runs and rides, each from its heart rate), `run` or `ride`."""
     week_start: WeekStart | None = None
     """`monday` or `sunday` (default FITNESS_WEEK_START), for the weekly growth."""
     resting_hr: BeatsPerMinute | None = None

@@ -438,4 +438,17 @@ def test_the_document_lists_every_stats_route(client: TestClient) -> None:
     for path in ROUTES:
         assert "get" in paths[path], path
     parameters = {p["name"] for p in paths["/stats/totals"]["get"]["parameters"]}
-    assert parameters == {"period", "start", "end", "tz", "week_start", "units", "as_of"}
+    assert parameters == {
+        "period",
+        "start",
+        "end",
+        "tz",
+        "week_start",
+        "units",
+        "as_of",
+        "sport",
+    }
+    rolling = {p["name"] for p in paths["/stats/rolling"]["get"]["parameters"]}
+    load = {p["name"]: p for p in paths["/stats/training-load"]["get"]["parameters"]}
+    assert "sport" in rolling
+    assert load["sport"]["schema"]["default"] == "all"
