@@ -24,7 +24,6 @@ PERIODS: Final = ("day", "week", "month", "year")
 UNITS: Final = ("mi", "km")
 WEEK_STARTS: Final = ("monday", "sunday")
 SPORTS: Final = ("run", "ride", "all")
-KM_PER_MILE: Final = 1.609344
 # A field named `date` would hide the type `date` from its own annotation (as the API reads
 # the annotations to encode and document an answer), so it is spelled this way there.
 LocalDay: TypeAlias = date

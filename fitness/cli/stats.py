@@ -26,7 +26,8 @@ from fitness.cli._common import (
 from fitness.config import get_settings
 from fitness.db import stats
 from fitness.db.shoes import set_shoe_mileage_limits
-from fitness.stats_models import KM_PER_MILE, PERIODS, SPORTS, UNITS, WEEK_STARTS
+from fitness.rules import KM_PER_MILE
+from fitness.stats_models import PERIODS, SPORTS, UNITS, WEEK_STARTS
 
 # Without --start, a command shows this many local days up to today (totals: per period).
 RECENT_DAYS = {"day": 28, "week": 12 * 7, "month": 365, "rolling": 28, "load": 28}

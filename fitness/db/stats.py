@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import groupby
 from typing import Any, Final, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import Connection
@@ -33,16 +33,16 @@ from fitness.errors import InvalidParameters
 from fitness.models import ShoeWithWear
 from fitness.rules import (
     EARLIEST_STATS_DAY,
+    KM_PER_MILE,
     LATEST_DAY,
     MAX_HEART_RATE,
     MAX_ROLLING_WINDOW_DAYS,
     MAX_STATS_RANGE_DAYS,
-    MAX_ZONE_NAME_CHARS,
     MIN_HEART_RATE,
     a_moment_of_the_log,
+    is_zone_name,
 )
 from fitness.stats_models import (
-    KM_PER_MILE,
     PERIODS,
     SPORTS,
     UNITS,
@@ -1219,7 +1219,7 @@ def _options(
     settings = get_settings()
     errors: dict[str, str] = {}
     zone = settings.timezone if tz is None else tz
-    if not _is_zone(zone):
+    if not is_zone_name(zone):
         errors["tz"] = "must be an IANA time zone such as Europe/Berlin or UTC"
     unit = settings.units if units is None else units
     if unit not in UNITS:
@@ -1248,16 +1248,6 @@ def _options(
         sport=cast(Sport, sport),
         moment=as_of if as_of is not None else datetime.now(UTC),
     )
-
-
-def _is_zone(name: object) -> bool:
-    if not isinstance(name, str) or not name or len(name) > MAX_ZONE_NAME_CHARS:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
 
 
 def _is_number(value: object) -> bool:

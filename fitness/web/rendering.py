@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse
 
 from fitness.api.errors import ANSWERS
 from fitness.config import Settings
-from fitness.stats_models import KM_PER_MILE
+from fitness.rules import KM_PER_MILE
 from fitness.web.sessions import session_of, sessions_of
 
 HEADERS: Final = {
