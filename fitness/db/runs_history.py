@@ -40,6 +40,14 @@ from fitness.models import (
     validate_run_fields,
 )
 
+
+def _refuse_deleted_shoe(conn: Connection, updates: Mapping[str, object]) -> None:
+    """An edit may not give a run a deleted shoe (`ShoeDeleted`)."""
+    shoe_id = updates.get("shoe_id")
+    if isinstance(shoe_id, str):
+        refuse_deleted_shoe(conn, shoe_id)
+
+
 # Runs as the versioning mechanism sees them. A version also records the duplicate links
 # and the race (set and cleared by fitness.db.races, never by an edit); a restore brings
 # back `duplicate_of` and the race but never `duplicate_ids`, which follows the other runs
@@ -87,6 +95,7 @@ RUNS: Final = Kind(
 LEFT JOIN shoes AS s ON s.id = r.shoe_id
 LEFT JOIN synced_runs AS sr ON sr.run_id = r.id""",
     gear=("shoe_id", "no shoe has this id"),
+    check_in_database=_refuse_deleted_shoe,
 )
 assert RUNS.editable_fields == EDITABLE_FIELDS
 
@@ -179,13 +188,9 @@ def update_run_with_history(
     and writes no version. `RunNotFound` for a missing or deleted run, `VersionConflict`
     when `expected_version` is not the current version.
     """
-    versioned.check_updates(RUNS, updates)
-    with transaction(conn) as active:
-        if updates.get("shoe_id") is not None:
-            refuse_deleted_shoe(active, updates["shoe_id"])  # type: ignore[arg-type]
-        return versioned.edit_with_history(
-            RUNS, run_id, updates, changed_by, change_reason, expected_version, conn=active
-        )
+    return versioned.edit_with_history(
+        RUNS, run_id, updates, changed_by, change_reason, expected_version, conn=conn
+    )
 
 
 @retry_on_disconnect
