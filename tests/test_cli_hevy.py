@@ -9,6 +9,7 @@ import pytest
 from fitness.cli import main
 from fitness.db.lifts import list_lifts
 from tests.fakes.hevy import FakeHevy, running_fake_hevy
+from tests.fakes.http import Reply
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -43,6 +44,16 @@ def test_a_rejected_key_is_one_line_saying_what_to_do(
     assert status != 0
     assert "HEVY_API_KEY" in err and "Traceback" not in err
     assert hevy.api.api_key not in err
+
+
+def test_a_rate_limit_says_when_to_run_it_again(
+    hevy: FakeHevy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hevy.api.answer_next(Reply(429, text="Too Many Requests", headers={"Retry-After": "60"}))
+    status, out, err = run_cli(capsys, "sync", "hevy")
+    assert status == 0, err
+    assert "stopped early by Hevy's rate limit; what was fetched is stored" in out
+    assert "Run it again after 20" in out and "Traceback" not in err
 
 
 def test_lift_answers_print_tables(hevy: FakeHevy, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -93,14 +95,15 @@ def test_a_rate_limit_says_when_to_run_again(
     google: FakeGoogle, runs: RunFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import_runs(runs.many(2))
-    google.calendar.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2065 07:28:00 GMT"})
+    when = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    google.calendar.fail_next(429, headers={"Retry-After": format_datetime(when, usegmt=True)})
 
     status, out, _ = run_cli(capsys, "sync", "calendar")
 
     assert status == 0
     assert (
         "stopped early by Google's rate limit with 2 runs to go; "
-        "run it again after 2065-10-21T07:28:00+00:00." in out
+        f"run it again after {when.isoformat()}." in out
     )
 
 

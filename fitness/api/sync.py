@@ -2,7 +2,7 @@
 `POST /hevy/sync`: bring the lifts up to date with Hevy.
 
 The work is fitness.services.strava_sync and fitness.services.hevy_sync; a sync stopped by
-Strava's rate limit still answers 200, with `rate_limited: true` and when to try again.
+the provider's rate limit still answers 200, with `rate_limited: true` and when to try again.
 """
 
 from __future__ import annotations
@@ -55,8 +55,10 @@ async def hevy_sync(query: HevySyncQuery) -> HevySyncResult:
     list every workout): a new workout becomes the lift `hevy_<workout id>`, a changed one
     a new version of it, a deleted one a `deletion` version. A lift changed here is never
     overwritten: Hevy's change is skipped (`skipped_existing`) and the lift listed in
-    `kept_edited`. 409 when Hevy refuses the API key (wrong key, no Hevy Pro), 502 if Hevy
-    fails or rate-limits (what was fetched before is stored), 503 without HEVY_API_KEY."""
+    `kept_edited`. Hevy's rate limit stops the sync early but keeps what was fetched: still
+    200, with `rate_limited` and `retry_after`. 409 when Hevy refuses the API key (wrong
+    key, no Hevy Pro), 502 if Hevy fails (what was fetched before is stored), 503 without
+    HEVY_API_KEY."""
     return await run_in_threadpool(partial(sync_hevy, query.full_sync))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import date, datetime
 
 from fitness.cli._common import (
     MAX_ERRORS_SHOWN,
@@ -87,11 +87,8 @@ def _strava(args: argparse.Namespace) -> int:
         print(f"  activity {error.activity_id}: {error.message}")
     if result.last_synced_at is not None:
         print(f"synced up to {result.last_synced_at.isoformat()}")
-    if result.rate_limited and result.retry_after is not None:
-        print(
-            "stopped early by Strava's rate limit; what was fetched is stored. "
-            f"Run it again after {result.retry_after.isoformat()}."
-        )
+    if result.rate_limited:
+        _stopped_by_rate_limit("Strava", result.retry_after)
     return 0
 
 
@@ -104,7 +101,8 @@ def _add_hevy(commands: Subcommands) -> None:
             "sync lists every workout): new workouts become lifts, changed ones new "
             "versions, deleted ones deletion versions. A lift you changed here is never "
             "overwritten by Hevy. Needs HEVY_API_KEY, the API key of a Hevy Pro account "
-            "(https://hevy.com/settings?developer)."
+            "(https://hevy.com/settings?developer). If Hevy's rate limit stops the sync, "
+            "what was fetched is kept: run it again later."
         ),
     )
     parser.add_argument(
@@ -133,7 +131,17 @@ def _hevy(args: argparse.Namespace) -> int:
         print(f"  workout {error.workout_id}: {error.message}")
     if result.last_synced_at is not None:
         print(f"synced up to {result.last_synced_at.isoformat()}")
+    if result.rate_limited:
+        _stopped_by_rate_limit("Hevy", result.retry_after)
     return 0
+
+
+def _stopped_by_rate_limit(provider: str, retry_after: datetime | None) -> None:
+    when = f"after {retry_after.isoformat()}" if retry_after else "in a few minutes"
+    print(
+        f"stopped early by {provider}'s rate limit; what was fetched is stored. "
+        f"Run it again {when}."
+    )
 
 
 def _add_calendar(commands: Subcommands) -> None:

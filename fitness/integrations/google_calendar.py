@@ -15,8 +15,7 @@ messages never carry a token or a response body.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Final
 from urllib.parse import quote
 
@@ -24,7 +23,7 @@ import httpx
 
 from fitness.config import Settings, get_settings
 from fitness.errors import CalendarUnavailable, IntegrationError, IntegrationRefused
-from fitness.integrations.http import AuthorisedClient, send_authorised
+from fitness.integrations.http import AuthorisedClient, retry_after, send_authorised
 from fitness.integrations.oauth import GOOGLE_CALENDAR_EVENTS, get_provider, json_body
 
 logger = logging.getLogger(__name__)
@@ -224,12 +223,12 @@ class GoogleCalendarClient(AuthorisedClient):
 
     def _inspect(self, response: httpx.Response, operation: str) -> None:
         if response.status_code == 429:
-            raise CalendarRateLimited(_retry_after(response))
+            raise CalendarRateLimited(retry_after(response))
         if response.status_code != 403:
             return
         reasons = _reasons(response)
         if reasons & _RATE_LIMIT_REASONS:
-            raise CalendarRateLimited(_retry_after(response))
+            raise CalendarRateLimited(retry_after(response))
         if reasons & _EVENT_REASONS:
             return
         if reasons & _SCOPE_REASONS:
@@ -298,14 +297,3 @@ def _reasons(response: httpx.Response) -> set[str]:
         and e["reason"].replace("_", "").isalnum()
         and len(e["reason"]) <= 64
     }
-
-
-def _retry_after(response: httpx.Response) -> datetime | None:
-    value = response.headers.get("Retry-After", "").strip()
-    if value.isdigit():
-        return datetime.now(UTC) + timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)

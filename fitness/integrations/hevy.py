@@ -25,6 +25,7 @@ from fitness.errors import (
     IntegrationNotConfigured,
     IntegrationRefused,
 )
+from fitness.integrations.http import retry_after
 
 logger = logging.getLogger(__name__)
 
@@ -48,11 +49,13 @@ ExerciseTemplate = dict[str, object]
 
 
 class HevyRateLimited(IntegrationError):
-    """Hevy answered 429: stop now, keep what was fetched, sync again later."""
+    """Hevy answered 429: stop now, keep what was fetched, sync again at `retry_after`
+    (None when Hevy did not say when)."""
 
-    def __init__(self, retry_after: str | None) -> None:
-        wait = f" (Hevy asks to wait {retry_after[:20]} s)" if retry_after else ""
-        super().__init__(f"Hevy's rate limit was reached{wait}; sync again in a few minutes")
+    def __init__(self, retry_after: datetime | None) -> None:
+        when = f"after {retry_after.isoformat()}" if retry_after else "in a few minutes"
+        super().__init__(f"Hevy's rate limit was reached; sync again {when}")
+        self.retry_after = retry_after
 
 
 class HevyClient:
@@ -177,7 +180,7 @@ def _body(response: httpx.Response, what: str) -> dict[str, object]:
             "subscription; check it, then the key at https://hevy.com/settings?developer",
         )
     if status == 429:
-        raise HevyRateLimited(response.headers.get("Retry-After"))
+        raise HevyRateLimited(retry_after(response))
     if not response.is_success:
         raise IntegrationError(f"Hevy answered HTTP {status} to a request for {what}")
     try:

@@ -12,7 +12,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Final, Self
 
 import httpx
 
@@ -20,6 +22,27 @@ from fitness.errors import IntegrationError, ReauthorizationRequired
 from fitness.integrations.oauth import valid_access_token
 
 logger = logging.getLogger(__name__)
+
+# A provider's Retry-After is believed up to a day: a larger one (or a date years ahead) is
+# a bug or an attack on our arithmetic, and a day is the longest any rate window lasts.
+MAX_RETRY_AFTER: Final = timedelta(days=1)
+
+
+def retry_after(response: httpx.Response, now: datetime | None = None) -> datetime | None:
+    """When a 429 or 503 says to try again (UTC): its Retry-After, in seconds or as an HTTP
+    date (RFC 9110 section 10.2.3), at most `MAX_RETRY_AFTER` from `now`; None when it says
+    nothing readable."""
+    now = now or datetime.now(UTC)
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        # Capped as a number: timedelta overflows on a long run of digits.
+        return now + timedelta(seconds=min(int(value), MAX_RETRY_AFTER.total_seconds()))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+    return min(max(when, now), now + MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Final
 
@@ -32,7 +32,7 @@ from fitness.importers.hevy import (
     template_from_json,
     workout_updated_at,
 )
-from fitness.integrations.hevy import HevyClient, Workout
+from fitness.integrations.hevy import HevyClient, HevyRateLimited, Workout
 from fitness.lift_models import ExerciseTemplate, Lift
 from fitness.rules import Timestamp
 
@@ -64,7 +64,9 @@ class HevySyncResult:
     `deletion` version because the workout was deleted in Hevy; `skipped_existing`: known
     lifts left as they are, either unchanged or because they were changed here (those are
     also listed in `kept_edited`: Hevy's change was not applied, the user's edit stands).
-    `last_synced_at`: the marker after the sync.
+    `last_synced_at`: the marker after the sync. `rate_limited`: Hevy's rate limit stopped
+    the sync early (what was fetched is stored, the marker stays): sync again after
+    `retry_after` (None when Hevy did not say).
     """
 
     fetched: int
@@ -75,6 +77,8 @@ class HevySyncResult:
     kept_edited: list[str] = field(default_factory=list)
     errors: list[WorkoutError] = field(default_factory=list)
     last_synced_at: Timestamp | None = None
+    rate_limited: bool = False
+    retry_after: Timestamp | None = None
 
 
 def sync_hevy(
@@ -97,9 +101,10 @@ def sync_hevy(
     workout names one not yet cached. `progress(fetched)` is called after each page.
 
     Errors: `IntegrationNotConfigured` without HEVY_API_KEY; `CredentialsRejected` (bad
-    key), `IntegrationRefused` (no Hevy Pro), `HevyRateLimited` and `IntegrationError`
-    (Hevy down after retries, an unreadable answer), raised after storing what was fetched
-    before them, with the marker left where it was.
+    key), `IntegrationRefused` (no Hevy Pro) and `IntegrationError` (Hevy down after
+    retries, an unreadable answer), raised after storing what was fetched before them, with
+    the marker left where it was. Hevy's rate limit is no error, as for Strava and Google:
+    the result says `rate_limited` and `retry_after`, after storing the same way.
     """
     previous = get_last_synced_at(PROVIDER)
     configured, stored = get_settings().hevy_api_key, get_api_key(PROVIDER)
@@ -140,6 +145,9 @@ def sync_hevy(
         result.deleted,
         result.skipped_existing,
     )
+    if isinstance(failure, HevyRateLimited):
+        logger.info("Hevy sync stopped by the rate limit: %s", failure)
+        return replace(result, rate_limited=True, retry_after=failure.retry_after)
     if failure is not None:
         logger.info("Hevy sync stopped after storing what %s items brought", result.fetched)
         raise failure

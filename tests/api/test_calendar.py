@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from starlette.testclient import TestClient
@@ -105,14 +107,15 @@ def test_a_rate_limited_run_sync_is_a_503_saying_when_to_retry(
     google: FakeGoogle, client: TestClient, add_runs: Callable[..., list[Run]]
 ) -> None:
     (run,) = add_runs(1)
-    google.calendar.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2065 07:28:00 GMT"})
+    when = (datetime.now(UTC) + timedelta(hours=3)).replace(microsecond=0)
+    google.calendar.fail_next(429, headers={"Retry-After": format_datetime(when, usegmt=True)})
 
     response = client.post(f"/sync/runs/{run.id}")
 
     assert response.status_code == 503
     body = response.json()
     assert body["type"] == "/problems/calendar-rate-limited"
-    assert body["retry_after"] == "2065-10-21T07:28:00+00:00"
+    assert body["retry_after"] == when.isoformat()
     assert calendar_state(client, run.id) == "missing"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -14,6 +14,7 @@ from fitness.config import Settings, get_settings, reset_settings
 from fitness.db.lifts import list_lifts
 from tests.api.conftest import TOKEN
 from tests.fakes.hevy import API_KEY, FakeHevy, running_fake_hevy
+from tests.fakes.http import Reply
 
 
 @pytest.fixture
@@ -77,6 +78,21 @@ def test_hevy_failing_is_a_502(hevy: FakeHevy, client: TestClient) -> None:
     response = client.post("/hevy/sync")
     assert response.status_code == 502
     assert "500" in response.json()["detail"]
+
+
+def test_hevys_rate_limit_is_a_200_saying_when_to_sync_again(
+    hevy: FakeHevy, client: TestClient
+) -> None:
+    hevy.api.answer_next(Reply(429, text="Too Many Requests", headers={"Retry-After": "120"}))
+    response = client.post("/hevy/sync")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["rate_limited"] is True
+    wait = datetime.fromisoformat(body["retry_after"]) - datetime.now(UTC)
+    assert timedelta(seconds=100) < wait <= timedelta(seconds=120)
+    assert body["last_synced_at"] is None
+    # Nothing was lost: the next sync brings everything.
+    assert client.post("/hevy/sync").json()["inserted"] == 3
 
 
 def test_hevy_not_configured_is_a_503(

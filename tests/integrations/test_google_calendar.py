@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
@@ -219,13 +220,32 @@ def test_a_429_stops_at_once_with_the_time_to_wait(
 def test_retry_after_may_be_an_http_date(
     google: FakeGoogle, calendar: GoogleCalendarClient
 ) -> None:
-    google.calendar.fail_next(429, headers={"Retry-After": "Wed, 21 Oct 2065 07:28:00 GMT"})
+    when = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
+    google.calendar.fail_next(429, headers={"Retry-After": format_datetime(when, usegmt=True)})
 
     with pytest.raises(CalendarRateLimited) as raised:
         calendar.insert_event(EVENT)
 
-    assert raised.value.retry_after == datetime(2065, 10, 21, 7, 28, tzinfo=UTC)
-    assert "try again after 2065-10-21T07:28:00+00:00" in str(raised.value)
+    assert raised.value.retry_after == when
+    assert f"try again after {when.isoformat()}" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "value", ["Wed, 21 Oct 2065 07:28:00 GMT", "9" * 40, "Mon, 01 Jan 1990 00:00:00 GMT"]
+)
+def test_a_retry_after_beyond_belief_is_held_to_a_day_from_now(
+    google: FakeGoogle, calendar: GoogleCalendarClient, value: str
+) -> None:
+    # A date decades ahead, more seconds than a timedelta holds, or a date long past: the
+    # sync says to try again within a day, never a traceback or a time in the past.
+    google.calendar.fail_next(429, headers={"Retry-After": value})
+    asked_at = datetime.now(UTC)
+
+    with pytest.raises(CalendarRateLimited) as raised:
+        calendar.insert_event(EVENT)
+
+    assert raised.value.retry_after is not None
+    assert asked_at <= raised.value.retry_after <= datetime.now(UTC) + timedelta(days=1)
 
 
 def test_a_403_rate_limit_is_a_rate_limit(

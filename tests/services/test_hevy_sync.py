@@ -5,7 +5,7 @@ a fake Hevy on 127.0.0.1."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -21,7 +21,7 @@ from fitness.errors import (
     IntegrationNotConfigured,
     IntegrationRefused,
 )
-from fitness.integrations.hevy import HevyClient, HevyRateLimited
+from fitness.integrations.hevy import HevyClient
 from fitness.services.hevy_sync import sync_hevy
 from tests.fakes.hevy import API_KEY, FakeHevy, make_workouts, running_fake_hevy
 from tests.fakes.http import Reply
@@ -172,10 +172,19 @@ def test_hevy_down_is_retried_then_reported(hevy: FakeHevy) -> None:
 def test_a_rate_limit_keeps_what_was_fetched_and_the_marker(hevy: FakeHevy) -> None:
     hevy.api.workouts = make_workouts(15)
     sync_hevy(client=quick_client(), full_sync=True)
+    marker = get_last_synced_at("hevy")
     hevy.api.answer_next(Reply(429, text="Too Many Requests", headers={"Retry-After": "30"}))
-    with pytest.raises(HevyRateLimited, match="wait 30 s"):
-        sync_hevy(client=quick_client(), full_sync=True)
+    before = datetime.now(UTC)
+    result = sync_hevy(client=quick_client(), full_sync=True)
+    assert result.rate_limited
+    assert result.retry_after is not None
+    assert (
+        before + timedelta(seconds=29)
+        <= result.retry_after
+        <= datetime.now(UTC) + timedelta(seconds=31)
+    )
     assert len(list_lifts(limit=50).lifts) == 15
+    assert get_last_synced_at("hevy") == marker
 
 
 def test_a_rate_limit_on_a_later_page_stores_the_first_and_keeps_no_marker(
@@ -190,8 +199,8 @@ def test_a_rate_limit_on_a_later_page_stores_the_first_and_keeps_no_marker(
         return original(request)
 
     hevy.server.route("GET", "/v1/workouts", second_page_limited)
-    with pytest.raises(HevyRateLimited):
-        sync_hevy(client=quick_client())
+    result = sync_hevy(client=quick_client())
+    assert (result.rate_limited, result.retry_after, result.inserted) == (True, None, 10)
     assert len(list_lifts(limit=50).lifts) == 10
     assert get_last_synced_at("hevy") is None
 
