@@ -195,7 +195,12 @@ def test_widening_the_grant_says_the_next_sync_fetches_everything(
 def test_connections_shows_each_provider(
     strava: FakeStrava, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "GOOGLE_REFRESH_TOKEN"):
+    for name in (
+        "GOOGLE_CLIENT_ID",
+        "GOOGLE_CLIENT_SECRET",
+        "GOOGLE_REFRESH_TOKEN",
+        "HEVY_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     reset_settings()
     assert run_cli(capsys, "sync", "strava")[0] == 0
@@ -208,9 +213,12 @@ def test_connections_shows_each_provider(
     assert "        granted: not known (only a consent says: `fitness connect strava`)" in lines
     assert any(line.startswith("        access token valid until ") for line in lines)
     assert any(line.startswith("        last sync ") and line.endswith(": ok") for line in lines)
-    assert lines[-2:] == [
+    assert lines[-4:] == [
         "google  not connected",
         "        set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, then run `fitness connect google`",
+        "hevy    not connected",
+        "        set HEVY_API_KEY to the API key of a Hevy Pro account "
+        "(https://hevy.com/settings?developer)",
     ]
 
 

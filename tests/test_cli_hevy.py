@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from fitness.cli import main
+from fitness.config import reset_settings
+from fitness.db.api_keys import get_api_key
 from fitness.db.lifts import list_lifts
 from tests.fakes.hevy import FakeHevy, running_fake_hevy
 from tests.fakes.http import Reply
@@ -54,6 +56,38 @@ def test_a_rate_limit_says_when_to_run_it_again(
     assert status == 0, err
     assert "stopped early by Hevy's rate limit; what was fetched is stored" in out
     assert "Run it again after 20" in out and "Traceback" not in err
+
+
+def test_connections_and_disconnect_show_and_forget_the_key_without_printing_it(
+    hevy: FakeHevy, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli(capsys, "sync", "hevy")
+    status, out, _ = run_cli(capsys, "connections")
+    assert status == 0
+    hevy_lines = out.splitlines()[-3:]
+    assert hevy_lines == [
+        "hevy    API key stored (encrypted)",
+        "        HEVY_API_KEY is the stored key",
+        "        synced up to 2025-01-09 12:20 UTC",
+    ]
+
+    status, out, _ = run_cli(capsys, "disconnect", "hevy")
+    assert status == 0
+    assert "Hevy's stored API key is forgotten" in out
+    assert "HEVY_API_KEY is still set" in out
+    assert get_api_key("hevy") is None
+    assert run_cli(capsys, "connections")[1].splitlines()[-3:-1] == [
+        "hevy    no key stored",
+        "        HEVY_API_KEY is set: the next sync tries it, and stores it if Hevy accepts it",
+    ]
+
+    # Without the variable, the sync has no key left: it says how to give one.
+    monkeypatch.delenv("HEVY_API_KEY")
+    reset_settings()
+    status, _, err = run_cli(capsys, "sync", "hevy")
+    assert status != 0 and "HEVY_API_KEY" in err
+    assert run_cli(capsys, "disconnect", "hevy")[1].startswith("No Hevy API key was stored")
+    assert hevy.api.api_key not in out + err
 
 
 def test_lift_answers_print_tables(hevy: FakeHevy, capsys: pytest.CaptureFixture[str]) -> None:

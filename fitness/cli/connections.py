@@ -1,5 +1,5 @@
 """`fitness connections`, `fitness connect <provider>`, `fitness disconnect <provider>`:
-see, make and end the Strava and Google connections from a terminal."""
+see, make and end the Strava and Google connections, and Hevy's API key, from a terminal."""
 
 from __future__ import annotations
 
@@ -14,8 +14,17 @@ import httpx
 
 from fitness.cli._common import Subcommands, prepare_database
 from fitness.config import get_settings
-from fitness.integrations.connections import ConnectionStatus, connection_status, disconnect
+from fitness.integrations.connections import (
+    ApiKeyStatus,
+    ConnectionStatus,
+    api_key_status,
+    connection_status,
+    disconnect,
+    forget_api_key,
+)
 from fitness.integrations.consent import STATE_LIFETIME, complete_consent, start_consent
+from fitness.integrations.hevy import KEY_HELP
+from fitness.integrations.hevy import PROVIDER as HEVY
 from fitness.integrations.loopback import Redirect, TerminalRedirect, redirect_sources
 from fitness.integrations.oauth import PROVIDERS, get_provider
 
@@ -25,12 +34,13 @@ HTTP_TIMEOUT_SECONDS: Final = 15.0
 def add(commands: Subcommands) -> None:
     parser = commands.add_parser(
         "connections",
-        help="show whether Strava and Google are connected",
+        help="show whether Strava, Google and Hevy are connected",
         description=(
             "For each provider: connected or not and where the credentials came from, the "
             "permissions granted, when the access token expires, the last refresh and the "
             "last sync's outcome, and how the environment's variables stand to what is "
-            "stored. Asks no provider anything."
+            "stored; for Hevy, whether its API key is stored and the last sync. Asks no "
+            "provider anything."
         ),
     )
     parser.set_defaults(handler=_connections)
@@ -64,14 +74,16 @@ def add(commands: Subcommands) -> None:
 
     parser = commands.add_parser(
         "disconnect",
-        help="revoke fitness's access at Strava or Google and forget it here",
+        help="revoke fitness's access at Strava or Google and forget it here; forget Hevy's key",
         description=(
             "Revokes fitness's access at the provider (Strava: STRAVA_REVOKE_URL; Google: its "
             "revoke endpoint), then forgets the stored tokens. If the provider cannot be "
-            "reached nothing is forgotten; --forget-only skips the revocation."
+            "reached nothing is forgotten; --forget-only skips the revocation. For hevy, "
+            "forgets the stored API key (Hevy cannot revoke one from here: generate a new "
+            "key in Hevy's settings to retire it)."
         ),
     )
-    parser.add_argument("provider", choices=PROVIDERS)
+    parser.add_argument("provider", choices=(*PROVIDERS, HEVY))
     parser.add_argument(
         "--forget-only",
         action="store_true",
@@ -84,7 +96,26 @@ def _connections(args: argparse.Namespace) -> int:
     prepare_database()
     for provider in PROVIDERS:
         print("\n".join(describe(connection_status(provider))))
+    print("\n".join(describe_api_key(api_key_status())))
     return 0
+
+
+def describe_api_key(status: ApiKeyStatus) -> list[str]:
+    """Hevy's key as lines for people, in the shape of `describe`."""
+    name = f"{status.provider:<7}"
+    if not status.stored and status.environment == "unset":
+        return [f"{name} not connected", *_indented([KEY_HELP])]
+    lines = [f"{name} " + ("API key stored (encrypted)" if status.stored else "no key stored")]
+    details = {
+        "unset": None,
+        "in use": "HEVY_API_KEY is the stored key",
+        "not yet used": "HEVY_API_KEY is set: the next sync tries it, and stores it if Hevy "
+        "accepts it",
+        "changed": "HEVY_API_KEY differs: it replaces the stored key on the next sync",
+    }[status.environment]
+    synced = status.last_synced_at
+    last = f"synced up to {_when(synced)}" if synced else "last sync: none complete yet"
+    return lines + _indented([details, last])
 
 
 def describe(status: ConnectionStatus) -> list[str]:
@@ -172,6 +203,8 @@ def _connect(args: argparse.Namespace) -> int:
 
 def _disconnect(args: argparse.Namespace) -> int:
     prepare_database()
+    if args.provider == HEVY:
+        return _forget_hevy_key()
     provider = get_provider(args.provider)
     with httpx.Client(timeout=HTTP_TIMEOUT_SECONDS) as http:
         done = disconnect(provider, http_client=http, revoke=not args.forget_only)
@@ -188,6 +221,22 @@ def _disconnect(args: argparse.Namespace) -> int:
         print(
             f"Note: {provider.env_prefix}_REFRESH_TOKEN is still set; fitness stores it again on "
             "its next use. Remove it to stay disconnected."
+        )
+    return 0
+
+
+def _forget_hevy_key() -> int:
+    if forget_api_key():
+        print(
+            "Hevy's stored API key is forgotten. Hevy cannot revoke it from here: to retire "
+            "it, generate a new key at https://hevy.com/settings?developer."
+        )
+    else:
+        print("No Hevy API key was stored; nothing to do.")
+    if get_settings().hevy_api_key:
+        print(
+            "Note: HEVY_API_KEY is still set; the next sync stores it again. Remove it to "
+            "stay disconnected."
         )
     return 0
 

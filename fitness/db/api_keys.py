@@ -40,3 +40,10 @@ def save_api_key(provider: str, api_key: str, *, conn: Connection | None = None)
             (provider, seal(api_key)),
         )
     return True
+
+
+@retry_on_disconnect
+def delete_api_key(provider: str, *, conn: Connection | None = None) -> bool:
+    """Forget `provider`'s stored API key; True if there was one."""
+    with transaction(conn) as active:
+        return active.execute("DELETE FROM api_keys WHERE provider = %s", (provider,)).rowcount > 0

@@ -2,7 +2,8 @@
 
 `connection_status` answers `fitness connections` and `GET /oauth/{provider}/status`;
 `disconnect` revokes fitness's access at the provider (Strava's deauthorize or revoke URL,
-Google's revoke endpoint) and then forgets the stored credentials.
+Google's revoke endpoint) and then forgets the stored credentials. Hevy is no OAuth
+provider but an API key: `api_key_status` and `forget_api_key` are its pair.
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Final, Literal
 
 import httpx
 
+from fitness.config import get_settings
+from fitness.db.api_keys import delete_api_key, get_api_key
 from fitness.db.oauth_credentials import delete_credentials, get_credentials
+from fitness.db.sync_metadata import get_last_synced_at
 from fitness.errors import IntegrationError, ReauthorizationRequired
+from fitness.integrations.hevy import PROVIDER as HEVY
 from fitness.integrations.oauth import (
     OAuthProvider,
     as_provider,
@@ -74,6 +79,49 @@ class Disconnection:
     was_connected: bool
     revocation: Revocation
     environment_still_set: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyStatus:
+    """Hevy's API key as a user checks it (never the key itself); times in UTC."""
+
+    provider: str
+    stored: bool
+    """A key Hevy accepted is stored, encrypted."""
+    environment: Literal["unset", "in use", "not yet used", "changed"]
+    """HEVY_API_KEY: `unset`, `in use` (the stored key), `not yet used` (nothing stored:
+    the next sync tries it) or `changed` (it replaces the stored key on the next sync)."""
+    last_synced_at: Timestamp | None
+    """The sync marker: Hevy's time of the newest change read by a complete sync."""
+
+
+def api_key_status() -> ApiKeyStatus:
+    """Whether Hevy's key is stored and how HEVY_API_KEY stands to it. Calls nobody."""
+    stored, configured = get_api_key(HEVY), get_settings().hevy_api_key
+    environment: Literal["unset", "in use", "not yet used", "changed"] = (
+        "unset"
+        if not configured
+        else "not yet used"
+        if stored is None
+        else "in use"
+        if configured == stored
+        else "changed"
+    )
+    return ApiKeyStatus(
+        provider=HEVY,
+        stored=stored is not None,
+        environment=environment,
+        last_synced_at=get_last_synced_at(HEVY),
+    )
+
+
+def forget_api_key() -> bool:
+    """Forget Hevy's stored key; True if one was stored. Hevy has no revocation endpoint:
+    a key is retired by generating a new one in Hevy's settings."""
+    forgotten = delete_api_key(HEVY)
+    if forgotten:
+        logger.info("Forgot the stored %s API key", HEVY)
+    return forgotten
 
 
 def connection_status(provider: OAuthProvider | str) -> ConnectionStatus:

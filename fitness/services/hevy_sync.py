@@ -32,13 +32,12 @@ from fitness.importers.hevy import (
     template_from_json,
     workout_updated_at,
 )
-from fitness.integrations.hevy import HevyClient, HevyRateLimited, Workout
+from fitness.integrations.hevy import PROVIDER, HevyClient, HevyRateLimited, Workout
 from fitness.lift_models import ExerciseTemplate, Lift
 from fitness.rules import Timestamp
 
 logger = logging.getLogger(__name__)
 
-PROVIDER: Final = "hevy"
 # Who the versions a sync writes are recorded as made by: a lift whose current version
 # this wrote may be changed by the next sync; one anybody else changed is left alone.
 CHANGED_BY: Final = "hevy sync"
