@@ -1,6 +1,7 @@
-"""The connections page: how Strava and Google stand (fitness.integrations.connections),
-connecting and disconnecting each, syncing Strava now and bringing Google Calendar up to
-date (fitness.services.strava_sync, fitness.services.calendar_sync), with what each did.
+"""The connections page: how Strava, Google and Hevy stand
+(fitness.integrations.connections), connecting and disconnecting each (for Hevy, forgetting
+its stored API key), syncing Strava and Hevy now and bringing Google Calendar up to date
+(fitness.services.strava_sync, .hevy_sync, .calendar_sync), with what each did.
 
 Connecting starts the same consent as `GET /oauth/{provider}/authorize` (a cookie binds it
 to this browser) and sends the browser to the provider, which sends it back to the API's
@@ -22,22 +23,25 @@ from starlette.routing import Route
 
 from fitness.api.oauth import callback_url, consent_cookie
 from fitness.api.parameters import PATH_PARAMETERS
-from fitness.config import Settings
+from fitness.config import Settings, get_settings
 from fitness.errors import IntegrationError
 from fitness.integrations.connections import (
     REVOKE_TIMEOUT_SECONDS,
     Disconnection,
+    api_key_status,
     connection_status,
     disconnect,
+    forget_api_key,
 )
 from fitness.integrations.consent import STATE_LIFETIME, start_consent
 from fitness.integrations.oauth import PROVIDERS, get_provider
 from fitness.services.calendar_sync import CalendarSyncResult, sync_all
+from fitness.services.hevy_sync import HevySyncResult, sync_hevy
 from fitness.services.strava_sync import StravaSyncResult, sync_strava
 from fitness.web.forms import read_form
 from fitness.web.rendering import api_answer, render
 
-TITLES: Final = {"strava": "Strava", "google": "Google Calendar"}
+TITLES: Final = {"strava": "Strava", "google": "Google Calendar", "hevy": "Hevy"}
 
 
 async def connections_page(request: Request) -> Response:
@@ -96,6 +100,30 @@ async def sync_strava_now(request: Request) -> Response:
     return await _page(request, strava=result)
 
 
+async def sync_hevy_now(request: Request) -> Response:
+    fields = await read_form(request)
+    try:
+        result = await run_in_threadpool(sync_hevy, fields.get("full_sync") == "on")
+    except IntegrationError as error:
+        status, words = api_answer(error)
+        return await _page(request, outcome={"hevy": ("error", words)}, status=status)
+    return await _page(request, hevy=result)
+
+
+async def forget_hevy_key(request: Request) -> Response:
+    await read_form(request)
+    if await run_in_threadpool(forget_api_key):
+        words = (
+            "Hevy's stored API key is forgotten. Hevy cannot revoke it from here: to retire "
+            "it, generate a new key in Hevy's settings."
+        )
+    else:
+        words = "No Hevy API key was stored."
+    if get_settings().hevy_api_key:  # what the next sync reads
+        words += " HEVY_API_KEY is still set: the next sync stores it again."
+    return await _page(request, outcome={"hevy": ("notice", words)})
+
+
 async def sync_calendar_now(request: Request) -> Response:
     await read_form(request)
     try:
@@ -111,11 +139,13 @@ async def _page(
     *,
     strava: StravaSyncResult | None = None,
     calendar: CalendarSyncResult | None = None,
+    hevy: HevySyncResult | None = None,
     outcome: dict[str, tuple[str, str]] | None = None,
     status: int = 200,
 ) -> Response:
-    statuses = await asyncio.gather(
-        *(run_in_threadpool(connection_status, provider) for provider in PROVIDERS)
+    *statuses, hevy_key = await asyncio.gather(
+        *(run_in_threadpool(connection_status, provider) for provider in PROVIDERS),
+        run_in_threadpool(api_key_status),
     )
     context: dict[str, Any] = {
         "title": "Connections",
@@ -123,6 +153,8 @@ async def _page(
         "titles": TITLES,
         "strava": strava,
         "calendar": calendar,
+        "hevy": hevy,
+        "hevy_key": hevy_key,
         "outcome": outcome or {},
     }
     return render(request, "connections.html", context, status=status)
@@ -144,4 +176,6 @@ routes = [
     Route("/connections/{provider}/disconnect", disconnect_provider, methods=["POST"]),
     Route("/connections/strava/sync", sync_strava_now, methods=["POST"]),
     Route("/connections/google/sync", sync_calendar_now, methods=["POST"]),
+    Route("/connections/hevy/sync", sync_hevy_now, methods=["POST"]),
+    Route("/connections/hevy/forget", forget_hevy_key, methods=["POST"]),
 ]

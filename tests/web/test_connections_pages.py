@@ -11,6 +11,8 @@ from starlette.testclient import TestClient
 from fitness.config import get_settings
 from fitness.db.runs import get_all_runs
 from fitness.models import Run
+from tests.fakes.hevy import FakeHevy, running_fake_hevy
+from tests.fakes.http import Reply
 from tests.fakes.strava import FakeStrava, running_fake_strava
 from tests.web.conftest import csrf_of, text_of
 
@@ -111,3 +113,56 @@ def test_an_unknown_provider_is_a_404_page(browser: TestClient) -> None:
 
     assert response.status_code == 404
     assert "There is no OAuth provider 'myspace'" in text_of(response)
+
+
+@pytest.fixture
+def hevy(db: str) -> Iterator[FakeHevy]:
+    with running_fake_hevy() as fake:
+        yield fake
+
+
+def test_syncing_hevy_and_forgetting_its_key_from_the_page(
+    hevy: FakeHevy, browser: TestClient
+) -> None:
+    page = browser.get("/app/connections")
+    assert "Hevy" in text_of(page) and "API key none stored" in text_of(page)
+
+    response = browser.post("/app/connections/hevy/sync", data={"csrf": csrf_of(page)})
+
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Fetched 3 workouts and deletions: 3 new lifts, 0 updated, 0 deleted" in text
+    assert "API key stored (encrypted)" in text and "Synced up to 2025-01-09" in text
+    assert hevy.api.api_key not in response.text
+
+    forgotten = browser.post("/app/connections/hevy/forget", data={"csrf": csrf_of(page)})
+
+    assert forgotten.status_code == 200
+    assert "Hevy's stored API key is forgotten" in text_of(forgotten)
+    assert "HEVY_API_KEY is still set" in text_of(forgotten)
+    assert "API key none stored" in text_of(forgotten)
+
+
+def test_hevys_rate_limit_on_the_page_says_when_to_sync_again(
+    hevy: FakeHevy, browser: TestClient
+) -> None:
+    page = browser.get("/app/connections")
+    hevy.api.answer_next(Reply(429, text="Too Many Requests", headers={"Retry-After": "600"}))
+
+    response = browser.post("/app/connections/hevy/sync", data={"csrf": csrf_of(page)})
+
+    assert response.status_code == 200
+    assert (
+        "Hevy's rate limit stopped the sync early; what was fetched is stored; sync again after"
+        in (text_of(response))
+    )
+
+
+def test_hevy_refusing_the_key_is_said_in_words(hevy: FakeHevy, browser: TestClient) -> None:
+    hevy.api.api_key = "another"
+    page = browser.get("/app/connections")
+
+    response = browser.post("/app/connections/hevy/sync", data={"csrf": csrf_of(page)})
+
+    assert response.status_code == 409
+    assert "HEVY_API_KEY" in text_of(response) and "Traceback" not in response.text
