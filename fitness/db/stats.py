@@ -245,7 +245,8 @@ bounds AS (
     SELECT coalesce(%(first_day)s::date, {_local_day("min(c.datetime_utc)")}) AS first_day,
            coalesce(%(last_day)s::date,
                     greatest({_local_day("max(c.datetime_utc)")}, %(today)s::date)) AS last_day,
-           {_local_day("min(c.datetime_utc)")} AS first_run_day
+           {_local_day("min(c.datetime_utc)")} AS first_run_day,
+           min(c.datetime_utc) AS first_run_at, max(c.datetime_utc) AS last_run_at
     FROM counted AS c
 )"""
 
@@ -368,20 +369,41 @@ _ROLLING = _Statement.of(
     + f""",
 scan AS MATERIALIZED (
     -- The UTC days around the local ones (offsets lie within -12 and +14 hours), worked
-    -- out once, not for every run when the runs are a snapshot.
-    SELECT (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC' AS from_utc,
-           (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc
-    FROM bounds AS b
+    -- out once, not for every run when the runs are a snapshot; `whole` when they hold
+    -- every run.
+    SELECT s.from_utc, s.to_utc,
+           s.from_utc <= s.first_run_at AND s.to_utc > s.last_run_at AS whole
+    FROM (SELECT (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC' AS from_utc,
+                 (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc,
+                 b.first_run_at, b.last_run_at
+          FROM bounds AS b) AS s
 ),
 days AS (
-    SELECT {_local_day("c.datetime_utc")} AS day, sum(c.distance) AS distance
-    FROM counted AS c, scan AS s
-    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
-    GROUP BY 1
-),
-calendar AS (
-    SELECT s.i, b.first_day - %(window)s + 1 + s.i AS day
-    FROM bounds AS b, generate_series(0, b.last_day - b.first_day + %(window)s - 1) AS s (i)
+    -- Every day of the calendar (the window before first_day, then first_day to last_day)
+    -- is a zero added to the days of the runs, in the one hash aggregate that sums them:
+    -- cheaper than sorting a generated calendar and joining the days to it. A run's day
+    -- outside the calendar (the widened UTC range reaches a day beyond it either way) is a
+    -- row before the calendar's first or after its last, so it is in no window of a day
+    -- shown (the calendar has no gaps) and is not shown itself.
+    SELECT a.day, sum(a.distance) AS distance
+    FROM (
+        -- When the range holds every run, a sequential scan of them: the statement is
+        -- planned once for every range (a prepared statement's generic plan), and a
+        -- range scan of the index over the whole table costs a fifth of the statement.
+        -- Only one of the two arms runs (each is gated on `whole`, worked out first).
+        SELECT {_local_day("c.datetime_utc")} AS day, c.distance
+        FROM counted AS c
+        WHERE (SELECT s.whole FROM scan AS s)
+        UNION ALL
+        SELECT {_local_day("c.datetime_utc")}, c.distance
+        FROM counted AS c, scan AS s
+        WHERE NOT s.whole
+          AND c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
+        UNION ALL
+        SELECT b.first_day - %(window)s + 1 + s.i, 0
+        FROM bounds AS b, generate_series(0, b.last_day - b.first_day + %(window)s - 1) AS s (i)
+    ) AS a
+    GROUP BY a.day
 ),
 rolled AS (
     -- A window's sum is the running total at its last day less the one the day before its
@@ -389,18 +411,17 @@ rolled AS (
     -- same additions in the same order, so the difference carries only the rounding of
     -- the additions inside the window (a window without runs is exactly 0), which
     -- rounding to a billionth of a mile takes away (0.1 + 0.2 is 0.3).
-    SELECT k.i, k.day,
-           round((sum(coalesce(d.distance, 0)) OVER (ORDER BY k.day ROWS UNBOUNDED PRECEDING)
-                  - coalesce(sum(coalesce(d.distance, 0)) OVER (
-                        ORDER BY k.day ROWS BETWEEN UNBOUNDED PRECEDING AND %(window)s PRECEDING
+    SELECT d.day,
+           round((sum(d.distance) OVER (ORDER BY d.day ROWS UNBOUNDED PRECEDING)
+                  - coalesce(sum(d.distance) OVER (
+                        ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND %(window)s PRECEDING
                     ), 0))
                  * 1e9::float8) / 1e9::float8 AS distance
-    FROM calendar AS k
-    LEFT JOIN days AS d ON d.day = k.day
+    FROM days AS d
 )
 SELECT r.day AS date, r.distance * %(per_mile)s AS distance
-FROM rolled AS r
-WHERE r.i >= %(preceding)s  -- from first_day on
+FROM rolled AS r, bounds AS b
+WHERE r.day BETWEEN b.first_day AND b.last_day
 ORDER BY r.day
 """,
     sports=SPORTS,
@@ -435,7 +456,7 @@ def get_rolling_sums(
         raise InvalidParameters({"window": f"must be from 1 to {MAX_WINDOW_DAYS:,} days"})
     options = _options(tz=tz, units=units, as_of=as_of, sport=sport)
     params = options.params(first_day=start, last_day=end)
-    params |= {"window": window, "preceding": window - 1}
+    params |= {"window": window}
     rows = _fetch(_ROLLING, params, options, conn, model_row(RollingDay))
     return RollingSums(
         window=window,
@@ -910,44 +931,82 @@ def get_training_load(
     )
 
 
+# The records' distance bands in SQL: per band k (from 1), the day's fastest pace among
+# its runs within the band (`pace_k`), and the band's fastest day (`targets`). A band's
+# edges are the parameters band_k_low and band_k_high (worked out in Python, the same
+# float products as miles x (1 -+ BAND_TOLERANCE) in SQL).
+_BAND_PACES: Final = ",\n           ".join(
+    f"min(c.duration / c.distance) FILTER (WHERE c.distance BETWEEN %(band_{k}_low)s::float8 "
+    f"AND %(band_{k}_high)s::float8) AS pace_{k}"
+    for k in range(1, len(DISTANCE_BANDS) + 1)
+)
+_BAND_TARGETS: Final = "".join(
+    f"""UNION ALL
+    (SELECT {k}, d.day, d.pace_{k}
+     FROM days AS d
+     WHERE d.pace_{k} IS NOT NULL
+     ORDER BY d.pace_{k}, d.day
+     LIMIT 1)
+    """
+    for k in range(1, len(DISTANCE_BANDS) + 1)
+)
+
 _RECORDS = _Statement.of(
     f""",
-located AS MATERIALIZED (
-    SELECT c.id, c.distance, c.duration, {_local_day("c.datetime_utc")} AS day
-    FROM counted AS c
-),
 days AS MATERIALIZED (
-    SELECT l.day, sum(l.distance) AS distance, count(*) AS runs
-    FROM located AS l
-    GROUP BY l.day
+    -- ONE pass over the runs: each local day's distance and runs, and what finds the runs
+    -- that hold a record without sorting or storing every run: the day's longest run and
+    -- its fastest pace in each distance band. Each band is a FILTER with the band's edges
+    -- as plain parameters (a comparison a row; computing them from the band's miles, or
+    -- a join to the bands, cost more than all the rest of this pass).
+    SELECT {_local_day("c.datetime_utc")} AS day, sum(c.distance) AS distance,
+           count(*) AS runs, max(c.distance) AS longest,
+           {_BAND_PACES}
+    FROM counted AS c
+    GROUP BY 1
+),
+targets AS (
+    -- Each record's day: the longest run's (ties to the earliest day) and each band's
+    -- fastest (by pace, then earliest day), with the distance or pace that it was.
+    (SELECT 0 AS position, d.day, d.longest AS value
+     FROM days AS d
+     ORDER BY d.longest DESC, d.day
+     LIMIT 1)
+    {_BAND_TARGETS}
+),
+winners AS (
+    -- The run holding each record: on that local day, the one with that distance or,
+    -- in the band, that pace; ties to the smallest id. An index range over the day's UTC
+    -- days widened by one (offsets lie within -12 and +14 hours), a lookup per record.
+    SELECT t.position, r.id, t.day, r.distance, r.duration
+    FROM targets AS t
+    CROSS JOIN LATERAL (
+        SELECT c.id, c.distance, c.duration
+        FROM counted AS c
+        WHERE c.datetime_utc >= (t.day - 1)::timestamp AT TIME ZONE 'UTC'
+          AND c.datetime_utc < (t.day + 2)::timestamp AT TIME ZONE 'UTC'
+          AND {_local_day("c.datetime_utc")} = t.day
+          AND CASE WHEN t.position = 0 THEN c.distance = t.value
+                   ELSE c.distance BETWEEN (%(band_lows)s::float8[])[t.position]
+                                       AND (%(band_highs)s::float8[])[t.position]
+                        AND c.duration / c.distance = t.value
+              END
+        ORDER BY c.id
+        LIMIT 1
+    ) AS r
 ),
 longest_run AS (
-    SELECT l.id, l.day, l.distance, l.duration
-    FROM located AS l
-    ORDER BY l.distance DESC, l.day, l.id
-    LIMIT 1
-),
-bands AS (
-    SELECT b.band, b.miles, b.position
-    FROM unnest(%(band_names)s::text[], %(band_miles)s::float8[])
-         WITH ORDINALITY AS b (band, miles, position)
-),
-fastest AS (
-    SELECT DISTINCT ON (b.position) b.position, b.band, b.miles, l.id, l.day, l.distance,
-           l.duration
-    FROM bands AS b
-    JOIN located AS l ON l.distance BETWEEN b.miles * (1 - %(band_tolerance)s)
-                                        AND b.miles * (1 + %(band_tolerance)s)
-    ORDER BY b.position, l.duration / l.distance, l.day, l.id
+    SELECT w.id, w.day, w.distance, w.duration FROM winners AS w WHERE w.position = 0
 ),
 fastest_list AS (
-    SELECT array_agg(f.band ORDER BY f.position) AS bands,
-           array_agg(f.miles ORDER BY f.position) AS band_miles,
-           array_agg(f.id ORDER BY f.position) AS run_ids,
-           array_agg(f.day ORDER BY f.position) AS run_days,
-           array_agg(f.distance ORDER BY f.position) AS distances,
-           array_agg(f.duration ORDER BY f.position) AS durations
-    FROM fastest AS f
+    SELECT array_agg((%(band_names)s::text[])[w.position] ORDER BY w.position) AS bands,
+           array_agg((%(band_miles)s::float8[])[w.position] ORDER BY w.position) AS band_miles,
+           array_agg(w.id ORDER BY w.position) AS run_ids,
+           array_agg(w.day ORDER BY w.position) AS run_days,
+           array_agg(w.distance ORDER BY w.position) AS distances,
+           array_agg(w.duration ORDER BY w.position) AS durations
+    FROM winners AS w
+    WHERE w.position > 0
 ),
 periods AS (
     SELECT {_period_start("d.day")} AS week, date_trunc('month', d.day::timestamp)::date AS month,
@@ -1067,11 +1126,16 @@ def get_records(
     Eddington(mi=42, km=61)
     """
     options = _options(tz=tz, units=units, week_start=week_start, as_of=as_of)
+    lows = [miles * (1 - BAND_TOLERANCE) for _, miles in DISTANCE_BANDS]
+    highs = [miles * (1 + BAND_TOLERANCE) for _, miles in DISTANCE_BANDS]
     params = options.params() | {
         "period": "week",
+        **{f"band_{k}_low": low for k, low in enumerate(lows, 1)},
+        **{f"band_{k}_high": high for k, high in enumerate(highs, 1)},
         "band_names": [name for name, _ in DISTANCE_BANDS],
         "band_miles": [miles for _, miles in DISTANCE_BANDS],
-        "band_tolerance": BAND_TOLERANCE,
+        "band_lows": lows,
+        "band_highs": highs,
         "slack": EDDINGTON_SLACK,
         "km_per_mile": KM_PER_MILE,
     }
