@@ -51,6 +51,8 @@ from fitness.models import Run, RunType, validate_run_fields
 from fitness.ride_models import Ride, validate_ride_fields
 from fitness.rules import (
     MAX_HEART_RATE,
+    MAX_RIDE_KILOJOULES,
+    MAX_RIDE_POWER_WATTS,
     MAX_RUN_NAME_CHARS,
     MAX_RUN_NOTES_CHARS,
     MIN_HEART_RATE,
@@ -104,7 +106,16 @@ COLUMN_NAMES: Final[dict[str, tuple[str, ...]]] = {
              "Activiteitsuitrusting"),
     "file": ("Filename", "filename", "Dateiname", "Nom du fichier", "Nombre de archivo",
              "Nombre del archivo", "Nome file", "Nome do arquivo", "Bestandsnaam"),
+    "power": ("Average Watts", "Durchschnittliche Watt", "Watts moyens", "Vatios medios",
+              "Průměrný výkon ve wattech"),
+    "work": ("Total Work", "Gesamtarbeit", "Travail total", "Trabajo total"),
 }  # fmt: skip
+# Where the 2020 layout's machine block (from its second Elapsed Time) keeps the columns
+# read by position when their header is in a language not listed above: Max Heart Rate
+# (+15) and Relative Effort (+22) repeat the summary's columns 7 and 8 under the same
+# header, so where they do, the columns beside them are where every export has them.
+_MACHINE_ANCHORS: Final = {15: 7, 22: 8}
+_MACHINE_COLUMNS: Final = {"heart_rate": (16, 15), "power": (18, 15), "work": (23, 22)}
 # The activity types that are runs, in the languages above; a virtual run is run indoors
 # (a treadmill with Zwift or the like). Activity types are compared like headers.
 RUN_TYPES: Final = frozenset(
@@ -178,6 +189,9 @@ class ArchiveActivity:
     activity_file: str | None
     gear: str | None
     type_known: bool
+    avg_power: float | None = None
+    """The row's average power (W), for a row its file turns out to be a ride."""
+    kilojoules: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +311,11 @@ class Columns:
             if second_elapsed >= 4:
                 index.setdefault("file", second_elapsed - 3)
                 index.setdefault("gear", second_elapsed - 4)
+            for concept, (offset, anchor) in _MACHINE_COLUMNS.items():
+                repeated = second_elapsed + anchor
+                summary = _MACHINE_ANCHORS[anchor]
+                if second_elapsed + offset < len(keys) and keys[repeated] == keys[summary]:
+                    index.setdefault(concept, second_elapsed + offset)
             layout: Layout = "2020"
         elif keys[:2] == ["id", "date"]:
             layout = "2018"
@@ -355,7 +374,13 @@ def parse_row(
         "duration": float(duration),
         "avg_heart_rate": float(heart_rate) if heart_rate is not None else None,
     }
+    # Power and work when the export has them (Strava estimates both without a power
+    # meter); a value out of bounds is left out, as from the API.
+    avg_power = _bounded(cell("power"), MAX_RIDE_POWER_WATTS)
+    work = _bounded(cell("work"), MAX_RIDE_KILOJOULES * 1000)  # joules
+    kilojoules = round(work / 1000, 1) if work is not None else None
     if ride_type is not None:
+        values |= {"avg_power": avg_power, "kilojoules": kilojoules}
         return _ride_row(line, run_id, ride_type, values, activity_type, name, notes, cell)
     invalid = validate_run_fields(values)
     if invalid:
@@ -377,6 +402,8 @@ def parse_row(
         activity_file=activity_file or None,
         gear=gear or None,
         type_known=is_virtual,
+        avg_power=avg_power,
+        kilojoules=kilojoules,
     )
 
 
@@ -570,6 +597,15 @@ def _seconds(text: str) -> Decimal:
 
 def _optional(text: str) -> Decimal | None:
     return parse_number(text) if text else None
+
+
+def _bounded(text: str, largest: float) -> float | None:
+    """The number in `text` when it is one from 0 to `largest`, else None."""
+    try:
+        number = _optional(text)
+    except ValueError:
+        return None
+    return float(number) if number is not None and 0 <= number <= largest else None
 
 
 def _non_negative(value: Decimal) -> Decimal:

@@ -40,6 +40,7 @@ from fitness.importers.strava_archive import (
     read_shoes_csv,
 )
 from fitness.models import Run
+from fitness.ride_models import Ride
 from fitness.rules import (
     MAX_HEART_RATE,
     MAX_RIDE_KILOJOULES,
@@ -220,6 +221,10 @@ def _add_activity(
     if activity.activity_file and wants_file:
         found = reader.activity_file(activity.activity_file)
         if isinstance(found, FileActivity):
+            if activity.is_run is None and found.is_ride:
+                # A type in a language without a word list: the file says it was a ride.
+                tally.add_ride(activity.line, _ride_of(activity, found), activity.gear)
+                return
             if activity.is_run is None and not found.is_run:
                 tally.add_other_activity(activity.activity_type)
                 return
@@ -251,17 +256,43 @@ def _add_ride(
     if row.activity_file:
         found = reader.activity_file(row.activity_file)
         if isinstance(found, FileActivity):
-            changes: dict[str, object] = {"indoor": ride.indoor or found.is_indoor}
-            if found.avg_power is not None and 0 <= found.avg_power <= MAX_RIDE_POWER_WATTS:
-                changes["avg_power"] = round(found.avg_power, 1)
-            if found.kilojoules is not None and 0 <= found.kilojoules <= MAX_RIDE_KILOJOULES:
-                changes["kilojoules"] = round(found.kilojoules, 1)
-            if ride.avg_heart_rate is None and found.avg_heart_rate is not None:
-                rate = round(found.avg_heart_rate, 1)
-                if MIN_HEART_RATE <= rate <= MAX_HEART_RATE:
-                    changes["avg_heart_rate"] = rate
-            ride = replace(ride, **changes)  # type: ignore[arg-type]
+            ride = _ride_with_file(ride, found)
     tally.add_ride(row.line, ride, row.gear)
+
+
+def _ride_with_file(ride: Ride, found: FileActivity) -> Ride:
+    """The ride with what its file measured: indoor, power and work (the file's own, over
+    the CSV's estimates), and the heart rate when the CSV had none."""
+    changes: dict[str, object] = {"indoor": ride.indoor or found.is_indoor}
+    if found.avg_power is not None and 0 <= found.avg_power <= MAX_RIDE_POWER_WATTS:
+        changes["avg_power"] = round(found.avg_power, 1)
+    if found.kilojoules is not None and 0 <= found.kilojoules <= MAX_RIDE_KILOJOULES:
+        changes["kilojoules"] = round(found.kilojoules, 1)
+    if ride.avg_heart_rate is None and found.avg_heart_rate is not None:
+        rate = round(found.avg_heart_rate, 1)
+        if MIN_HEART_RATE <= rate <= MAX_HEART_RATE:
+            changes["avg_heart_rate"] = rate
+    return replace(ride, **changes)  # type: ignore[arg-type]
+
+
+def _ride_of(activity: ArchiveActivity, found: FileActivity) -> Ride:
+    """A row read as a maybe-run that its file says is a ride, as that ride."""
+    run = activity.run
+    assert found.ride_type is not None
+    ride = Ride(
+        id=run.id,
+        datetime_utc=run.datetime_utc,
+        type=found.ride_type,
+        distance=run.distance,
+        duration=run.duration,
+        source=run.source,
+        avg_heart_rate=run.avg_heart_rate,
+        avg_power=activity.avg_power,
+        kilojoules=activity.kilojoules,
+        name=run.name,
+        notes=run.notes,
+    )
+    return _ride_with_file(ride, found)
 
 
 def _with_file(run: Run, activity: ArchiveActivity, found: FileActivity) -> Run:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -22,6 +25,7 @@ from tests.activity_files import (
     english_export_files,
     fit_file,
     gpx_file,
+    gz,
     strava_export,
 )
 
@@ -258,3 +262,51 @@ def test_a_treadmill_fit_file_makes_an_untyped_run_a_treadmill_run(db: str, tmp_
     export = strava_export(tmp_path / "e.zip", FIXTURES / "activities-en.csv", files)
     import_strava_archive(export)
     assert get_run_by_id("strava_11000000001").type == "Treadmill Run"  # type: ignore[union-attr]
+
+
+def test_a_czech_export_reads_its_numbers_by_position_and_its_files_say_what_each_was(
+    db: str, tmp_path: Path
+) -> None:
+    # No word list knows Czech headers or types: the heart rate and power columns are found
+    # where the machine block keeps them, and each activity file says run or ride.
+    files = {
+        "activities/16000000002.gpx": gpx_file(
+            datetime(2024, 1, 3, 7, 30, tzinfo=UTC), seconds=2350, metres=8046.7
+        ),
+        "activities/16000000003.fit.gz": gz(
+            fit_file(
+                datetime(2026, 9, 6, 11, 18, 40, tzinfo=UTC),
+                seconds=6490,
+                metres=33227.2,
+                sport="cycling",
+                sub_sport="road",
+                heart_rate=None,
+            )
+        ),
+    }
+    export = strava_export(tmp_path / "export.zip", FIXTURES / "activities-cs.csv", files)
+    result = import_strava_archive(export)
+    assert (result.inserted, result.rides_inserted, result.errors) == (1, 1, ())
+    assert result.other_activity_types == {"Běh": 1}  # no file to ask
+    run = get_run_by_id("strava_16000000002")
+    assert run is not None and run.avg_heart_rate == 152.0  # the CSV's, not the file's 150
+    ride = get_ride_by_id("strava_16000000003")
+    assert ride is not None
+    assert (ride.type, ride.avg_heart_rate, ride.avg_power) == ("Road Ride", 109.0, 98.0)
+    assert ride.name == "Odpolední jízda" and round(ride.distance, 2) == 20.65
+
+
+def test_a_rides_power_and_work_come_from_the_csv_when_its_file_has_none(
+    db: str, tmp_path: Path
+) -> None:
+    rows = list(csv.reader(io.StringIO((FIXTURES / "activities-en.csv").read_text("utf-8"))))
+    ride_row = rows[3]  # the Lunch Ride, whose file is a GPX track (no power)
+    assert ride_row[3] == "Ride"
+    ride_row[rows[0].index("Average Watts")] = "187.0"
+    ride_row[rows[0].index("Total Work")] = "673200"  # joules
+    content = io.StringIO()
+    csv.writer(content).writerows(rows)
+    export = strava_export(tmp_path / "export.zip", content.getvalue(), english_export_files())
+    import_strava_archive(export)
+    ride = get_ride_by_id("strava_11000000003")
+    assert ride is not None and (ride.avg_power, ride.kilojoules) == (187.0, 673.2)
