@@ -1,9 +1,11 @@
 """The pages every versioned kind of activity shares (runs, rides, lifts): one activity with
-its history, its edit form, deleting it, and restoring a version after a confirmation.
+its history, its edit form, deleting it, and restoring a version after a confirmation; and
+the filtered list of runs or rides.
 
 An `Activity` names the library functions of one kind (fitness.db.runs_history,
 fitness.db.rides, fitness.db.lifts_history) and its page template; `activity_routes` makes
-the pages from it, so every kind is served by this one module rather than a copy each.
+the pages from it, so every kind is served by this one module rather than a copy each. An
+`ActivityList` does the same for a list page (`list_route`, template `activities.html`).
 
 Every write carries the version the form was made from, as the API's If-Match does, so an
 edit made meanwhile is never overwritten unseen: on a `VersionConflict` the page shows what
@@ -29,6 +31,7 @@ from fitness.api.parameters import PATH_PARAMETERS
 from fitness.config import Settings
 from fitness.db._versioned import Kind, history_entry
 from fitness.errors import InvalidUpdate, VersionConflict, VersionNotFound
+from fitness.shapes import Query
 from fitness.shapes.pages import RunPageQuery
 from fitness.shapes.runs import ChangeNote
 from fitness.web.forms import (
@@ -94,6 +97,55 @@ class Activity:
 
     def path(self, item_id: str) -> str:
         return f"/app/{self.plural}/{quote(item_id, safe='')}"
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityList:
+    """A kind's list page at `/app/<plural>`: its filters (`query`, a page shape of
+    fitness.shapes.pages), the library's page of what they match (`page(**filters, tz=)`,
+    newest first, with `next_cursor`), and what the filter form offers: the gear to choose
+    from (`gear_field`, `gear_label`, `gears()`), the types and the sources."""
+
+    plural: str
+    title: str
+    query: type[Query]
+    page: Callable[..., Any]
+    gear_field: str
+    gear_label: str
+    gears: Callable[[], Any]
+    types: tuple[str, ...]
+    sources: tuple[str, ...]
+    duplicates: bool = False
+    """Whether the form offers to show duplicates too (runs)."""
+
+
+def list_route(listing: ActivityList) -> Route:
+    """GET `/<plural>`: the filter form and a page of what it matches; bad filters are said
+    beside their fields (422) and list nothing."""
+
+    async def list_page(request: Request) -> Response:
+        settings: Settings = request.app.state.settings
+        values = query_values(request)
+        query, errors = validate(listing.query, values)
+        gears = await run_in_threadpool(listing.gears)
+        page = None
+        if query is not None:
+            filters = query.model_dump(exclude={"units", "tz"})
+            page = await run_in_threadpool(listing.page, **filters, tz=settings.timezone)
+        context = {
+            "title": listing.title,
+            "listing": listing,
+            "units": (query.units if query else None) or settings.units,  # type: ignore[attr-defined]
+            "filters": {name: value for name, value in values.items() if name != "cursor"},
+            "request_cursor": "cursor" in values,
+            "errors": errors,
+            "page": page,
+            "items": getattr(page, listing.plural) if page is not None else (),
+            "gears": gears,
+        }
+        return render(request, "activities.html", context, status=422 if errors else 200)
+
+    return Route(f"/{listing.plural}", list_page, methods=["GET"])
 
 
 def activity_routes(activity: Activity) -> list[Route]:

@@ -6,44 +6,22 @@ the conflict view as for runs), its history, deleting it and restoring a version
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from fitness.config import Settings
 from fitness.db import rides as db_rides
 from fitness.db.bikes import get_bikes
 from fitness.ride_models import RIDE_EDITABLE_FIELDS, Ride, RideVersion
 from fitness.rules import RIDE_SOURCES, RIDE_TYPES
 from fitness.shapes.pages import RidesPageQuery
 from fitness.shapes.rides import RideEdit
-from fitness.web.activities import Activity, EditForm, activity_routes, duration_input, plain
-from fitness.web.forms import query_values, validate
-from fitness.web.rendering import local_input, local_time, render
-
-
-async def list_rides(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    values = query_values(request)
-    query, errors = validate(RidesPageQuery, values)
-    bikes = await run_in_threadpool(get_bikes)
-    page = None
-    if query is not None:
-        filters = query.model_dump(exclude={"units", "tz"})
-        page = await run_in_threadpool(db_rides.list_rides, **filters, tz=settings.timezone)
-    context = {
-        "title": "Rides",
-        "units": (query.units if query else None) or settings.units,
-        "filters": {name: value for name, value in values.items() if name != "cursor"},
-        "request_cursor": "cursor" in values,
-        "errors": errors,
-        "page": page,
-        "bikes": bikes,
-        "ride_types": RIDE_TYPES,
-        "ride_sources": RIDE_SOURCES,
-    }
-    return render(request, "rides.html", context, status=422 if errors else 200)
+from fitness.web.activities import (
+    Activity,
+    ActivityList,
+    EditForm,
+    activity_routes,
+    duration_input,
+    list_route,
+    plain,
+)
+from fitness.web.rendering import local_input, local_time
 
 
 def _label(ride: Ride) -> str:
@@ -92,4 +70,16 @@ RIDES = Activity(
     extra=lambda: {"bikes": get_bikes(), "ride_types": RIDE_TYPES},
 )
 
-routes = [Route("/rides", list_rides, methods=["GET"]), *activity_routes(RIDES)]
+RIDES_LIST = ActivityList(
+    plural="rides",
+    title="Rides",
+    query=RidesPageQuery,
+    page=db_rides.list_rides,
+    gear_field="bike_id",
+    gear_label="Bike",
+    gears=get_bikes,
+    types=RIDE_TYPES,
+    sources=RIDE_SOURCES,
+)
+
+routes = [list_route(RIDES_LIST), *activity_routes(RIDES)]

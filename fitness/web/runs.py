@@ -5,12 +5,6 @@ the pages every versioned kind shares (fitness.web.activities).
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
-from fitness.config import Settings
 from fitness.db import runs as db_runs
 from fitness.db import runs_history as db_history
 from fitness.db.shoes import get_shoes
@@ -18,32 +12,16 @@ from fitness.models import EDITABLE_FIELDS, RunDetail, RunVersion
 from fitness.rules import RUN_SOURCES, RUN_TYPES
 from fitness.shapes.pages import RunsPageQuery
 from fitness.shapes.runs import RunEdit
-from fitness.web.activities import Activity, EditForm, activity_routes, duration_input, plain
-from fitness.web.forms import query_values, validate
-from fitness.web.rendering import local_input, render
-
-
-async def list_runs(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    values = query_values(request)
-    query, errors = validate(RunsPageQuery, values)
-    shoes = await run_in_threadpool(get_shoes)
-    page = None
-    if query is not None:
-        filters = query.model_dump(exclude={"units"})
-        page = await run_in_threadpool(db_runs.list_run_details, **filters, tz=settings.timezone)
-    context = {
-        "title": "Runs",
-        "units": (query.units if query else None) or settings.units,
-        "filters": {name: value for name, value in values.items() if name != "cursor"},
-        "request_cursor": "cursor" in values,
-        "errors": errors,
-        "page": page,
-        "shoes": shoes,
-        "run_types": RUN_TYPES,
-        "run_sources": RUN_SOURCES,
-    }
-    return render(request, "runs.html", context, status=422 if errors else 200)
+from fitness.web.activities import (
+    Activity,
+    ActivityList,
+    EditForm,
+    activity_routes,
+    duration_input,
+    list_route,
+    plain,
+)
+from fitness.web.rendering import local_input
 
 
 def _form_values(run: RunDetail | RunVersion, zone: str) -> dict[str, str]:
@@ -81,4 +59,17 @@ RUNS = Activity(
     extra=lambda: {"shoes": get_shoes(), "run_types": RUN_TYPES},
 )
 
-routes = [Route("/runs", list_runs, methods=["GET"]), *activity_routes(RUNS)]
+RUNS_LIST = ActivityList(
+    plural="runs",
+    title="Runs",
+    query=RunsPageQuery,
+    page=db_runs.list_run_details,
+    gear_field="shoe_id",
+    gear_label="Shoe",
+    gears=get_shoes,
+    types=RUN_TYPES,
+    sources=RUN_SOURCES,
+    duplicates=True,
+)
+
+routes = [list_route(RUNS_LIST), *activity_routes(RUNS)]
