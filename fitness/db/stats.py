@@ -105,9 +105,9 @@ TRIMP_COEFFICIENTS: Final = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
 # Manager, 42 and 7 days: load_t = load_(t-1) x e^(-1/tau) + TRIMP_t x (1 - e^(-1/tau)).
 CTL_DAYS: Final = 42
 ATL_DAYS: Final = 7
-# The closed form of that recurrence is evaluated in blocks of this many days, so that no
-# weight is below e^-40 (see _TRAINING_LOAD).
-EWMA_BLOCK_DAYS: Final = 40 * ATL_DAYS
+# The closed form of that recurrence is evaluated in blocks of this many days, each day
+# with the block before it: what it leaves out weighs at most e^-40 (see _TRAINING_LOAD).
+EWMA_BLOCK_DAYS: Final = 40 * CTL_DAYS
 TRIMP_FLOOR: Final = 1e-9
 # A week whose distance grew by more than this over the week before is flagged.
 WEEKLY_GROWTH_LIMIT: Final = 0.10
@@ -725,95 +725,91 @@ def _wear_params(
 # Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
 # (d = e^(-1/tau), load 0 before the first run) has the closed form
 #     load_t = (1 - d) x sum over days i <= t of x_i x e^(-(t - i)/tau),
-# which window sums compute in one pass. Days are cut into blocks of B days; day i of block
-# k = i / B, which ends on day e_k = kB + B - 1, is weighed relative to that end:
+# which window sums compute in one pass once each x_i is weighed relative to a fixed day.
+# A double holds e^(+-700) at most, so days are cut into blocks of B days, and day i of
+# block k = i / B is weighed relative to the block's last day e_k = kB + B - 1:
 #     load_t = (1 - d) x (e^((e_k - t)/tau) x [sum of x_i e^((i - e_k)/tau) in k up to t]
-#                         + e^(-(t - e_(k-1))/tau) x carry_k),
-#     carry_k = sum over blocks j < k of e^(-B(k - 1 - j)/tau) x [sum of block j].
-# B is short enough that no weight goes below e^-40, and carries weighing less than e^-500
-# (nothing, next to a double's 1e-16 precision) are left out, because PostgreSQL raises an
-# error where a float product underflows instead of rounding it to zero. For the same
-# reason a day's TRIMP below TRIMP_FLOOR counts as none.
+#                         + e^(-(t - e_(k-1))/tau) x [the same sum over all of block k - 1]).
+# The first sum runs within the block (PARTITION BY), the second over the block before
+# (GROUPS 1 PRECEDING): one sort, two window passes, no joins. What came before block
+# k - 1 is left out: it weighs less than e^(-B/tau), and B = 40 x CTL_DAYS puts that
+# below a double's precision. PostgreSQL raises an error where a float product underflows
+# instead of rounding it to zero, so a day's TRIMP below TRIMP_FLOOR counts as none.
 _TRAINING_LOAD = _Statement.of(
     _BOUNDS
     + f""",
-days AS (
-    SELECT {_local_day("c.datetime_utc")} AS day,
-           coalesce(sum(c.duration / 60 * h.hrr * %(trimp_a)s * exp(%(trimp_b)s * h.hrr)), 0)
-               AS trimp,
-           sum(c.distance) AS distance,
-           count(*) FILTER (WHERE c.avg_heart_rate IS NULL) AS runs_without_heart_rate
-    FROM counted AS c
-    CROSS JOIN bounds AS b
-    -- The fraction of the heart-rate reserve, 0 at or below resting, 1 at or above
-    -- maximum; none for a run without a heart rate (least and greatest skip NULLs, so it
-    -- is tested first), or shorter than a second.
-    CROSS JOIN LATERAL (
-        SELECT CASE WHEN c.avg_heart_rate IS NOT NULL AND c.duration >= 1 THEN
-                   greatest(0, least(1, (c.avg_heart_rate - %(resting_hr)s)
-                                        / (%(max_hr)s - %(resting_hr)s)))
-               END AS hrr
-    ) AS h
-    WHERE c.datetime_utc < (b.last_day + 2)::timestamp AT TIME ZONE 'UTC'
-    GROUP BY 1
-),
 origin AS (
-    -- The loads start from zero on the first run's day (or on first_day, if earlier).
-    SELECT least(b.first_run_day, b.first_day) AS day, b.first_day, b.last_day
+    -- The loads start from zero on the first run's day (or on first_day, if earlier). Runs
+    -- are read up to the UTC day after last_day's (offsets lie within -12 and +14 hours).
+    SELECT least(b.first_run_day, b.first_day) AS day, b.first_day, b.last_day,
+           (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc
     FROM bounds AS b
 ),
-calendar AS (
-    SELECT s.i, o.day + s.i AS day, o.day + s.i >= o.first_day AS shown,
-           s.i / %(block)s AS block,
-           s.i %% %(block)s - %(block)s + 1 AS from_block_end,
-           CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS trimp,
-           coalesce(d.distance, 0) AS distance,
-           coalesce(d.runs_without_heart_rate, 0)::int AS runs_without_heart_rate
-    FROM origin AS o
-    CROSS JOIN generate_series(0, o.last_day - o.day) AS s (i)
-    LEFT JOIN days AS d ON d.day = o.day + s.i
+days AS MATERIALIZED (
+    SELECT a.day - o.day AS i, a.day, a.trimp, a.distance, a.runs_without_heart_rate
+    FROM (
+        SELECT x.day,
+               coalesce(sum(x.duration / 60 * x.hrr * %(trimp_a)s * exp(%(trimp_b)s * x.hrr)),
+                        0) AS trimp,
+               sum(x.distance) AS distance,
+               count(*) FILTER (WHERE x.counted AND x.avg_heart_rate IS NULL)::int
+                   AS runs_without_heart_rate
+        FROM (
+            -- The fraction of the heart-rate reserve, 0 at or below resting, 1 at or above
+            -- maximum; none for a run without a heart rate (least and greatest skip NULLs,
+            -- so it is tested first), or shorter than a second.
+            SELECT {_local_day("c.datetime_utc")} AS day, c.duration, c.distance,
+                   c.avg_heart_rate, true AS counted,
+                   CASE WHEN c.avg_heart_rate IS NOT NULL AND c.duration >= 1 THEN
+                       greatest(0, least(1, (c.avg_heart_rate - %(resting_hr)s)
+                                            / (%(max_hr)s - %(resting_hr)s)))
+                   END AS hrr
+            FROM counted AS c
+            -- A scalar subquery, so that the scan tests a constant, not a join each row.
+            WHERE c.datetime_utc < (SELECT o.to_utc FROM origin AS o)
+            UNION ALL
+            -- Every day of the calendar, as a day without runs.
+            SELECT o.day + s.i, 0, 0, NULL, false, NULL
+            FROM origin AS o, generate_series(0, o.last_day - o.day) AS s (i)
+        ) AS x
+        GROUP BY x.day
+    ) AS a, origin AS o
+    WHERE a.day <= o.last_day
 ),
 weighed AS (
-    SELECT k.*,
-           sum(k.trimp * exp(k.from_block_end / %(ctl_days)s)) OVER so_far AS chronic,
-           sum(k.trimp * exp(k.from_block_end / %(atl_days)s)) OVER so_far AS acute
-    FROM calendar AS k
-    WINDOW so_far AS (PARTITION BY k.block ORDER BY k.i)
+    SELECT d.day, d.trimp, d.runs_without_heart_rate, d.i / %(block)s AS block, f.from_end,
+           w.chronic, w.acute
+    FROM days AS d,
+         LATERAL (SELECT CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS x,
+                         d.i %% %(block)s - %(block)s + 1 AS from_end) AS f,
+         LATERAL (SELECT f.x * exp(f.from_end / %(ctl_days)s) AS chronic,
+                         f.x * exp(f.from_end / %(atl_days)s) AS acute) AS w
 ),
-block_ends AS (
-    -- A finished block's sum is its running sum on its last day.
-    SELECT w.block, w.chronic, w.acute
+summed AS (
+    SELECT w.day, w.trimp, w.runs_without_heart_rate, w.from_end,
+           sum(w.chronic) OVER in_block AS chronic, sum(w.acute) OVER in_block AS acute,
+           coalesce(sum(w.chronic) OVER block_before, 0) AS chronic_before,
+           coalesce(sum(w.acute) OVER block_before, 0) AS acute_before
     FROM weighed AS w
-    WHERE w.from_block_end = 0
-),
-carries AS (
-    -- Block k + 1 carries the finished blocks j up to k.
-    SELECT k.block + 1 AS block,
-           sum(CASE WHEN (k.block - j.block) * %(block)s / %(ctl_days)s <= 500
-                    THEN exp(-(k.block - j.block) * %(block)s / %(ctl_days)s) * j.chronic
-                    ELSE 0 END) AS chronic,
-           sum(CASE WHEN (k.block - j.block) * %(block)s / %(atl_days)s <= 500
-                    THEN exp(-(k.block - j.block) * %(block)s / %(atl_days)s) * j.acute
-                    ELSE 0 END) AS acute
-    FROM block_ends AS k
-    JOIN block_ends AS j ON j.block <= k.block
-    GROUP BY k.block
+    WINDOW in_block AS (PARTITION BY w.block ORDER BY w.from_end),
+           block_before AS (ORDER BY w.block GROUPS BETWEEN 1 PRECEDING AND 1 PRECEDING)
 ),
 loads AS (
-    SELECT w.day, w.shown, w.trimp, w.distance, w.runs_without_heart_rate,
+    -- Day t is -from_end days before its block's end, and from_end + B days after the
+    -- previous block's.
+    SELECT s.day, s.trimp, s.runs_without_heart_rate,
            (1 - exp(-1 / %(ctl_days)s))
-           * (exp(-w.from_block_end / %(ctl_days)s) * w.chronic
-              + coalesce(exp(-(w.i %% %(block)s + 1) / %(ctl_days)s) * c.chronic, 0)) AS ctl,
+           * (exp(-s.from_end / %(ctl_days)s) * s.chronic
+              + exp(-(s.from_end + %(block)s) / %(ctl_days)s) * s.chronic_before) AS ctl,
            (1 - exp(-1 / %(atl_days)s))
-           * (exp(-w.from_block_end / %(atl_days)s) * w.acute
-              + coalesce(exp(-(w.i %% %(block)s + 1) / %(atl_days)s) * c.acute, 0)) AS atl
-    FROM weighed AS w
-    LEFT JOIN carries AS c ON c.block = w.block
+           * (exp(-s.from_end / %(atl_days)s) * s.acute
+              + exp(-(s.from_end + %(block)s) / %(atl_days)s) * s.acute_before) AS atl
+    FROM summed AS s
+    WHERE s.day >= (SELECT o.first_day FROM origin AS o)
 ),
 weeks AS (
-    -- From the weighed days (stored anyway), so that the loads are read once, not stored.
-    SELECT {_period_start("w.day")} AS start, sum(w.distance) AS distance
-    FROM weighed AS w
+    SELECT {_period_start("d.day")} AS start, sum(d.distance) AS distance
+    FROM days AS d
     GROUP BY 1
 ),
 week_growth AS (
@@ -824,7 +820,6 @@ week_growth AS (
 SELECT false AS is_week, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
        NULL::float8 AS distance, NULL::float8 AS previous_distance
 FROM loads AS l
-WHERE l.shown
 UNION ALL
 SELECT true, g.start, NULL, NULL, NULL, NULL,
        g.distance * %(per_mile)s, g.previous_distance * %(per_mile)s
