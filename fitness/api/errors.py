@@ -69,7 +69,7 @@ class ValidationProblem(Problem):
 @with_config(SHAPE)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VersionConflictProblem(Problem):
-    """412: the run is no longer at the If-Match version."""
+    """412: the run, ride or lift is no longer at the If-Match version."""
 
     current_version: Annotated[int, Field(ge=1)]
 
@@ -114,7 +114,7 @@ ANSWERS: dict[type[Exception], Callable[[Any], ProblemResponse]] = {
     lib.VersionConflict: _conflict,
     lib.ProtectedField: lambda e: problem(
         400,
-        f"These fields identify the run and cannot be changed: {', '.join(e.fields)}.",
+        f"These fields identify it and cannot be changed: {', '.join(e.fields)}.",
         slug="protected-fields",
         fields=e.fields,
     ),

@@ -48,7 +48,7 @@ def problems(*statuses: int) -> dict[str, dict[str, str]]:
 
 ETAG_HEADER: Final = {
     "ETag": {
-        "description": 'The run\'s current version, quoted (e.g. `"3"`); send it back in If-Match.',
+        "description": 'The current version, quoted (e.g. `"3"`); send it back in If-Match.',
         "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
     }
 }
@@ -68,9 +68,9 @@ IF_MATCH: Final = {
     "in": "header",
     "required": False,
     "description": (
-        'Only change the run if it is still at this version: `"3"` (or `W/"3"`). `*` means '
-        "no precondition. A stale version is a 412 carrying the current one; a malformed "
-        "value is a 400."
+        'Only change the run, ride or lift if it is still at this version: `"3"` (or '
+        '`W/"3"`). `*` means no precondition. A stale version is a 412 carrying the current '
+        "one; a malformed value is a 400."
     ),
     "schema": {"type": "string", "pattern": '^(\\*|(W/)?"[1-9][0-9]{0,8}")$'},
 }
@@ -89,7 +89,7 @@ _RESPONSES: Final[dict[str, tuple[str, type[Problem]]]] = {
     "NotFound": ("Nothing with this id (or it is deleted).", Problem),
     "Conflict": ("The resource already exists.", Problem),
     "PreconditionFailed": (
-        "The run changed since the If-Match version; `current_version` says where it is now.",
+        "It changed since the If-Match version; `current_version` says where it is now.",
         VersionConflictProblem,
     ),
     "ContentTooLarge": ("The body is larger than the route's limit.", Problem),

@@ -104,7 +104,7 @@ def expected_version(request: Request) -> int | None:
         return None
     match = _ETAG.fullmatch(values[0].strip()) if len(values) == 1 else None
     if match is None:
-        raise malformed('If-Match must be one ETag such as "3" (a run version), or *.')
+        raise malformed('If-Match must be one ETag such as "3" (a version number), or *.')
     return int(match.group(1))
 
 

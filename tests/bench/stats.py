@@ -28,6 +28,7 @@ from tests.bench.workloads import Bench, _connection_like_ours, _profiled
 TZ = "Europe/Berlin"
 TOTALS_LIMIT_MS = 50.0
 PYTHON_REPEATS = 3
+WARM_RUNS = 6
 
 _DAY = f"(datetime_utc AT TIME ZONE '{TZ}')::date"
 _NOT_DELETED = "FROM runs WHERE deleted_at IS NULL"
@@ -159,7 +160,10 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
         def same_statement() -> None:
             conn.execute(captured[0].query, captured[0].params).fetchall()  # type: ignore[arg-type]
 
-        for _ in range(2):  # warm: caches, the pool, prepared statements
+        # Warm: caches, the pool, and prepared statements, which psycopg makes on a
+        # statement's fifth run on a connection (prepare_threshold): before that every run
+        # is parsed and planned again, on either side.
+        for _ in range(WARM_RUNS):
             statistic.ours()
             bare()
             same_statement()
