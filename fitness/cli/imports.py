@@ -107,24 +107,22 @@ def _print_summary(result: MMFImportResult) -> None:
         )
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
-    if result.repeated_in_file:
-        print(
-            f"{count(result.repeated_in_file, 'row')} repeated a workout of an earlier row "
-            "(the earlier row is the one kept):"
-        )
-        for repeat in result.repeats[:MAX_ERRORS_SHOWN]:
-            print(f"  line {repeat.line}: {repeat.run_id}, kept from line {repeat.kept_line}")
-        _more(result.repeated_in_file)
-    if result.warnings:
-        print(f"{count(len(result.warnings), 'row')} imported without part of it:")
-        for warning in result.warnings[:MAX_ERRORS_SHOWN]:
-            print(f"  line {warning.line}: {warning.message}")
-        _more(len(result.warnings))
-    if result.error_count:
-        print(f"{count(result.error_count, 'row')} could not be imported:")
-        for error in result.errors[:MAX_ERRORS_SHOWN]:
-            print(f"  line {error.line}: {error.message}")
-        _more(result.error_count)
+    _print_lines(
+        f"{count(result.repeated_in_file, 'row')} repeated a workout of an earlier row "
+        "(the earlier row is the one kept):",
+        result.repeated_in_file,
+        [f"line {r.line}: {r.run_id}, kept from line {r.kept_line}" for r in result.repeats],
+    )
+    _print_lines(
+        f"{count(len(result.warnings), 'row')} imported without part of it:",
+        len(result.warnings),
+        [f"line {w.line}: {w.message}" for w in result.warnings],
+    )
+    _print_lines(
+        f"{count(result.error_count, 'row')} could not be imported:",
+        result.error_count,
+        [f"line {e.line}: {e.message}" for e in result.errors],
+    )
 
 
 _UNITS: Final = {"mi": "distances in miles", "km": "distances in km, converted to miles"}
@@ -221,11 +219,7 @@ def _print_archive_summary(result: StravaArchiveImportResult) -> None:
             f"{count(result.files_read, 'activity file')} read"
             + ("; nothing written" if result.dry_run else "")
         )
-        if result.rides_inserted or result.rides_skipped_existing:
-            print(
-                f"{verb} {count(result.rides_inserted, 'ride')} "
-                f"({result.rides_skipped_existing} already stored)"
-            )
+        _print_rides(verb, result.rides_inserted, result.rides_skipped_existing)
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
     _print_lines(
@@ -297,11 +291,7 @@ def _print_files_summary(result: ActivityFilesImportResult) -> None:
             f"{count(result.files, 'file')}{ignored}"
             + ("; nothing written" if result.dry_run else "")
         )
-        if result.rides_inserted or result.rides_skipped_existing:
-            print(
-                f"{verb} {count(result.rides_inserted, 'ride')} "
-                f"({result.rides_skipped_existing} already stored)"
-            )
+        _print_rides(verb, result.rides_inserted, result.rides_skipped_existing)
     _print_lines(
         f"{count(result.repeated_in_import, 'activity', 'activities')} another file already "
         "had (the first file is kept):",
@@ -328,6 +318,11 @@ def _others(number: int, types: dict[str, int]) -> str:
         shown = ", ".join(f"{kind} {n}" for kind, n in list(types.items())[:5])
         words += f": {shown}" + (", ..." if len(types) > 5 else "")
     return words
+
+
+def _print_rides(verb: str, inserted: int, skipped_existing: int) -> None:
+    if inserted or skipped_existing:
+        print(f"{verb} {count(inserted, 'ride')} ({skipped_existing} already stored)")
 
 
 def _print_lines(heading: str, total: int, lines: list[str]) -> None:
