@@ -420,8 +420,9 @@ rolled AS (
     FROM days AS d
 )
 SELECT r.day AS date, r.distance * %(per_mile)s AS distance
-FROM rolled AS r, bounds AS b
-WHERE r.day BETWEEN b.first_day AND b.last_day
+FROM rolled AS r
+-- Scalar subqueries: constants for the filter, not a join each row.
+WHERE r.day BETWEEN (SELECT b.first_day FROM bounds AS b) AND (SELECT b.last_day FROM bounds AS b)
 ORDER BY r.day
 """,
     sports=SPORTS,
