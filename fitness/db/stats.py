@@ -1004,22 +1004,18 @@ fastest_list AS (
     FROM winners AS w
     WHERE w.position > 0
 ),
-periods AS (
-    SELECT {_period_start("d.day")} AS week, date_trunc('month', d.day::timestamp)::date AS month,
-           d.distance, d.runs
-    FROM days AS d
-),
 longest_week AS (
-    SELECT p.week AS start, sum(p.distance) AS distance, sum(p.runs) AS runs
-    FROM periods AS p
-    GROUP BY p.week
+    SELECT {_period_start("d.day")} AS start, sum(d.distance) AS distance, sum(d.runs) AS runs
+    FROM days AS d
+    GROUP BY 1
     ORDER BY 2 DESC, 1
     LIMIT 1
 ),
 longest_month AS (
-    SELECT p.month AS start, sum(p.distance) AS distance, sum(p.runs) AS runs
-    FROM periods AS p
-    GROUP BY p.month
+    SELECT date_trunc('month', d.day::timestamp)::date AS start, sum(d.distance) AS distance,
+           sum(d.runs) AS runs
+    FROM days AS d
+    GROUP BY 1
     ORDER BY 2 DESC, 1
     LIMIT 1
 ),
