@@ -238,6 +238,36 @@ def _period_start(day: str) -> str:
         END"""
 
 
+def _runs_in_scan(columns: str) -> str:
+    """SQL: `columns` (over `c`) of the counted runs between the CTE `scan`'s `from_utc` and
+    `to_utc`, in two arms of which only one runs (each is gated on `scan.whole`, worked out
+    first). When the range holds every run, a sequential scan of them: the statement is
+    planned once for every range (a prepared statement's generic plan), and a range scan
+    of the index over the whole table costs a fifth of the statement."""
+    return f"""SELECT {columns}
+        FROM counted AS c
+        WHERE (SELECT s.whole FROM scan AS s)
+        UNION ALL
+        SELECT {columns}
+        FROM counted AS c, scan AS s
+        WHERE NOT s.whole
+          AND c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc"""
+
+
+def _scan(from_utc: str, to_utc: str, tables: str = "bounds AS b") -> str:
+    """SQL: the CTE `scan` of the UTC instants `from_utc` and `to_utc` (expressions over
+    `tables`, which include `bounds AS b`), worked out once rather than for every run;
+    `whole` when they hold every counted run. UTC offsets lie within -12 and +14 hours, so
+    the runs of local days are within their UTC days widened by one."""
+    return f""",
+scan AS MATERIALIZED (
+    SELECT s.from_utc, s.to_utc,
+           s.from_utc <= s.first_run_at AND s.to_utc > s.last_run_at AS whole
+    FROM (SELECT {from_utc} AS from_utc, {to_utc} AS to_utc, b.first_run_at, b.last_run_at
+          FROM {tables}) AS s
+)"""
+
+
 # The range asked for, or by default from the first counted run to today (or to the last
 # run, if it is dated later).
 _BOUNDS: Final = f""",
@@ -285,17 +315,18 @@ ORDER BY p.start
 _TOTALS = _Statement.of(
     _BOUNDS
     + _TOTALS_SPAN
+    # The runs of the span's UTC days widened by one (a short span stays an index range
+    # scan); the exact test is the join on the local day's period below.
+    + _scan(
+        "(p.first_start - 1)::timestamp AT TIME ZONE 'UTC'",
+        "(p.last_start + %(step)s::interval + interval '1 day') AT TIME ZONE 'UTC'",
+        "bounds AS b, span AS p",
+    )
     + f""",
-scan AS MATERIALIZED (
-    -- UTC offsets lie within -12 and +14 hours, so the runs of the span's local days are
-    -- within its UTC days widened by one: a short span stays an index range scan, and the
-    -- exact test is the join on the local day's period below.
-    SELECT (s.first_start - 1)::timestamp AT TIME ZONE 'UTC' AS from_utc,
-           (s.last_start + %(step)s::interval + interval '1 day') AT TIME ZONE 'UTC' AS to_utc
-    FROM span AS s
-),
-days AS ({_TOTALS_DAYS}, scan AS s
-    WHERE c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
+days AS (
+    SELECT r.day, sum(r.distance) AS distance, sum(r.duration) AS duration, count(*) AS runs
+    FROM ({_runs_in_scan(_local_day("c.datetime_utc") + " AS day, c.distance, c.duration")}
+    ) AS r
     GROUP BY 1
 )"""
     + _TOTALS_PERIODS,
@@ -366,18 +397,11 @@ def get_totals(
 
 _ROLLING = _Statement.of(
     _BOUNDS
+    + _scan(
+        "(b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC'",
+        "(b.last_day + 2)::timestamp AT TIME ZONE 'UTC'",
+    )
     + f""",
-scan AS MATERIALIZED (
-    -- The UTC days around the local ones (offsets lie within -12 and +14 hours), worked
-    -- out once, not for every run when the runs are a snapshot; `whole` when they hold
-    -- every run.
-    SELECT s.from_utc, s.to_utc,
-           s.from_utc <= s.first_run_at AND s.to_utc > s.last_run_at AS whole
-    FROM (SELECT (b.first_day - %(window)s)::timestamp AT TIME ZONE 'UTC' AS from_utc,
-                 (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc,
-                 b.first_run_at, b.last_run_at
-          FROM bounds AS b) AS s
-),
 days AS (
     -- Every day of the calendar (the window before first_day, then first_day to last_day)
     -- is a zero added to the days of the runs, in the one hash aggregate that sums them:
@@ -387,18 +411,7 @@ days AS (
     -- shown (the calendar has no gaps) and is not shown itself.
     SELECT a.day, sum(a.distance) AS distance
     FROM (
-        -- When the range holds every run, a sequential scan of them: the statement is
-        -- planned once for every range (a prepared statement's generic plan), and a
-        -- range scan of the index over the whole table costs a fifth of the statement.
-        -- Only one of the two arms runs (each is gated on `whole`, worked out first).
-        SELECT {_local_day("c.datetime_utc")} AS day, c.distance
-        FROM counted AS c
-        WHERE (SELECT s.whole FROM scan AS s)
-        UNION ALL
-        SELECT {_local_day("c.datetime_utc")}, c.distance
-        FROM counted AS c, scan AS s
-        WHERE NOT s.whole
-          AND c.datetime_utc >= s.from_utc AND c.datetime_utc < s.to_utc
+        {_runs_in_scan(_local_day("c.datetime_utc") + " AS day, c.distance")}
         UNION ALL
         SELECT b.first_day - %(window)s + 1 + s.i, 0
         FROM bounds AS b, generate_series(0, b.last_day - b.first_day + %(window)s - 1) AS s (i)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from fitness.db import stats
+from fitness.db.connection import get_pool
 from fitness.db.runs import get_all_runs
 from fitness.models import Run
 from tests import stats_oracle as oracle
@@ -28,7 +29,8 @@ from tests.bench.workloads import Bench, _connection_like_ours, _profiled
 TZ = "Europe/Berlin"
 TOTALS_LIMIT_MS = 50.0
 PYTHON_REPEATS = 3
-WARM_RUNS = 6
+# psycopg prepares a statement on its fifth run on a connection (prepare_threshold).
+PREPARE_THRESHOLD = 5
 
 _DAY = f"(datetime_utc AT TIME ZONE '{TZ}')::date"
 _NOT_DELETED = "FROM runs WHERE deleted_at IS NULL"
@@ -160,11 +162,13 @@ def _measure(bench: Bench, statistic: _Statistic) -> Result:
         def same_statement() -> None:
             conn.execute(captured[0].query, captured[0].params).fetchall()  # type: ignore[arg-type]
 
-        # Warm: caches, the pool, and prepared statements, which psycopg makes on a
-        # statement's fifth run on a connection (prepare_threshold): before that every run
-        # is parsed and planned again, on either side.
-        for _ in range(WARM_RUNS):
+        # Warm: caches, the pool, and prepared statements. Until its fifth run on a
+        # connection a statement is parsed and planned every time, and the pool hands out
+        # its idle connections in turn, so ours warms on each of them.
+        connections = max(1, get_pool().get_stats().get("pool_size", 1))
+        for _ in range(PREPARE_THRESHOLD * connections + 1):
             statistic.ours()
+        for _ in range(PREPARE_THRESHOLD + 1):
             bare()
             same_statement()
         deadline = time.monotonic() + bench.sizes.loop_seconds
