@@ -9,7 +9,7 @@ is its rule (fitness.rules); the API shows these classes as they are.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Final, Literal, get_type_hints
 
 from psycopg.types.json import Jsonb
@@ -230,10 +230,20 @@ def validate_lift_fields(values: dict[str, object]) -> dict[str, str]:
         name: value.obj if isinstance(value, Jsonb) else value for name, value in values.items()
     }
     try:
-        _LIFT_VALUES.validate_python(plain)
+        checked = _LIFT_VALUES.validate_python(plain)
     except ValidationError as error:
         return field_problems(error, _LIFT_VALUES)
+    return end_before_start(checked.get("datetime_utc"), checked.get("end_utc"))
+
+
+def end_before_start(start: datetime | None, end: datetime | None) -> dict[str, str]:
+    """`{"end_utc": problem}` when a lift would end before it started, else empty."""
+    if start is not None and end is not None and end < start:
+        return {"end_utc": END_BEFORE_START}
     return {}
+
+
+END_BEFORE_START: Final = "must not be before the start"
 
 
 EPLEY: Final = "epley"

@@ -95,10 +95,11 @@ class Kind:
     """SQL: the joins `detail_columns` need (`\\nLEFT JOIN shoes AS s ON s.id = r.shoe_id`)."""
     gear: tuple[str, str] | None = None
     """`(column, problem)`: the column naming gear, and what to say when no gear has it."""
-    check_in_database: Callable[[Connection, Mapping[str, object]], None] | None = None
-    """What an edit's values must also satisfy in the database (runs: the shoe is not
-    deleted), run in the edit's own transaction just before it, so that it costs no
-    savepoint and holds what it checked until the edit commits."""
+    check_in_database: Callable[[Connection, str, Mapping[str, object]], None] | None = None
+    """`(conn, row id, updates)`: what an edit's values must also satisfy in the database
+    (runs: the shoe is not deleted; lifts: a new start or end alone keeps the end after the
+    start), raising `InvalidUpdate`; run in the edit's own transaction just before it, so
+    that it costs no savepoint and holds what it checked until the edit commits."""
 
     @property
     def editable_fields(self) -> tuple[str, ...]:
@@ -148,7 +149,7 @@ def edit_with_history(
         params[name] = updates.get(name)
     with transaction(conn) as active:
         if kind.check_in_database is not None:
-            kind.check_in_database(active, updates)
+            kind.check_in_database(active, row_id, updates)
         return apply_versioned_change(
             kind,
             active,

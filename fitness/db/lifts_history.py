@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from psycopg import Connection
@@ -22,7 +23,7 @@ from fitness.db import _versioned as versioned
 from fitness.db._versioned import Kind
 from fitness.db.connection import retry_on_disconnect, transaction
 from fitness.db.lifts import LIFT_COLUMNS
-from fitness.errors import LiftNotFound
+from fitness.errors import InvalidUpdate, LiftNotFound
 from fitness.lift_models import (
     EXERCISES,
     LIFT_EDITABLE_FIELDS,
@@ -30,8 +31,35 @@ from fitness.lift_models import (
     LiftHistory,
     LiftHistoryEntry,
     LiftVersion,
+    end_before_start,
     validate_lift_fields,
 )
+
+
+def _refuse_end_before_start(conn: Connection, lift_id: str, updates: Mapping[str, object]) -> None:
+    """An edit of the start or the end alone may not put the end before the start; with
+    both, `validate_lift_fields` has compared them. The row is locked first (the edit
+    takes that lock anyway), so that no other edit moves the other time meanwhile."""
+    if ("datetime_utc" in updates) == ("end_utc" in updates):
+        return
+    row = conn.execute(
+        "SELECT datetime_utc, end_utc FROM lifts WHERE id = %s FOR UPDATE", (lift_id,)
+    ).fetchone()
+    if row is None:
+        return  # the edit says the lift is missing
+    start = updates.get("datetime_utc", row[0])
+    end = updates.get("end_utc", row[1])
+    problems = end_before_start(_as_instant(start), _as_instant(end))
+    if problems:
+        raise InvalidUpdate(problems)
+
+
+def _as_instant(value: object) -> datetime | None:
+    """A time as an edit may give it (a datetime, or ISO 8601 text already validated)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value if isinstance(value, datetime) else None
+
 
 LIFTS: Final = Kind(
     noun="lift",
@@ -55,6 +83,7 @@ LIFTS: Final = Kind(
     history=LiftHistory,
     validate=validate_lift_fields,
     not_found=LiftNotFound,
+    check_in_database=_refuse_end_before_start,
 )
 assert LIFTS.editable_fields == LIFT_EDITABLE_FIELDS
 

@@ -41,7 +41,7 @@ from fitness.models import (
 )
 
 
-def _refuse_deleted_shoe(conn: Connection, updates: Mapping[str, object]) -> None:
+def _refuse_deleted_shoe(conn: Connection, run_id: str, updates: Mapping[str, object]) -> None:
     """An edit may not give a run a deleted shoe (`ShoeDeleted`)."""
     shoe_id = updates.get("shoe_id")
     if isinstance(shoe_id, str):

@@ -10,8 +10,7 @@ the pages from it, so every kind is served by this one module rather than a copy
 Every write carries the version the form was made from, as the API's If-Match does, so an
 edit made meanwhile is never overwritten unseen: on a `VersionConflict` the page shows what
 changed meanwhile beside the user's own input, which is kept, and a second save applies it
-over the new version. A kind without an `edit` (lifts: a workout's sets are edited through
-the API) has no edit form.
+over the new version.
 """
 
 from __future__ import annotations
@@ -45,6 +44,8 @@ from fitness.web.forms import (
 from fitness.web.rendering import render
 
 CHANGED_BY: Final = "web"
+# The times a form takes as the runner's local time (a datetime-local input).
+ZONED_FIELDS: Final = frozenset({"datetime_utc", "end_utc"})
 HISTORY_PAGE_SIZE: Final = 20
 # The versions listed beside a conflict (the net change is always shown whole).
 CONFLICT_VERSIONS_SHOWN: Final = 10
@@ -53,7 +54,7 @@ CONFLICT_VERSIONS_SHOWN: Final = 10
 @dataclass(frozen=True, slots=True)
 class EditForm:
     """A kind's edit form: the `fields` it edits (in the form as a person types them, a
-    `duration` as h:mm:ss and a `datetime_utc` in the runner's zone), the request `shape`
+    `duration` as h:mm:ss and the `ZONED_FIELDS` in the runner's zone), the request `shape`
     that validates them as the API does, the library's `update(id, updates, changed_by,
     change_reason, expected_version)`, and `values(item or version, zone)`: the fields as
     the form shows them (text that, saved unchanged, changes nothing)."""
@@ -182,8 +183,8 @@ def activity_routes(activity: Activity) -> list[Route]:
         values = {**typed, **fields, "changed_by": CHANGED_BY}
         if "duration" in typed:
             values["duration"] = seconds_text(typed["duration"])
-        if "datetime_utc" in typed:
-            values["datetime_utc"] = zoned_text(typed["datetime_utc"], settings.timezone)
+        for name in ZONED_FIELDS & typed.keys():
+            values[name] = zoned_text(typed[name], settings.timezone)
         change, errors = validate(form.shape, values)
         again = {"form": typed, "version": expected}
         if change is None:

@@ -3,8 +3,8 @@ weeks and the best estimated one-rep max of each exercise, fitness.db.lift_stats
 lift with its exercises and sets, its history, deleting it and restoring a version
 (fitness.db.lifts, fitness.db.lifts_history, served by fitness.web.activities).
 
-A lift's page has no edit form (a workout's exercises and sets are edited through the API,
-`PATCH /lifts/{id}`).
+A lift's edit form changes its start, end, title and description; a workout's exercises
+and sets are edited through the API (`PATCH /lifts/{id}`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from fitness.config import Settings
 from fitness.db import lift_stats, lifts_history
 from fitness.db import lifts as db_lifts
 from fitness.db.stats import local_today
-from fitness.lift_models import Lift
-from fitness.shapes.lifts import LiftListQuery
-from fitness.web.activities import Activity, activity_routes
+from fitness.lift_models import Lift, LiftVersion
+from fitness.shapes.lifts import LiftEdit, LiftListQuery
+from fitness.web.activities import Activity, EditForm, activity_routes
 from fitness.web.forms import query_values, validate
-from fitness.web.rendering import local_time, render
+from fitness.web.rendering import local_input, local_time, render
 
 VOLUME_WEEKS: Final = 12
 
@@ -61,6 +61,17 @@ def _label(lift: Lift) -> str:
     return lift.title or f"Lift {local_time(lift.datetime_utc, 'UTC')} UTC"
 
 
+def _form_values(lift: Lift | LiftVersion, zone: str) -> dict[str, str]:
+    """The edit form's fields as the lift (or a version of it) has them, times in the
+    runner's zone; `change_reason` is always blank."""
+    return {
+        "datetime_utc": local_input(lift.datetime_utc, zone),
+        "end_utc": local_input(lift.end_utc, zone) if lift.end_utc else "",
+        "title": lift.title or "",
+        "description": lift.description or "",
+    }
+
+
 LIFTS = Activity(
     kind=lifts_history.LIFTS,
     plural="lifts",
@@ -72,6 +83,12 @@ LIFTS = Activity(
     delete=lifts_history.delete_lift,
     restore=lifts_history.restore_lift_version,
     label=_label,
+    edit=EditForm(
+        fields=("datetime_utc", "end_utc", "title", "description"),
+        shape=LiftEdit,
+        update=lifts_history.update_lift_with_history,
+        values=_form_values,
+    ),
 )
 
 routes = [Route("/lifts", list_lifts, methods=["GET"]), *activity_routes(LIFTS)]

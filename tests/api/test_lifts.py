@@ -78,6 +78,8 @@ def test_an_edit_honours_if_match_and_is_a_version(push: Lift, client: TestClien
             "exercises",
         ),
         ({"datetime_utc": "2025-01-06T17:00:00"}, 422, "datetime_utc"),
+        # Before the lift's start: refused in the edit's transaction, the lift unchanged.
+        ({"end_utc": "2000-01-01T00:00:00Z"}, 422, "end_utc"),
     ],
 )
 def test_bad_edits_are_refused_naming_the_field(

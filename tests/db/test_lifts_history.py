@@ -5,6 +5,7 @@ what the user did here."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import psycopg
 import pytest
@@ -82,6 +83,27 @@ def test_edits_are_checked_before_the_database(push: Lift) -> None:
     with pytest.raises(VersionConflict):
         update_lift_with_history(push.id, {"title": "x"}, "me", expected_version=7)
     assert get_lift_by_id(push.id).version == 1  # type: ignore[union-attr]
+
+
+def test_a_lift_never_ends_before_it_starts_whichever_time_is_edited(push: Lift) -> None:
+    assert push.end_utc is not None
+    before_start = push.datetime_utc - timedelta(minutes=1)
+    with pytest.raises(InvalidUpdate, match="end_utc: must not be before the start"):
+        update_lift_with_history(push.id, {"end_utc": before_start}, "me")
+    with pytest.raises(InvalidUpdate, match="end_utc"):
+        update_lift_with_history(push.id, {"datetime_utc": push.end_utc + timedelta(hours=1)}, "me")
+    with pytest.raises(InvalidUpdate, match="end_utc"):
+        update_lift_with_history(
+            push.id, {"datetime_utc": push.datetime_utc, "end_utc": before_start}, "me"
+        )
+    assert get_lift_by_id(push.id).version == 1  # type: ignore[union-attr]
+    # Moving both, or clearing the end, is fine; so is an end equal to the start.
+    later = push.datetime_utc + timedelta(days=1)
+    moved = update_lift_with_history(push.id, {"datetime_utc": later, "end_utc": later}, "me")
+    assert (moved.datetime_utc, moved.end_utc, moved.version) == (later, later, 2)
+    cleared = update_lift_with_history(push.id, {"end_utc": None}, "me")
+    assert cleared.end_utc is None
+    assert update_lift_with_history(push.id, {"datetime_utc": push.datetime_utc}, "me").version == 4
 
 
 def test_delete_and_restore_are_versions_and_restore_brings_the_workout_back(

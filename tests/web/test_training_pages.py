@@ -222,6 +222,56 @@ def test_restoring_a_lift_version_brings_back_its_sets(
     assert get_lift_history(lift.id).versions[0].change_type == "restore"
 
 
+def test_editing_a_lift_on_its_page_changes_its_times_and_words_not_its_sets(
+    browser: TestClient, lifts: list[Lift]
+) -> None:
+    lift = lifts[0]
+    page = f"/app/lifts/{lift.id}"
+    unchanged = browser.post(page, data=edit_form(browser, page), follow_redirects=False)
+    assert unchanged.status_code == 303 and "notice=unchanged" in unchanged.headers["location"]
+
+    # The form's times are the runner's (UTC in the tests' settings).
+    start = lift.datetime_utc + timedelta(hours=1)
+    edited = {
+        **edit_form(browser, page),
+        "datetime_utc": start.strftime("%Y-%m-%dT%H:%M:%S"),
+        "end_utc": "",
+        "title": "Push, heavier",
+        "description": "felt strong",
+        "change_reason": "wrong start",
+    }
+    saved = browser.post(page, data=edited, follow_redirects=False)
+
+    assert saved.status_code == 303 and "notice=saved" in saved.headers["location"]
+    stored = get_lift_by_id(lift.id)
+    assert stored is not None
+    assert (stored.version, stored.title, stored.description, stored.end_utc) == (
+        2,
+        "Push, heavier",
+        "felt strong",
+        None,
+    )
+    assert stored.datetime_utc == start and stored.exercises == lift.exercises
+    shown = text_of(browser.get(page))
+    assert "title : " in shown and "wrong start" in shown
+
+
+def test_a_lift_ending_before_it_starts_is_refused_beside_the_input(
+    browser: TestClient, lifts: list[Lift]
+) -> None:
+    lift = lifts[0]
+    page = f"/app/lifts/{lift.id}"
+    early = (lift.datetime_utc - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    refused = browser.post(
+        page, data={**edit_form(browser, page), "end_utc": early, "title": "kept"}
+    )
+
+    assert refused.status_code == 422
+    assert "must not be before the start" in text_of(refused)
+    assert 'value="kept"' in refused.text
+    assert get_lift_by_id(lift.id).version == 1  # type: ignore[union-attr]
+
+
 def test_the_lifts_list_shows_lifts_volume_and_best_one_rep_maxes(
     browser: TestClient, lifts: list[Lift]
 ) -> None:
@@ -286,17 +336,23 @@ def test_the_dashboard_and_navigation_show_rides_and_lifts_beside_runs(
         assert f'href="{href}"' in page.text
 
 
-def ride_form(browser: TestClient, ride: Ride) -> dict[str, str]:
-    """The ride's edit form as a browser would send it unchanged (inputs, selects, textarea)."""
-    page = browser.get(f"/app/rides/{ride.id}").text
+def edit_form(browser: TestClient, path: str) -> dict[str, str]:
+    """The page's edit form as a browser would send it unchanged (inputs, selects,
+    textareas)."""
+    page = browser.get(path).text
     form = page.split('class="edit"', 1)[1].split("</form>", 1)[0]
     fields = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
     for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
         chosen = re.search(r'<option(?: value="([^"]*)")? selected>([^<]*)<', options)
         fields[name] = "" if chosen is None else (chosen.group(1) or chosen.group(2))
-    fields["notes"] = re.search(r"<textarea[^>]*>(.*?)</textarea>", form, re.S).group(1)  # type: ignore[union-attr]
+    fields |= dict(re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S))
     fields.setdefault("change_reason", "")
     return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def ride_form(browser: TestClient, ride: Ride) -> dict[str, str]:
+    """The ride's edit form as a browser would send it unchanged."""
+    return edit_form(browser, f"/app/rides/{ride.id}")
 
 
 def test_editing_a_ride_writes_a_version_and_unchanged_writes_none(
