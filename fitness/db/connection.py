@@ -45,6 +45,8 @@ T = TypeVar("T")
 # A pooled connection idle longer than this is pinged before use: serverless Postgres (Neon)
 # closes idle connections, while pinging every checkout would double the cost of a point read.
 IDLE_CHECK_AFTER_SECONDS: Final = 30.0
+# How often a connection ended by the server during its session setup is made again.
+SETUP_ATTEMPTS: Final = 3
 # Connection parameters whose value is a secret: never printed, logged or returned.
 # (libpq's own are password, sslpassword and, from PostgreSQL 18, oauth_client_secret.)
 SECRET_PARAMETER_WORDS: Final = ("password", "secret", "token")
@@ -82,18 +84,30 @@ class FitnessConnection(Connection[TupleRow]):
 
     @classmethod
     def connect(cls, conninfo: str = "", **kwargs: Any) -> FitnessConnection:  # type: ignore[override]
-        try:
-            conn = super().connect(conninfo, **kwargs)
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                conn = super().connect(conninfo, **kwargs)
+            except psycopg.OperationalError as error:
+                _connect_failures.record(error)
+                raise
             try:
                 conn._set_up_session()
+            except psycopg.OperationalError as error:
+                conn.close()
+                # Ended by the server while being set up (a restart, or an administrator
+                # ending every backend as it came in): made again at once, where the pool
+                # would wait a second or more before its next attempt, and requests too.
+                if _is_connection_failure(error) and attempts < SETUP_ATTEMPTS:
+                    continue
+                _connect_failures.record(error)
+                raise
             except BaseException:
                 conn.close()
                 raise
-        except psycopg.OperationalError as error:
-            _connect_failures.record(error)
-            raise
-        _connect_failures.clear()
-        return conn  # type: ignore[return-value]
+            _connect_failures.clear()
+            return conn  # type: ignore[return-value]
 
     def _set_up_session(self) -> None:
         autocommit = self.autocommit

@@ -19,8 +19,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from fitness.cli import main
 from fitness.config import Settings, get_settings, reset_settings
 from fitness.db.connection import (
+    FitnessConnection,
     close_pool,
     connection,
+    get_pool,
     masked_url,
     open_pool,
     server_said,
@@ -53,6 +55,40 @@ def terminate_other_backends(database_url: str) -> int:
             """
         ).fetchone()
     return row[0] if row else 0
+
+
+def test_a_connection_the_server_ends_while_it_is_set_up_is_made_again_at_once(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server ends the first new connection just as its session is being set up (as a
+    # restart or pg_terminate_backend would, mid-connect): the pool must not see a failed
+    # attempt, which it would retry only after a backoff of a second or more.
+    set_up = FitnessConnection._set_up_session
+    ended: list[int] = []
+
+    def ended_once(conn: FitnessConnection) -> None:
+        if not ended:
+            ended.append(conn.info.backend_pid)
+            with psycopg.connect(db, autocommit=True) as admin:
+                # Waits until the backend has ended (PostgreSQL 14+), so the setup fails.
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (conn.info.backend_pid,))
+        set_up(conn)
+
+    monkeypatch.setattr(FitnessConnection, "_set_up_session", ended_once)
+    # No connection made ahead (min size 0): the request's is the only one.
+    monkeypatch.setenv("FITNESS_DB_POOL_MIN_SIZE", "0")
+    reset_settings()
+    close_pool()
+    try:
+        with connection() as conn:
+            used = conn.info.backend_pid
+        stats = get_pool().get_stats()
+    finally:
+        close_pool()
+        monkeypatch.undo()
+        reset_settings()
+    assert ended and used != ended[0]
+    assert stats.get("connections_errors", 0) == 0
 
 
 def test_a_dead_pooled_connection_is_replaced_and_the_read_retried(
