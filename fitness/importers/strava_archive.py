@@ -116,14 +116,15 @@ COLUMN_NAMES: Final[dict[str, tuple[str, ...]]] = {
 # header, so where they do, the columns beside them are where every export has them.
 _MACHINE_ANCHORS: Final = {15: 7, 22: 8}
 _MACHINE_COLUMNS: Final = {"heart_rate": (16, 15), "power": (18, 15), "work": (23, 22)}
-# The activity types that are runs, in the languages above; a virtual run is run indoors
+# The activity types that are runs, in the languages above and Czech (whose headers are
+# read by position); a virtual run is run indoors
 # (a treadmill with Zwift or the like). Activity types are compared like headers.
 RUN_TYPES: Final = frozenset(
     {
         "Run", "Trail Run", "Lauf", "Traillauf", "Trail-Lauf", "Course à pied", "Trail",
         "Course à pied en sentier", "Carrera", "Carrera por montaña", "Trail running",
         "Corsa", "Corsa su sentiero", "Corrida", "Corrida em trilha", "Hardlopen",
-        "Trailrunning", "Trailrun",
+        "Trailrunning", "Trailrun", "Běh",
     }
 )  # fmt: skip
 VIRTUAL_RUN_TYPES: Final = frozenset(
@@ -138,6 +139,7 @@ RIDE_TYPES: Final[dict[str, RideType]] = {
     "Ride": "Road Ride", "Radfahrt": "Road Ride", "Sortie à vélo": "Road Ride",
     "Bicicleta": "Road Ride", "Ciclismo": "Road Ride", "Giro in bici": "Road Ride",
     "Pedalada": "Road Ride", "Fietsrit": "Road Ride", "Velomobile": "Road Ride",
+    "Jízda": "Road Ride",
     "Virtual Ride": "Virtual Ride", "VirtualRide": "Virtual Ride",
     "Virtuelle Radfahrt": "Virtual Ride", "Vélo virtuel": "Virtual Ride",
     "E-Bike Ride": "E-Bike Ride", "EBikeRide": "E-Bike Ride", "E-Bike-Fahrt": "E-Bike Ride",
@@ -157,6 +159,7 @@ OTHER_TYPES: Final = frozenset(
         "Spaziergang", "Wanderung", "Schwimmen", "Krafttraining", "Marche", "Randonnée",
         "Natation", "Entraînement", "Caminata", "Senderismo", "Natación", "Entrenamiento",
         "Camminata", "Escursionismo", "Nuoto", "Caminhada", "Natação", "Wandeling", "Zwemmen",
+        "Turistika", "Posilování",
     }
 )  # fmt: skip
 

@@ -188,10 +188,15 @@ def test_a_type_this_version_does_not_know_is_decided_by_its_activity_file(
     db: str, tmp_path: Path
 ) -> None:
     content = (FIXTURES / "activities-en.csv").read_text(encoding="utf-8")
-    content = content.replace(",Run,Easy 8k", ",Juoksu,Easy 8k").replace(",Walk,", ",Kävely,")
+    content = (
+        content.replace(",Run,Easy 8k", ",Juoksu,Easy 8k")
+        .replace(",Walk,", ",Kävely,")
+        .replace(",Lunch Ride,Ride,", ",Lunch Ride,Pyöräily,")
+    )
     export = strava_export(tmp_path / "export.zip", content, english_export_files())
     result = import_strava_archive(export)
     assert get_run_by_id("strava_11000000001") is not None  # its FIT file says running
+    assert get_ride_by_id("strava_11000000003") is not None  # its GPX file says cycling
     assert result.other_activity_types == {"Kävely": 1}  # no file to ask
 
 
@@ -264,11 +269,9 @@ def test_a_treadmill_fit_file_makes_an_untyped_run_a_treadmill_run(db: str, tmp_
     assert get_run_by_id("strava_11000000001").type == "Treadmill Run"  # type: ignore[union-attr]
 
 
-def test_a_czech_export_reads_its_numbers_by_position_and_its_files_say_what_each_was(
-    db: str, tmp_path: Path
-) -> None:
-    # No word list knows Czech headers or types: the heart rate and power columns are found
-    # where the machine block keeps them, and each activity file says run or ride.
+def test_a_czech_export_reads_its_numbers_by_position(db: str, tmp_path: Path) -> None:
+    # No list of headers knows Czech: the heart rate and power columns are found where the
+    # machine block keeps them (its types, Běh and Jízda, are in the word lists).
     files = {
         "activities/16000000002.gpx": gpx_file(
             datetime(2024, 1, 3, 7, 30, tzinfo=UTC), seconds=2350, metres=8046.7
@@ -286,8 +289,10 @@ def test_a_czech_export_reads_its_numbers_by_position_and_its_files_say_what_eac
     }
     export = strava_export(tmp_path / "export.zip", FIXTURES / "activities-cs.csv", files)
     result = import_strava_archive(export)
-    assert (result.inserted, result.rides_inserted, result.errors) == (1, 1, ())
-    assert result.other_activity_types == {"Běh": 1}  # no file to ask
+    assert (result.inserted, result.rides_inserted, result.errors) == (2, 1, ())
+    assert result.other_activity_types == {}
+    without_file = get_run_by_id("strava_16000000001")
+    assert without_file is not None and without_file.avg_heart_rate == 150.0
     run = get_run_by_id("strava_16000000002")
     assert run is not None and run.avg_heart_rate == 152.0  # the CSV's, not the file's 150
     ride = get_ride_by_id("strava_16000000003")
