@@ -5,11 +5,13 @@ whose input can be read again (an MMF export, a Strava sync's fetched runs) runs
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 
-from fitness.db.connection import connection, transaction
+from fitness.db.connection import close_pool, connection, transaction
 from fitness.db.integrity import find_problems
 from fitness.db.runs import get_all_runs
 from fitness.db.runs_history import get_run_history
@@ -21,6 +23,16 @@ from tests.db.test_faults import kill_once_then_release
 from tests.importers.mmf_csv import mmf_csv, mmf_row
 
 SHOE = "Brooks Ghost 15"
+
+
+@pytest.fixture(autouse=True)
+def fresh_pool(db: str) -> Iterator[None]:
+    """Each test ends its pool's connections itself: it starts from a pool of its own, not
+    one that earlier tests (of killed and blocked connections) left replacing connections
+    in the background."""
+    close_pool()
+    yield
+    close_pool()
 
 
 def export(rows: int, *, shoe: str | None = SHOE) -> bytes:
