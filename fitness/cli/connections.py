@@ -23,7 +23,7 @@ from fitness.integrations.connections import (
     forget_api_key,
 )
 from fitness.integrations.consent import STATE_LIFETIME, complete_consent, start_consent
-from fitness.integrations.hevy import KEY_HELP
+from fitness.integrations.hevy import KEY_HELP, RETIRE_KEY_HELP
 from fitness.integrations.hevy import PROVIDER as HEVY
 from fitness.integrations.loopback import Redirect, TerminalRedirect, redirect_sources
 from fitness.integrations.oauth import PROVIDERS, get_provider
@@ -227,10 +227,7 @@ def _disconnect(args: argparse.Namespace) -> int:
 
 def _forget_hevy_key() -> int:
     if forget_api_key():
-        print(
-            "Hevy's stored API key is forgotten. Hevy cannot revoke it from here: to retire "
-            "it, generate a new key at https://hevy.com/settings?developer."
-        )
+        print(f"Hevy's stored API key is forgotten. {RETIRE_KEY_HELP}.")
     else:
         print("No Hevy API key was stored; nothing to do.")
     if get_settings().hevy_api_key:

@@ -107,21 +107,10 @@ def _print_summary(result: MMFImportResult) -> None:
         )
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
-    _print_lines(
-        f"{count(result.repeated_in_file, 'row')} repeated a workout of an earlier row "
-        "(the earlier row is the one kept):",
-        result.repeated_in_file,
-        [f"line {r.line}: {r.run_id}, kept from line {r.kept_line}" for r in result.repeats],
-    )
-    _print_lines(
-        f"{count(len(result.warnings), 'row')} imported without part of it:",
-        len(result.warnings),
-        [f"line {w.line}: {w.message}" for w in result.warnings],
-    )
-    _print_lines(
-        f"{count(result.error_count, 'row')} could not be imported:",
-        result.error_count,
-        [f"line {e.line}: {e.message}" for e in result.errors],
+    _print_rows(
+        result,
+        repeated="a workout of an earlier row (the earlier row is the one kept)",
+        warned=f"{count(len(result.warnings), 'row')} imported without part of it",
     )
 
 
@@ -222,21 +211,10 @@ def _print_archive_summary(result: StravaArchiveImportResult) -> None:
         _print_rides(verb, result.rides_inserted, result.rides_skipped_existing)
         if result.shoes_created:
             print(f"new shoes: {', '.join(result.shoes_created)}")
-    _print_lines(
-        f"{count(result.repeated_in_file, 'row')} repeated an activity of an earlier row (the "
-        "earlier row is kept):",
-        result.repeated_in_file,
-        [f"line {r.line}: {r.run_id}, kept from line {r.kept_line}" for r in result.repeats],
-    )
-    _print_lines(
-        f"{count(len(result.warnings), 'run')} imported without what its activity file adds:",
-        len(result.warnings),
-        [f"line {w.line}: {w.message}" for w in result.warnings],
-    )
-    _print_lines(
-        f"{count(result.error_count, 'row')} could not be imported:",
-        result.error_count,
-        [f"line {e.line}: {e.message}" for e in result.errors],
+    _print_rows(
+        result,
+        repeated="an activity of an earlier row (the earlier row is kept)",
+        warned=f"{count(len(result.warnings), 'run')} imported without what its activity file adds",
     )
 
 
@@ -318,6 +296,28 @@ def _others(number: int, types: dict[str, int]) -> str:
         shown = ", ".join(f"{kind} {n}" for kind, n in list(types.items())[:5])
         words += f": {shown}" + (", ..." if len(types) > 5 else "")
     return words
+
+
+def _print_rows(
+    result: MMFImportResult | StravaArchiveImportResult, *, repeated: str, warned: str
+) -> None:
+    """A CSV import's rows by line: those that repeated `repeated`, those imported with a
+    warning (under the heading `warned`), and those refused."""
+    _print_lines(
+        f"{count(result.repeated_in_file, 'row')} repeated {repeated}:",
+        result.repeated_in_file,
+        [f"line {r.line}: {r.run_id}, kept from line {r.kept_line}" for r in result.repeats],
+    )
+    _print_lines(
+        f"{warned}:",
+        len(result.warnings),
+        [f"line {w.line}: {w.message}" for w in result.warnings],
+    )
+    _print_lines(
+        f"{count(result.error_count, 'row')} could not be imported:",
+        result.error_count,
+        [f"line {e.line}: {e.message}" for e in result.errors],
+    )
 
 
 def _print_rides(verb: str, inserted: int, skipped_existing: int) -> None:

@@ -43,6 +43,12 @@ KEY_HELP: Final = (
     "set HEVY_API_KEY to the API key of a Hevy Pro account (https://hevy.com/settings?developer)"
 )
 
+# Hevy has no endpoint to revoke a key: a key is retired by generating a new one.
+RETIRE_KEY_HELP: Final = (
+    "Hevy cannot revoke it from here: to retire it, generate a new key at "
+    "https://hevy.com/settings?developer"
+)
+
 Workout = dict[str, object]
 WorkoutEvent = dict[str, object]
 ExerciseTemplate = dict[str, object]

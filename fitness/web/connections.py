@@ -34,6 +34,7 @@ from fitness.integrations.connections import (
     forget_api_key,
 )
 from fitness.integrations.consent import STATE_LIFETIME, start_consent
+from fitness.integrations.hevy import RETIRE_KEY_HELP
 from fitness.integrations.oauth import PROVIDERS, get_provider
 from fitness.services.calendar_sync import CalendarSyncResult, sync_all
 from fitness.services.hevy_sync import HevySyncResult, sync_hevy
@@ -113,10 +114,7 @@ async def sync_hevy_now(request: Request) -> Response:
 async def forget_hevy_key(request: Request) -> Response:
     await read_form(request)
     if await run_in_threadpool(forget_api_key):
-        words = (
-            "Hevy's stored API key is forgotten. Hevy cannot revoke it from here: to retire "
-            "it, generate a new key in Hevy's settings."
-        )
+        words = f"Hevy's stored API key is forgotten. {RETIRE_KEY_HELP}."
     else:
         words = "No Hevy API key was stored."
     if get_settings().hevy_api_key:  # what the next sync reads
