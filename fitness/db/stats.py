@@ -105,8 +105,11 @@ TRIMP_COEFFICIENTS: Final = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
 # Manager, 42 and 7 days: load_t = load_(t-1) x e^(-1/tau) + TRIMP_t x (1 - e^(-1/tau)).
 CTL_DAYS: Final = 42
 ATL_DAYS: Final = 7
-# The closed form of that recurrence is evaluated in blocks of this many days, each day
-# with the block before it: what it leaves out weighs at most e^-40 (see _TRAINING_LOAD).
+# The closed form of that recurrence is one running sum over spans of up to this many days
+# (see _TRAINING_LOAD) ...
+ONE_PASS_DAYS: Final = 9_000
+# ... and over longer ones, in blocks of this many days, each day with the block before
+# it: what that leaves out weighs at most e^-40.
 EWMA_BLOCK_DAYS: Final = 40 * CTL_DAYS
 TRIMP_FLOOR: Final = 1e-9
 # A week whose distance grew by more than this over the week before is flagged.
@@ -739,28 +742,35 @@ def _wear_params(
 # Daily TRIMP, then CTL and ATL. The recurrence load_t = d x load_(t-1) + (1 - d) x x_t
 # (d = e^(-1/tau), load 0 before the first run) has the closed form
 #     load_t = (1 - d) x sum over days i <= t of x_i x e^(-(t - i)/tau),
-# which window sums compute in one pass once each x_i is weighed relative to a fixed day.
-# A double holds e^(+-700) at most, so days are cut into blocks of B days, and day i of
-# block k = i / B is weighed relative to the block's last day e_k = kB + B - 1:
+# which a running sum computes in one window pass once each x_i is weighed relative to a
+# fixed day m: load_t = (1 - d) x e^((m - t)/tau) x [sum of x_i e^((i - m)/tau), i <= t].
+# A double holds e^(+-709) at most, so that works while the span is at most
+# ONE_PASS_DAYS (m its middle day: e^(4,500/7) and a day's TRIMP stay far within range).
+# A longer span (the log from 1970, or a range asked from 1900) is cut into blocks of B
+# days, and day i of block k = i / B is weighed relative to the block's last day
+# e_k = kB + B - 1:
 #     load_t = (1 - d) x (e^((e_k - t)/tau) x [sum of x_i e^((i - e_k)/tau) in k up to t]
 #                         + e^(-(t - e_(k-1))/tau) x [the same sum over all of block k - 1]).
 # The first sum runs within the block (PARTITION BY), the second over the block before
-# (GROUPS 1 PRECEDING): one sort, two window passes, no joins. What came before block
-# k - 1 is left out: it weighs less than e^(-B/tau), and B = 40 x CTL_DAYS puts that
-# below a double's precision. PostgreSQL raises an error where a float product underflows
-# instead of rounding it to zero, so a day's TRIMP below TRIMP_FLOOR counts as none.
+# (GROUPS 1 PRECEDING): one sort, two window passes. What came before block k - 1 is left
+# out: it weighs less than e^(-B/tau), and B = 40 x CTL_DAYS puts that below a double's
+# precision. Only one of the two runs (each is gated on the span, worked out first).
+# PostgreSQL raises an error where a float product underflows instead of rounding it to
+# zero, so a day's TRIMP below TRIMP_FLOOR counts as none.
 _TRAINING_LOAD = _Statement.of(
     _BOUNDS
     + f""",
 origin AS (
     -- The loads start from zero on the first run's day (or on first_day, if earlier). Runs
     -- are read up to the UTC day after last_day's (offsets lie within -12 and +14 hours).
-    SELECT least(b.first_run_day, b.first_day) AS day, b.first_day, b.last_day,
-           (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc
-    FROM bounds AS b
+    SELECT o.day, o.first_day, o.last_day, o.to_utc, o.last_day - o.day AS span
+    FROM (SELECT least(b.first_run_day, b.first_day) AS day, b.first_day, b.last_day,
+                 (b.last_day + 2)::timestamp AT TIME ZONE 'UTC' AS to_utc
+          FROM bounds AS b) AS o
 ),
 days AS MATERIALIZED (
-    SELECT a.day - o.day AS i, a.day, a.trimp, a.distance, a.runs_without_heart_rate
+    SELECT a.day - o.day AS i, a.day, a.trimp, a.distance, a.runs_without_heart_rate,
+           CASE WHEN a.trimp >= %(trimp_floor)s THEN a.trimp ELSE 0 END AS x
     FROM (
         SELECT x.day,
                coalesce(sum(x.duration / 60 * x.hrr * %(trimp_a)s * exp(%(trimp_b)s * x.hrr)),
@@ -790,16 +800,23 @@ days AS MATERIALIZED (
     ) AS a, origin AS o
     WHERE a.day <= o.last_day
 ),
+one_pass AS (
+    SELECT d.day, d.trimp, d.runs_without_heart_rate, m.day - d.i AS to_middle,
+           sum(d.x * exp((d.i - m.day) / %(ctl_days)s)) OVER running AS chronic,
+           sum(d.x * exp((d.i - m.day) / %(atl_days)s)) OVER running AS acute
+    FROM (SELECT o.span / 2 AS day FROM origin AS o WHERE o.span <= %(one_pass_days)s) AS m,
+         days AS d
+    WINDOW running AS (ORDER BY d.i ROWS UNBOUNDED PRECEDING)
+),
 weighed AS (
     SELECT d.day, d.trimp, d.runs_without_heart_rate, d.i / %(block)s AS block, f.from_end,
-           w.chronic, w.acute
-    FROM days AS d,
-         LATERAL (SELECT CASE WHEN d.trimp >= %(trimp_floor)s THEN d.trimp ELSE 0 END AS x,
-                         d.i %% %(block)s - %(block)s + 1 AS from_end) AS f,
-         LATERAL (SELECT f.x * exp(f.from_end / %(ctl_days)s) AS chronic,
-                         f.x * exp(f.from_end / %(atl_days)s) AS acute) AS w
+           d.x * exp(f.from_end / %(ctl_days)s) AS chronic,
+           d.x * exp(f.from_end / %(atl_days)s) AS acute
+    FROM (SELECT o.span FROM origin AS o WHERE o.span > %(one_pass_days)s) AS m,
+         days AS d,
+         LATERAL (SELECT d.i %% %(block)s - %(block)s + 1 AS from_end) AS f
 ),
-summed AS (
+in_blocks AS (
     SELECT w.day, w.trimp, w.runs_without_heart_rate, w.from_end,
            sum(w.chronic) OVER in_block AS chronic, sum(w.acute) OVER in_block AS acute,
            coalesce(sum(w.chronic) OVER block_before, 0) AS chronic_before,
@@ -809,17 +826,30 @@ summed AS (
            block_before AS (ORDER BY w.block GROUPS BETWEEN 1 PRECEDING AND 1 PRECEDING)
 ),
 loads AS (
+    -- e^((m - t)/tau) x the sum as e^(ln sum + (m - t)/tau): after years without a run
+    -- the product falls below a double's least (e^-745), where PostgreSQL raises an
+    -- error; a load under e^-700 is 0.
+    SELECT p.day, p.trimp, p.runs_without_heart_rate,
+           %(ctl_gain)s * CASE WHEN e.chronic > -700 THEN exp(e.chronic) ELSE 0 END AS ctl,
+           %(atl_gain)s * CASE WHEN e.acute > -700 THEN exp(e.acute) ELSE 0 END AS atl
+    FROM one_pass AS p,
+         LATERAL (SELECT CASE WHEN p.chronic > 0
+                              THEN ln(p.chronic) + p.to_middle / %(ctl_days)s
+                              ELSE -1000 END AS chronic,
+                         CASE WHEN p.acute > 0
+                              THEN ln(p.acute) + p.to_middle / %(atl_days)s
+                              ELSE -1000 END AS acute) AS e
+    UNION ALL
     -- Day t is -from_end days before its block's end, and from_end + B days after the
     -- previous block's.
     SELECT s.day, s.trimp, s.runs_without_heart_rate,
-           (1 - exp(-1 / %(ctl_days)s))
+           %(ctl_gain)s
            * (exp(-s.from_end / %(ctl_days)s) * s.chronic
-              + exp(-(s.from_end + %(block)s) / %(ctl_days)s) * s.chronic_before) AS ctl,
-           (1 - exp(-1 / %(atl_days)s))
+              + exp(-(s.from_end + %(block)s) / %(ctl_days)s) * s.chronic_before),
+           %(atl_gain)s
            * (exp(-s.from_end / %(atl_days)s) * s.acute
-              + exp(-(s.from_end + %(block)s) / %(atl_days)s) * s.acute_before) AS atl
-    FROM summed AS s
-    WHERE s.day >= (SELECT o.first_day FROM origin AS o)
+              + exp(-(s.from_end + %(block)s) / %(atl_days)s) * s.acute_before)
+    FROM in_blocks AS s
 ),
 weeks AS (
     SELECT {_period_start("d.day")} AS start, sum(d.distance) AS distance
@@ -834,6 +864,8 @@ week_growth AS (
 SELECT false AS is_week, l.day AS date, l.trimp, l.ctl, l.atl, l.runs_without_heart_rate,
        NULL::float8 AS distance, NULL::float8 AS previous_distance
 FROM loads AS l
+-- A scalar subquery: a constant for the filter, not a join each row.
+WHERE l.day >= (SELECT o.first_day FROM origin AS o)
 UNION ALL
 SELECT true, g.start, NULL, NULL, NULL, NULL,
        g.distance * %(per_mile)s, g.previous_distance * %(per_mile)s
@@ -909,6 +941,9 @@ def get_training_load(
         "trimp_b": trimp_b,
         "ctl_days": float(CTL_DAYS),
         "atl_days": float(ATL_DAYS),
+        "ctl_gain": 1 - math.exp(-1 / CTL_DAYS),
+        "atl_gain": 1 - math.exp(-1 / ATL_DAYS),
+        "one_pass_days": ONE_PASS_DAYS,
         "block": EWMA_BLOCK_DAYS,
         "trimp_floor": TRIMP_FLOOR,
     }

@@ -479,17 +479,35 @@ def test_training_load_equals_the_recurrences_computed_day_by_day(
 
 
 def test_training_load_over_decades_stays_exact(db: str, runs: RunFactory) -> None:
-    # Several EWMA blocks and a gap of twelve years: each day's load is its own block's and
-    # the block before's.
-    made = random_runs(runs, 60, datetime(1995, 1, 1, tzinfo=UTC), 200, seed=1) + random_runs(
-        runs, 200, datetime(2008, 6, 1, tzinfo=UTC), 900, seed=2
+    # Spans of up to ONE_PASS_DAYS are one running sum; longer ones are worked out in
+    # EWMA blocks, each day with its own block and the block before. The two meet here:
+    # runs in 1975-76 and 1997-99, a gap of twenty years between them.
+    made = random_runs(runs, 60, datetime(1975, 1, 1, tzinfo=UTC), 500, seed=1) + random_runs(
+        runs, 200, datetime(1997, 6, 1, tzinfo=UTC), 900, seed=2
     )
     bulk_create_runs(made)
-    first, last = date(2008, 5, 1), date(2010, 12, 31)
-    assert (last - date(1995, 1, 1)).days > 2 * stats.EWMA_BLOCK_DAYS
-    assert_load_equal(stats.get_training_load(first, last), oracle.training_load(made, first, last))
-    early = (date(1995, 1, 1), date(1995, 12, 31))
-    assert_load_equal(stats.get_training_load(*early), oracle.training_load(made, *early))
+    # The span runs from the first run's day.
+    one_pass_end = min(run.datetime_utc for run in made).date() + timedelta(
+        days=stats.ONE_PASS_DAYS
+    )
+    # The later runs cross a block's end: a day's load takes in the block before.
+    blocks = {
+        (day - date(1975, 1, 1)).days // stats.EWMA_BLOCK_DAYS
+        for day in (date(1997, 6, 1), date(1999, 11, 1))
+    }
+    assert len(blocks) == 2
+    for first, last in (
+        (date(1997, 5, 1), one_pass_end - timedelta(days=1)),  # one pass
+        (date(1997, 5, 1), one_pass_end + timedelta(days=2)),  # in blocks
+        (date(1999, 1, 1), date(1999, 12, 31)),
+        (date(1975, 1, 1), date(1975, 12, 31)),
+    ):
+        expected = oracle.training_load(made, first, last)
+        assert_load_equal(stats.get_training_load(first, last), expected)
+    # A range asked from 1900 weighs a span of over a century: zeros until 1975.
+    century = stats.get_training_load(date(1900, 1, 1), date(1976, 12, 31))
+    assert_load_equal(century, oracle.training_load(made, date(1900, 1, 1), date(1976, 12, 31)))
+    assert {d.ctl for d in century.days if d.date < date(1975, 1, 1)} == {0.0}
 
 
 def test_runs_without_heart_rate_add_no_trimp_and_are_counted(db: str, runs: RunFactory) -> None:
