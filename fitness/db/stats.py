@@ -293,25 +293,21 @@ _TOTALS_DAYS: Final = f"""
     SELECT {_local_day("c.datetime_utc")} AS day,
            sum(c.distance) AS distance, sum(c.duration) AS duration, count(*) AS runs
     FROM counted AS c"""
-_TOTALS_PERIODS: Final = f""",
+# `in_periods` holds each period's sums, one row per period with runs.
+_TOTALS_PERIODS: Final = """,
 periods AS (
     SELECT p.start::date AS start
     FROM span AS s,
          generate_series(s.first_start::timestamp, s.last_start::timestamp,
                          %(step)s::interval) AS p (start)
-),
-in_periods AS (
-    SELECT {_period_start("d.day")} AS start, d.distance, d.duration, d.runs
-    FROM days AS d
 )
 SELECT p.start,
-       coalesce(sum(i.distance), 0) * %(per_mile)s AS distance,
-       coalesce(sum(i.duration), 0) AS duration,
-       coalesce(sum(i.runs), 0)::int AS runs,
-       sum(i.duration) / nullif(sum(i.distance) * %(per_mile)s, 0) AS pace
+       coalesce(i.distance, 0) * %(per_mile)s AS distance,
+       coalesce(i.duration, 0) AS duration,
+       coalesce(i.runs, 0)::int AS runs,
+       i.duration / nullif(i.distance * %(per_mile)s, 0) AS pace
 FROM periods AS p
 LEFT JOIN in_periods AS i ON i.start = p.start
-GROUP BY p.start
 ORDER BY p.start
 """
 
@@ -326,8 +322,11 @@ _TOTALS = _Statement.of(
         "bounds AS b, span AS p",
     )
     + f""",
-days AS (
-    SELECT r.day, sum(r.distance) AS distance, sum(r.duration) AS duration, count(*) AS runs
+in_periods AS (
+    -- Summed by period straight from the runs: a day's sums first would be a second
+    -- aggregate over every day with runs.
+    SELECT {_period_start("r.day")} AS start, sum(r.distance) AS distance,
+           sum(r.duration) AS duration, count(*) AS runs
     FROM ({_runs_in_scan(_local_day("c.datetime_utc") + " AS day, c.distance, c.duration")}
     ) AS r
     GROUP BY 1
@@ -346,6 +345,13 @@ bounds AS (
     FROM days AS d
 )"""
     + _TOTALS_SPAN
+    + f""",
+in_periods AS (
+    SELECT {_period_start("d.day")} AS start, sum(d.distance) AS distance,
+           sum(d.duration) AS duration, sum(d.runs) AS runs
+    FROM days AS d
+    GROUP BY 1
+)"""
     + _TOTALS_PERIODS,
     sports=SPORTS,
 )
