@@ -152,22 +152,21 @@ SELECT true, w.start, NULL, NULL, NULL, NULL, w.distance,
 FROM weeks AS w
 ORDER BY 1, 2
 """
+_BANDS = range(len(stats.DISTANCE_BANDS))
+_FLOOR_BAND_PACES = ", ".join(
+    f"min(duration / distance) FILTER (WHERE distance BETWEEN %(low_{k})s AND %(high_{k})s)"
+    f" AS pace_{k}"
+    for k in _BANDS
+)
 _FLOOR_RECORDS = f"""
 WITH days AS MATERIALIZED (
     SELECT {_DAY} AS day, sum(distance) AS distance, max(distance) AS longest,
-           {
-    ", ".join(
-        f"min(duration / distance) FILTER (WHERE distance BETWEEN %(low_{k})s "
-        f"AND %(high_{k})s) AS pace_{k}"
-        for k in range(len(stats.DISTANCE_BANDS))
-    )
-}
+           {_FLOOR_BAND_PACES}
     {_NOT_DELETED}
     GROUP BY 1
 )
 SELECT (SELECT max(d.longest) FROM days AS d),
-       (SELECT ARRAY[{", ".join(f"min(d.pace_{k})" for k in range(len(stats.DISTANCE_BANDS)))}]
-        FROM days AS d),
+       (SELECT ARRAY[{", ".join(f"min(d.pace_{k})" for k in _BANDS)}] FROM days AS d),
        (SELECT max(w.distance)
         FROM (SELECT d.day - (d.day - DATE '2000-01-03') %% 7, sum(d.distance) AS distance
               FROM days AS d GROUP BY 1) AS w),
@@ -226,7 +225,7 @@ def stats_workloads(bench: Bench) -> list[Result]:
         "slack": stats.EDDINGTON_SLACK,
         "km": stats.KM_PER_MILE,
     }
-    for k, (_, miles) in enumerate(stats.DISTANCE_BANDS):
+    for k, (_, miles) in zip(_BANDS, stats.DISTANCE_BANDS, strict=True):
         floor_params[f"low_{k}"] = miles * (1 - stats.BAND_TOLERANCE)
         floor_params[f"high_{k}"] = miles * (1 + stats.BAND_TOLERANCE)
     statistics = [
