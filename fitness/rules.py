@@ -32,6 +32,10 @@ from pydantic import (
 )
 
 MAX_DISTANCE_MILES: Final = 1000.0
+# A distance is 0 or at least a millionth of a mile (1.6 mm; in km, a millionth of a km): a
+# pace or a week's growth divided by a vanishing distance overflows a double (PostgreSQL
+# raises an error where Python gives an infinity that JSON cannot carry).
+DISTANCE_RESOLUTION: Final = 1e-6
 KM_PER_MILE: Final = 1.609344
 MAX_DISTANCE_KM: Final = 1609.344
 MAX_DURATION_SECONDS: Final = 14 * 24 * 3600
@@ -208,11 +212,23 @@ def _number(*, unit: str, **bounds: float) -> Any:
     return Field(strict=True, allow_inf_nan=False, json_schema_extra={"x-unit": unit}, **bounds)
 
 
-Distance = Annotated[float, _number(unit="miles", ge=0, le=MAX_DISTANCE_MILES)]
-"""How far a run went, in miles."""
+def _not_vanishing(distance: float) -> float:
+    if 0 < distance < DISTANCE_RESOLUTION:
+        raise ValueError(f"must be 0 or at least {DISTANCE_RESOLUTION:f}".rstrip("0"))
+    return distance
+
+
+Distance = Annotated[
+    float,
+    _number(unit="miles", ge=0, le=MAX_DISTANCE_MILES),
+    AfterValidator(_not_vanishing),
+]
+"""How far a run went, in miles: 0, or at least `DISTANCE_RESOLUTION`."""
 
 DistanceInUnits = Annotated[
-    float, _number(unit="miles, or km with units=km", ge=0, le=MAX_DISTANCE_KM)
+    float,
+    _number(unit="miles, or km with units=km", ge=0, le=MAX_DISTANCE_KM),
+    AfterValidator(_not_vanishing),
 ]
 """How far a run went, in the unit a request names (at most 1,000 miles, 1,609.344 km)."""
 
@@ -225,8 +241,12 @@ Duration = Annotated[float, _number(unit="seconds", gt=0, le=MAX_DURATION_SECOND
 HeartRate = Annotated[float, _number(unit="beats per minute", ge=MIN_HEART_RATE, le=MAX_HEART_RATE)]
 """A run's average heart rate."""
 
-RideDistance = Annotated[float, _number(unit="miles", ge=0, le=MAX_RIDE_DISTANCE_MILES)]
-"""How far a ride went, in miles."""
+RideDistance = Annotated[
+    float,
+    _number(unit="miles", ge=0, le=MAX_RIDE_DISTANCE_MILES),
+    AfterValidator(_not_vanishing),
+]
+"""How far a ride went, in miles: 0, or at least `DISTANCE_RESOLUTION`."""
 
 Power = Annotated[float, _number(unit="watts", ge=0, le=MAX_RIDE_POWER_WATTS)]
 """A ride's average power."""

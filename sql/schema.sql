@@ -47,7 +47,10 @@ CREATE TABLE runs (
                                         AND datetime_utc <= now() + interval '1 day'
                                     ),
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000)
+                                    -- Not vanishing: no pace divides by it (0011).
+                                    CONSTRAINT runs_distance_resolution_check
+                                    CHECK (distance = 0 OR distance >= 1e-6),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
                                         source IN (
@@ -109,7 +112,10 @@ CREATE TABLE runs_history (
                                         AND datetime_utc <= now() + interval '1 day'
                                     ),
     type           text             NOT NULL CHECK (type IN ('Outdoor Run', 'Treadmill Run')),
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 1000)
+                                    -- Not vanishing: no pace divides by it (0011).
+                                    CONSTRAINT runs_history_distance_resolution_check
+                                    CHECK (distance = 0 OR distance >= 1e-6),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
                                         source IN (
@@ -287,7 +293,10 @@ CREATE TABLE rides (
                                                  'E-Bike Ride', 'Virtual Ride')
                                     ),
     indoor         boolean          NOT NULL DEFAULT false,
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000)
+                                    -- Not vanishing: no pace divides by it (0011).
+                                    CONSTRAINT rides_distance_resolution_check
+                                    CHECK (distance = 0 OR distance >= 1e-6),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
                                         source IN ('Strava', 'Apple Health', 'Activity File')
@@ -324,7 +333,10 @@ CREATE TABLE rides_history (
                                                  'E-Bike Ride', 'Virtual Ride')
                                     ),
     indoor         boolean          NOT NULL DEFAULT false,
-    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000),
+    distance       double precision NOT NULL CHECK (distance >= 0 AND distance <= 3000)
+                                    -- Not vanishing: no pace divides by it (0011).
+                                    CONSTRAINT rides_history_distance_resolution_check
+                                    CHECK (distance = 0 OR distance >= 1e-6),
     duration       double precision NOT NULL CHECK (duration > 0 AND duration <= 1209600),
     source         text             NOT NULL CHECK (
                                         source IN ('Strava', 'Apple Health', 'Activity File')

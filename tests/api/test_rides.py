@@ -53,12 +53,14 @@ def test_patch_with_if_match_edits_and_a_stale_one_is_a_412(client: TestClient) 
 def test_patch_refuses_bad_values_protected_and_unknown_fields(client: TestClient) -> None:
     (ride,) = add_rides(1)
 
-    invalid = client.patch(f"/rides/{ride.id}", json={"avg_power": -1, "type": "Swim"})
+    invalid = client.patch(
+        f"/rides/{ride.id}", json={"avg_power": -1, "type": "Swim", "distance": 1e-310}
+    )
     protected = client.patch(f"/rides/{ride.id}", json={"source": "Manual"})
     unknown = client.patch(f"/rides/{ride.id}", json={"shoe_id": "x"})
 
     assert invalid.status_code == 422
-    assert {e["field"] for e in invalid.json()["errors"]} == {"avg_power", "type"}
+    assert {e["field"] for e in invalid.json()["errors"]} == {"avg_power", "type", "distance"}
     assert protected.status_code == 400 and unknown.status_code == 400
     assert client.get(f"/rides/{ride.id}/history").json()["versions"][0]["version_number"] == 1
 

@@ -278,6 +278,7 @@ def test_protected_or_unknown_fields_are_a_400_naming_them(
         ({"distance": None}, "distance"),
         ({"distance": 10**400}, "distance"),
         ({"duration": 0}, "duration"),
+        ({"distance": 1e-310}, "distance"),
         ({"avg_heart_rate": 400}, "avg_heart_rate"),
         ({"type": "Swim"}, "type"),
         ({"type": 3}, "type"),

@@ -25,6 +25,7 @@ VALID_RUN = {
 # (field, at the bound: stored, just beyond it: refused)
 RUN_BOUNDS = [
     ("distance", 0.0, -0.001),
+    ("distance", rules.DISTANCE_RESOLUTION, rules.DISTANCE_RESOLUTION / 2),
     ("distance", rules.MAX_DISTANCE_MILES, rules.MAX_DISTANCE_MILES + 0.001),
     ("duration", 0.001, 0.0),
     ("duration", float(rules.MAX_DURATION_SECONDS), rules.MAX_DURATION_SECONDS + 0.001),

@@ -112,9 +112,13 @@ def test_import_in_several_batches_is_still_one_transaction(db: str, runs: RunFa
     assert get_all_runs() == []
 
 
-def test_invalid_runs_are_refused_before_anything_is_written(db: str, runs: RunFactory) -> None:
+@pytest.mark.parametrize("distance", [-1.0, 1e-310, 5e-7])
+def test_invalid_runs_are_refused_before_anything_is_written(
+    db: str, runs: RunFactory, distance: float
+) -> None:
+    # A vanishing distance too: every pace of it would overflow.
     with pytest.raises(InvalidUpdate) as caught:
-        import_runs([runs.make(), runs.make(id="strava_99", distance=-1.0)])
+        import_runs([runs.make(), runs.make(id="strava_99", distance=distance)])
     assert "strava_99.distance" in caught.value.errors
     assert get_all_runs() == []
 
