@@ -152,7 +152,7 @@ FOR UPDATE
 # The duplicate link and the shoe of a run now and in one of its versions.
 _LINKS = """
 SELECT r.duplicate_of AS now, h.duplicate_of AS then, h.run_id IS NOT NULL AS version_found,
-       r.shoe_id AS shoe_now, h.shoe_id AS shoe_then
+       CASE WHEN r.deleted_at IS NULL THEN r.shoe_id END AS shoe_now, h.shoe_id AS shoe_then
 FROM runs AS r
 LEFT JOIN runs_history AS h ON h.run_id = r.id AND h.version_number = %(version_number)s
 WHERE r.id = %(run_id)s
@@ -212,8 +212,9 @@ def restore_run_version(
     was marked a duplicate undoes the marking, and the run it was a duplicate of gets a
     `merge` version that no longer lists it. `DuplicateConflict` when the restored link
     would break the rules (the other run is deleted now, or a duplicate itself). The race
-    comes back too. `ShoeDeleted` when the version's shoe (other than the run's shoe now) is
-    deleted: undelete it first (or, for a merged shoe, undo the merge).
+    comes back too. `ShoeDeleted` when the version's shoe is deleted and the restore gives
+    it the run (a shoe other than the live run's now, or any shoe of a deleted run):
+    undelete it first (or, for a merged shoe, undo the merge).
     """
     params = {
         "run_id": run_id,

@@ -147,6 +147,30 @@ def test_restoring_a_version_in_a_shoe_deleted_since_is_refused(db: str, runs: R
     assert get_run_by_id(run.id).version == 2  # type: ignore[union-attr]
 
 
+def test_undeleting_a_run_into_its_deleted_or_merged_shoe_is_refused(
+    db: str, runs: RunFactory
+) -> None:
+    # The run keeps its shoe while deleted; a restore would give it back a shoe that is
+    # gone, so that its miles count toward no shoe.
+    ghost, twin, kept = create_shoe("Ghost 15"), create_shoe("Peg 40"), create_shoe("Peg")
+    in_ghost, in_twin = runs.make(shoe_id=ghost.id), runs.make(shoe_id=twin.id)
+    import_runs([in_ghost, in_twin])
+    for run in (in_ghost, in_twin):
+        delete_run(run.id, changed_by="me")
+    delete_shoe_by_id(ghost.id)
+    merge_shoe(twin.id, kept.id, changed_by="me")
+
+    for run in (in_ghost, in_twin):
+        with pytest.raises(ShoeDeleted):
+            restore_run_version(run.id, 1, changed_by="me")
+        assert get_run_by_id(run.id) is None
+
+    undelete_shoe(ghost.id)
+    unmerge_shoe(twin.id, changed_by="me")
+    for run in (in_ghost, in_twin):
+        assert restore_run_version(run.id, 1, changed_by="me").deleted_at is None
+
+
 def test_merging_moves_every_run_as_a_merge_version_and_unmerging_restores_everything(
     db: str, runs: RunFactory
 ) -> None:
