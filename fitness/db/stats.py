@@ -490,6 +490,15 @@ def get_rolling_sums(
     )
 
 
+# The shoes as they stood at %(as_of)s: created by then and not deleted yet (a shoe merged
+# away since still holds its runs of then), retired if retired by its day. Shoes keep no
+# history: their names, limits and starting mileages are today's.
+_SHOE_THEN: Final = """(%(as_of)s::timestamptz IS NULL AND s.deleted_at IS NULL
+           OR s.created_at <= %(as_of)s::timestamptz
+              AND (s.deleted_at IS NULL OR s.deleted_at > %(as_of)s::timestamptz))"""
+_RETIRED_THEN: Final = """CASE WHEN %(as_of)s::timestamptz IS NULL
+                 OR s.retired_at <= %(today)s::date THEN s.retired_at END"""
+
 _SHOE_MILEAGE = _Statement.of(
     f""",
 used AS (
@@ -508,7 +517,7 @@ spans AS (
     FROM used AS u
     GROUP BY u.shoe_id
 )
-SELECT s.id AS shoe_id, s.name, s.retired_at,
+SELECT s.id AS shoe_id, s.name, {_RETIRED_THEN} AS retired_at,
        coalesce(sp.distance, 0) * %(per_mile)s AS distance,
        coalesce(sp.runs, 0)::int AS runs,
        {_local_day("sp.first_at")} AS first_used,
@@ -521,9 +530,8 @@ LEFT JOIN spans AS sp ON sp.shoe_id = s.id
 LEFT JOIN LATERAL generate_series(sp.first_month::timestamp, sp.last_month::timestamp,
                                   interval '1 month') AS m (month) ON true
 LEFT JOIN used AS u ON u.shoe_id = s.id AND u.month = m.month::date
-WHERE s.deleted_at IS NULL
-  AND (%(as_of)s::timestamptz IS NULL OR s.created_at <= %(as_of)s::timestamptz)
-  AND (%(retired)s::boolean IS NULL OR (s.retired_at IS NOT NULL) = %(retired)s::boolean)
+WHERE {_SHOE_THEN}
+  AND (%(retired)s::boolean IS NULL OR ({_RETIRED_THEN} IS NOT NULL) = %(retired)s::boolean)
 ORDER BY s.name, m.month
 """
 )
@@ -541,8 +549,10 @@ def get_shoe_mileage(
     """Each shoe's distance, runs, first and last day of use, and distance per local month
     (every month from its first use to its last, gaps as zeros), ordered by name.
 
-    `retired=True/False` keeps only retired/active shoes; deleted shoes are left out, and
-    with `as_of` so are shoes created after it. Bad parameters raise `InvalidParameters`.
+    `retired=True/False` keeps only retired/active shoes; deleted shoes are left out. With
+    `as_of`, the shoes of then: created by then and not yet deleted or merged away, retired
+    if retired by its day (shoes keep no history: names, limits and starting mileages are
+    today's). Bad parameters raise `InvalidParameters`.
 
     >>> [(s.name, s.runs) for s in get_shoe_mileage(retired=False)]   # doctest: +SKIP
     [('Hoka Clifton 9', 112)]
@@ -586,7 +596,7 @@ FORMER_NAMES: Final = """ARRAY(
 
 # Shoe wear, written once and selected two ways: as `ShoeWear` (the statistic, in any unit)
 # and as `ShoeWithWear` (the shoes API: the shoe's own columns too, in miles).
-_SHOE_WEAR_BODY: Final = """,
+_SHOE_WEAR_BODY: Final = f""",
 worn AS (
     -- Rounded to a billionth of a mile, so float addition's noise goes (0.1 added 791
     -- times is 79.10000000000001): a numeric sum would do it too, at 5x the cost per run.
@@ -600,7 +610,8 @@ worn AS (
     GROUP BY c.shoe_id
 ),
 wear AS (
-    SELECT s.id AS shoe_id, s.name, s.retired_at, s.notes, s.retirement_notes, s.deleted_at,
+    SELECT s.id AS shoe_id, s.name, {_RETIRED_THEN} AS retired_at, s.notes,
+           s.retirement_notes, s.deleted_at,
            s.created_at, s.updated_at, s.starting_mileage, s.warning_mileage,
            s.maximum_mileage,
            coalesce(w.distance, 0) AS run_distance,
@@ -609,10 +620,9 @@ wear AS (
            coalesce(w.recent, 0) AS recent
     FROM shoes AS s
     LEFT JOIN worn AS w ON w.shoe_id = s.id
-    WHERE s.deleted_at IS NULL
+    WHERE {_SHOE_THEN}
       AND (%(shoe_id)s::text IS NULL OR s.id = %(shoe_id)s::text)
-      AND (%(as_of)s::timestamptz IS NULL OR s.created_at <= %(as_of)s::timestamptz)
-      AND (%(retired)s::boolean IS NULL OR (s.retired_at IS NOT NULL) = %(retired)s::boolean)
+      AND (%(retired)s::boolean IS NULL OR ({_RETIRED_THEN} IS NOT NULL) = %(retired)s::boolean)
 ),
 to_go AS (
     SELECT w.*,
@@ -634,7 +644,7 @@ projected AS (
                 THEN %(today)s::date + t.maximum_in_days::int END AS projected_maximum_date
     FROM to_go AS t
 )
-SELECT {columns}
+SELECT {{columns}}
 FROM projected AS p
 ORDER BY p.name
 """

@@ -15,6 +15,7 @@ import pytest
 from fitness.db import stats
 from fitness.db.runs import bulk_create_runs, delete_run
 from fitness.db.runs_history import restore_run_version, update_run_with_history
+from fitness.db.shoe_merges import merge_shoe
 from fitness.db.shoes import create_shoe, delete_shoe_by_id, retire_shoe_by_id
 from fitness.errors import InvalidParameters
 from fitness.models import Run
@@ -353,6 +354,41 @@ def test_a_rolling_window_over_a_gap_falls_to_exactly_zero(db: str, runs: RunFac
 
 
 # --- shoes --------------------------------------------------------------------------------
+
+
+def test_shoes_as_of_a_time_are_the_shoes_of_then(
+    db: str, raw_conn: psycopg.Connection, runs: RunFactory
+) -> None:
+    # Merged, deleted or retired after `moment`: as of then, each still holds its runs.
+    kept, twin, gone = create_shoe("Peg"), create_shoe("Peg 40"), create_shoe("Ghost 15")
+    bulk_create_runs(
+        [
+            runs.make(shoe_id=kept.id, distance=4.0),
+            runs.make(shoe_id=twin.id, distance=6.0),
+            runs.make(shoe_id=gone.id, distance=5.0),
+        ]
+    )
+    moment = db_now(raw_conn)
+    merge_shoe(twin.id, kept.id, changed_by="me")
+    delete_shoe_by_id(gone.id)
+    retire_shoe_by_id(kept.id, retired_at=date.today() + timedelta(days=2))
+
+    then = {shoe.shoe_id: shoe for shoe in stats.get_shoe_mileage(as_of=moment)}
+    assert {shoe_id: shoe.distance for shoe_id, shoe in then.items()} == {
+        kept.id: 4.0,
+        twin.id: 6.0,
+        gone.id: 5.0,
+    }
+    wear = {shoe.shoe_id: shoe for shoe in stats.get_shoe_wear(as_of=moment)}
+    assert {shoe_id: shoe.used for shoe_id, shoe in wear.items()} == {
+        kept.id: 4.0,
+        twin.id: 6.0,
+        gone.id: 5.0,
+    }
+    assert wear[kept.id].retired_at is None
+    assert len(stats.get_shoe_wear(retired=False, as_of=moment)) == 3
+    # Now: the merged and the deleted shoe are gone, their runs moved or left out.
+    assert {shoe.shoe_id: shoe.distance for shoe in stats.get_shoe_mileage()} == {kept.id: 10.0}
 
 
 def test_shoe_mileage_per_month_fills_gaps_and_leaves_out_deleted_runs_and_shoes(
