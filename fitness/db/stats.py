@@ -1113,19 +1113,21 @@ eddington AS (
 ),
 races AS (
     -- Races over one official distance (to 0.01 mile) in start order, each with the best
-    -- time of the races before it.
+    -- time of the races before it. The distance shown is the first race's own, not the
+    -- rounded one (5 km is 3.11 mi rounded, and 3.11 mi is 5.01 km).
     SELECT round(c.race_distance::numeric, 2) AS official, c.id, c.datetime_utc,
            {_local_day("c.datetime_utc")} AS day, c.race_name, c.race_time,
+           first_value(c.race_distance) OVER in_order AS official_distance,
            min(c.race_time) OVER (
-               PARTITION BY round(c.race_distance::numeric, 2)
-               ORDER BY c.datetime_utc, c.id
-               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+               in_order ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
            ) AS best_before
     FROM counted AS c
     WHERE c.race_name IS NOT NULL
+    WINDOW in_order AS (PARTITION BY round(c.race_distance::numeric, 2)
+                        ORDER BY c.datetime_utc, c.id)
 ),
 race_bests AS (
-    SELECT array_agg(r.official::float8 ORDER BY r.official, r.datetime_utc, r.id)
+    SELECT array_agg(r.official_distance ORDER BY r.official, r.datetime_utc, r.id)
                AS race_officials,
            array_agg(r.id ORDER BY r.official, r.datetime_utc, r.id) AS race_run_ids,
            array_agg(r.day ORDER BY r.official, r.datetime_utc, r.id) AS race_days,

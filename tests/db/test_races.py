@@ -208,8 +208,11 @@ def test_records_show_the_pb_progression_per_official_distance(db: str) -> None:
 
     as_of = get_records(tz="UTC", as_of=before_delete).race_progression
     assert [b.run_id for b in as_of[0].bests] == [runs[0].id, runs[3].id, runs[5].id]
+    # Each distance is the first race's own, in either unit: a 10 km race is 10.00 km, not
+    # its 0.01-mile group's 6.21 mi (9.99 km).
+    assert progression[0].distance == pytest.approx(TEN_K)
     in_km = get_records(tz="UTC", units="km").race_progression
-    assert in_km[0].distance == pytest.approx(round(TEN_K, 2) * 1.609344)
+    assert [p.distance for p in in_km] == [pytest.approx(10.0), pytest.approx(42.195)]
 
 
 def test_records_as_of_before_a_race_was_set_do_not_show_it(db: str, runs: RunFactory) -> None:
