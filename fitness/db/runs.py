@@ -153,10 +153,17 @@ def create_run(run: Run, *, changed_by: str, conn: Connection | None = None) -> 
     `RunExists` if a run (even a deleted one) has its id; `InvalidUpdate` for values out of
     bounds or a `shoe_id` no shoe has, before anything is written.
     """
-    with transaction(conn) as active:
-        if import_runs([run], changed_by=changed_by, conn=active).inserted == 0:
-            raise RunExists(run.id)
-        detail = get_run_detail_by_id(run.id, conn=active)
+    try:
+        with transaction(conn) as active:
+            if import_runs([run], changed_by=changed_by, conn=active).inserted == 0:
+                raise RunExists(run.id)
+            detail = get_run_detail_by_id(run.id, conn=active)
+    except InvalidUpdate as error:
+        # An import names each field after its run (`<id>.shoe_id`); one run, its fields.
+        prefix = f"{run.id}."
+        raise InvalidUpdate(
+            {field.removeprefix(prefix): text for field, text in error.errors.items()}
+        ) from None
     assert detail is not None
     return detail
 

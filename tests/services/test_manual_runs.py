@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from fitness.db.runs_history import get_run_history
-from fitness.db.shoes import create_shoe
+from fitness.db.shoes import create_shoe, delete_shoe_by_id
 from fitness.errors import InvalidUpdate, RunExists
 from fitness.services.manual_runs import add_manual_run
 
@@ -54,5 +54,11 @@ def test_values_out_of_bounds_are_named_in_their_own_unit(db: str) -> None:
         "duration": "must be a number of seconds greater than 0 and at most 1,209,600",
         "avg_heart_rate": "must be null or a number of beats per minute from 20 to 250",
     }
-    with pytest.raises(InvalidUpdate, match="shoe"):
+    with pytest.raises(InvalidUpdate) as unknown:
         add_manual_run(START, 5, 2700, shoe_id="no_such_shoe")
+    # Named as the one run's field, not as an import names a row's (`<id>.shoe_id`).
+    assert set(unknown.value.errors) == {"shoe_id"}
+    delete_shoe_by_id(create_shoe("Ghost 15").id)
+    with pytest.raises(InvalidUpdate) as deleted:
+        add_manual_run(START, 5, 2700, shoe_id="ghost_15")
+    assert set(deleted.value.errors) == {"shoe_id"}
