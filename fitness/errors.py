@@ -56,8 +56,10 @@ class VersionNotFound(NotFound):
 
 
 class ShoeNotFound(NotFound):
-    def __init__(self, shoe_id: str) -> None:
-        super().__init__(f"shoe {shoe_id!r} not found")
+    """No shoe to use by that id: none at all, or (`why`) one deleted or merged away."""
+
+    def __init__(self, shoe_id: str, why: str | None = None) -> None:
+        super().__init__(f"shoe {shoe_id!r} {why or 'not found'}")
         self.shoe_id = shoe_id
 
 

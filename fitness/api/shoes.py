@@ -17,7 +17,6 @@ from fitness.api.openapi import paths_of
 from fitness.api.operations import Operations, Reply
 from fitness.db import shoes as db_shoes
 from fitness.db import stats
-from fitness.errors import ShoeNotFound
 from fitness.models import SHAPE, Shoe, ShoeWithWear
 from fitness.shapes.shoes import ShoeCreate, ShoeEdit, ShoeListQuery
 
@@ -61,7 +60,7 @@ async def get_shoe(shoe_id: str) -> ShoeWithWear:
     """One shoe, with its limits and wear as `GET /shoes` shows them"""
     shoe = await run_in_threadpool(stats.get_shoe_with_wear_by_id, shoe_id)
     if shoe is None:
-        raise ShoeNotFound(shoe_id)
+        raise await run_in_threadpool(db_shoes.missing_shoe, shoe_id)
     return shoe
 
 

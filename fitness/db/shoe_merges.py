@@ -21,7 +21,7 @@ from pydantic import with_config
 from fitness.db._versioned import snapshot_of
 from fitness.db.connection import connection, retry_on_disconnect, transaction
 from fitness.db.runs_history import RUNS
-from fitness.db.shoes import get_shoe_by_id, lock_shoe_names
+from fitness.db.shoes import get_shoe_by_id, lock_shoe_names, missing_shoe
 from fitness.errors import ShoeConflict, ShoeNotFound
 from fitness.ids import shoe_name_key
 from fitness.models import SHAPE, Shoe
@@ -226,7 +226,7 @@ def merge_shoe(
         shoes = _lock_shoes(active, {shoe_id, kept_id})
         for wanted in (shoe_id, kept_id):
             if wanted not in shoes or shoes[wanted].is_deleted:
-                raise ShoeNotFound(wanted)
+                raise missing_shoe(wanted, conn=active)
         merged, kept = shoes[shoe_id], shoes[kept_id]
         reason = change_reason or f"shoe {merged.name} merged into {kept.name}"
         row = active.execute(

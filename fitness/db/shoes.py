@@ -148,7 +148,7 @@ def update_shoe_by_id(
     if not updates:
         shoe = get_shoe_by_id(shoe_id, conn=conn)
         if shoe is None:
-            raise ShoeNotFound(shoe_id)
+            raise missing_shoe(shoe_id, conn=conn)
         return shoe
     assignments = sql.SQL(", ").join(
         sql.SQL("{} = {}").format(sql.Identifier(name), sql.Placeholder(name))
@@ -164,7 +164,7 @@ def update_shoe_by_id(
     with transaction(conn) as active:
         cur = active.execute(query, {**updates, "id": shoe_id})
         if cur.rowcount == 0:
-            raise ShoeNotFound(shoe_id)
+            raise missing_shoe(shoe_id, conn=active)
         shoe = get_shoe_by_id(shoe_id, conn=active)
     assert shoe is not None
     return shoe
@@ -223,7 +223,7 @@ def rename_shoe(shoe_id: str, name: str, *, conn: Connection | None = None) -> S
         _lock_shoe_names(active)
         shoe = get_shoe_by_id(shoe_id, conn=active)
         if shoe is None:
-            raise ShoeNotFound(shoe_id)
+            raise missing_shoe(shoe_id, conn=active)
         if clean_name == shoe.name:
             return shoe
         known = _ShoeNames.load(active)
@@ -277,6 +277,28 @@ def undelete_shoe(shoe_id: str, *, conn: Connection | None = None) -> Shoe:
         shoe = get_shoe_by_id(shoe_id, conn=active)
     assert shoe is not None
     return shoe
+
+
+def missing_shoe(shoe_id: str, *, conn: Connection | None = None) -> ShoeNotFound:
+    """The `ShoeNotFound` for `shoe_id` when no shoe by it can be used: for one that exists,
+    saying it was merged into another (unmerge it first) or deleted (undelete it first)."""
+    with connection(conn) as active:
+        row = active.execute(
+            """
+            SELECT s.deleted_at IS NOT NULL,
+                   (SELECT m.kept_shoe_id
+                    FROM shoe_merges AS m
+                    WHERE m.merged_shoe_id = s.id AND m.undone_at IS NULL)
+            FROM shoes AS s
+            WHERE s.id = %s
+            """,
+            (shoe_id,),
+        ).fetchone()
+    if row is None or not row[0]:
+        return ShoeNotFound(shoe_id)
+    if row[1] is not None:
+        return ShoeNotFound(shoe_id, f"was merged into {row[1]!r}; unmerge it first")
+    return ShoeNotFound(shoe_id, "is deleted; undelete it first")
 
 
 def refuse_deleted_shoe(conn: Connection, shoe_id: str) -> None:
@@ -364,7 +386,7 @@ def set_shoe_mileage_limits(
             ) from None
         limits = cur.fetchone()
     if limits is None:
-        raise ShoeNotFound(shoe_id)
+        raise missing_shoe(shoe_id, conn=conn)
     return limits
 
 
@@ -400,7 +422,7 @@ def update_shoe_and_limits(
             set_shoe_mileage_limits(shoe_id, **limits, conn=active)  # type: ignore[arg-type]
         shoe = get_shoe_with_wear_by_id(shoe_id, conn=active)
     if shoe is None:
-        raise ShoeNotFound(shoe_id)
+        raise missing_shoe(shoe_id, conn=conn)
     return shoe
 
 

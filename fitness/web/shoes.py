@@ -23,7 +23,7 @@ from fitness.config import Settings
 from fitness.db import shoe_merges as db_merges
 from fitness.db import shoes as db_shoes
 from fitness.db import stats
-from fitness.errors import InvalidUpdate, ShoeConflict, ShoeNotFound
+from fitness.errors import InvalidUpdate, ShoeConflict
 from fitness.shapes.pages import UnitsQuery
 from fitness.shapes.shoe_changes import ShoeMergeChoice, ShoeMergeForm, ShoeRename
 from fitness.shapes.shoes import ShoeLimits, ShoeUpdate
@@ -144,7 +144,7 @@ async def _merge_page(
     )
     for wanted, shoe in ((shoe_id, merged), (kept_id, kept)):
         if shoe is None:
-            raise ShoeNotFound(wanted)
+            raise await run_in_threadpool(db_shoes.missing_shoe, wanted)
     if shoe_id == kept_id:
         raise ShoeConflict(f"shoe {shoe_id!r} cannot be merged into itself")
     context = {

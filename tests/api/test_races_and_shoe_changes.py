@@ -158,7 +158,9 @@ def test_merge_into_moves_runs_and_unmerge_puts_them_back(
     body = merged.json()
     assert body["run_ids"] == sorted(run.id for run in moved)
     assert (body["kept"]["run_count"], body["kept"]["former_names"]) == (3, ["Pegasus Forty"])
-    assert client.get(f"/shoes/{twin.id}").status_code == 404
+    gone = client.get(f"/shoes/{twin.id}")
+    assert gone.status_code == 404
+    assert f"was merged into '{kept.id}'; unmerge it first" in gone.json()["detail"]
     history = client.get(f"/runs/{moved[0].id}/history").json()["versions"][0]
     assert (history["change_type"], history["change_reason"]) == ("merge", "same shoe")
     assert history["changes"] == {"shoe_id": {"from": twin.id, "to": kept.id}}

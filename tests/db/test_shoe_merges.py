@@ -24,8 +24,10 @@ from fitness.db.shoes import (
     get_shoe_by_id,
     get_shoes,
     rename_shoe,
+    set_shoe_mileage_limits,
     sync_gear_shoes,
     undelete_shoe,
+    update_shoe_by_id,
 )
 from fitness.errors import (
     InvalidUpdate,
@@ -169,6 +171,25 @@ def test_undeleting_a_run_into_its_deleted_or_merged_shoe_is_refused(
     unmerge_shoe(twin.id, changed_by="me")
     for run in (in_ghost, in_twin):
         assert restore_run_version(run.id, 1, changed_by="me").deleted_at is None
+
+
+def test_a_deleted_or_merged_shoe_is_named_as_such_not_as_unknown(db: str) -> None:
+    gone, twin, kept = create_shoe("Ghost 15"), create_shoe("Peg 40"), create_shoe("Peg")
+    delete_shoe_by_id(gone.id)
+    merge_shoe(twin.id, kept.id, changed_by="me")
+
+    for attempt in (
+        lambda shoe_id: rename_shoe(shoe_id, "New name"),
+        lambda shoe_id: update_shoe_by_id(shoe_id, {"notes": "x"}),
+        lambda shoe_id: set_shoe_mileage_limits(shoe_id, warning_mileage=200.0),
+        lambda shoe_id: merge_shoe(shoe_id, kept.id, changed_by="me"),
+    ):
+        with pytest.raises(ShoeNotFound, match="is deleted; undelete it first"):
+            attempt(gone.id)
+        with pytest.raises(ShoeNotFound, match="was merged into 'peg'; unmerge it first"):
+            attempt(twin.id)
+    with pytest.raises(ShoeNotFound, match="'no_such_shoe' not found"):
+        rename_shoe("no_such_shoe", "New name")
 
 
 def test_merging_moves_every_run_as_a_merge_version_and_unmerging_restores_everything(
