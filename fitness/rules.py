@@ -109,10 +109,18 @@ def distance_in_miles(distance: float, units: str) -> float:
     return float(Decimal(repr(distance)) / Decimal(repr(KM_PER_MILE)))
 
 
+# Files of a zone database that name no place: the machine's own zone (which differs between
+# this process, PostgreSQL's server and the next machine), the template of POSIX rules, and
+# tzdata's "zone not set" (-00).
+_NOT_A_PLACE: Final = frozenset({"localtime", "posixrules", "Factory"})
+
+
 def is_zone_name(name: object) -> bool:
     """Whether `name` is an IANA time zone this machine knows (`Europe/Berlin`, `UTC`), at
     most `MAX_ZONE_NAME_CHARS` long: the one test every statistic, list and import uses."""
     if not isinstance(name, str) or not name or len(name) > MAX_ZONE_NAME_CHARS:
+        return False
+    if name in _NOT_A_PLACE:
         return False
     try:
         ZoneInfo(name)

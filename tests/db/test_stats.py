@@ -735,6 +735,10 @@ def test_records_in_km(db: str, runs: RunFactory) -> None:
         (lambda: stats.get_totals("fortnight"), "period"),  # type: ignore[arg-type]
         (lambda: stats.get_totals(tz="Mars/Olympus_Mons"), "tz"),
         (lambda: stats.get_totals(tz="../../etc/passwd"), "tz"),
+        # Zone files that name no place (the machine's own zone differs between machines).
+        (lambda: stats.get_totals(tz="localtime"), "tz"),
+        (lambda: stats.get_totals(tz="posixrules"), "tz"),
+        (lambda: stats.get_totals(tz="Factory"), "tz"),
         (lambda: stats.get_totals(tz="x" * 500), "tz"),
         (lambda: stats.get_totals(units="furlongs"), "units"),  # type: ignore[arg-type]
         (lambda: stats.get_totals(week_start="friday"), "week_start"),  # type: ignore[arg-type]
