@@ -51,6 +51,17 @@ def test_list_mark_and_dismiss(twins: None, capsys: pytest.CaptureFixture[str]) 
     assert status == 1 and err.startswith("fitness: error: run 'hae_8f3c' is already a duplicate")
 
 
+def test_marking_the_reverse_never_suggests_a_run_as_its_own_duplicate(
+    twins: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "duplicates", "mark", "hae_8f3c", "strava_101")[0] == 0
+
+    status, out, err = run_cli(capsys, "duplicates", "mark", "strava_101", "hae_8f3c")
+
+    assert (status, out, err.count("\n")) == (1, "", 1)
+    assert "'strava_101' a duplicate of 'strava_101'" not in err
+
+
 def test_dismiss(twins: None, capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "duplicates", "dismiss", "strava_101", "hae_8f3c")
     assert (status, out) == (

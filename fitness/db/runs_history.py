@@ -387,6 +387,11 @@ def _check_link(runs: dict[str, _Locked], run_id: str, kept_id: str) -> None:
     kept = runs.get(kept_id)
     if kept is None or kept.is_deleted:
         raise DuplicateConflict(f"run {kept_id!r} is deleted; restore it first")
+    if kept.duplicate_of == run_id:
+        raise DuplicateConflict(
+            f"run {kept_id!r} is a duplicate of {run_id!r}; to keep {kept_id!r} instead, "
+            f"undo that marking first (restore {kept_id!r}'s version from before it)"
+        )
     if kept.duplicate_of is not None:
         raise DuplicateConflict(
             f"run {kept_id!r} is itself a duplicate of {kept.duplicate_of!r}; mark "

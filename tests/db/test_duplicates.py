@@ -164,6 +164,8 @@ def test_restoring_the_version_before_the_marking_undoes_it(
         (("manual_3", "hae_8f3c2a1e"), "is itself a duplicate of 'strava_101'"),
         (("strava_101", "manual_3"), "are duplicates of 'strava_101'"),
         (("hae_8f3c2a1e", "manual_3"), "already a duplicate of 'strava_101'"),
+        # The reverse of the marking: never "mark it a duplicate of itself instead".
+        (("strava_101", "hae_8f3c2a1e"), "is a duplicate of 'strava_101'; to keep 'hae_8f3c2a1e'"),
     ],
 )
 def test_markings_that_would_break_the_rules_are_refused(
