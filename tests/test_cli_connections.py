@@ -274,7 +274,7 @@ def test_sync_strava_since_brings_in_a_late_upload(
     status, out, err = run_cli(capsys, "sync", "strava", "--since", when.date().isoformat())
 
     assert status == 0, err
-    assert "1 new runs" in out
+    assert "1 new run," in out
     assert get_run_by_id("strava_4242") is not None
 
 

@@ -130,8 +130,8 @@ def test_sync_strava_stores_runs_and_prints_a_summary(
     status, out, err = run_cli(capsys, "sync", "strava")
     assert status == 0, err
     assert (
-        "fetched 8 activities: 6 new runs, 0 already stored, 1 new rides (0 already stored), "
-        "1 other activities skipped"
+        "fetched 8 activities: 6 new runs, 0 already stored, 1 new ride (0 already stored), "
+        "1 other activity skipped"
     ) in out
     assert "synced up to 2025-01-09T12:00:00+00:00" in out
     assert len(get_all_runs()) == 6

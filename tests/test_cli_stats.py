@@ -87,6 +87,8 @@ def test_records_and_load_and_rolling_show_their_figures(
     assert "fastest 10 km" in out
     assert "2 days" in out and "2024-01-01 to 2024-01-02" in out
     assert ["Eddington number", "3 mi, 3 km", "", ""] in cells(out)
+    assert ["longest week", "10.00 mi in 1 run", "2024-01-08", ""] in cells(out)
+    assert ["longest month", "19.20 mi in 3 runs", "2024-01-01", ""] in cells(out)
 
     status, out, _ = run_cli(
         capsys, "stats", "load", "--start", "2024-01-01", "--end", "2024-01-14"
@@ -102,6 +104,33 @@ def test_records_and_load_and_rolling_show_their_figures(
     )
     assert status == 0
     assert cells(out) == [["2024-01-02", "9.20"], ["2024-01-03", "6.20"]]
+
+
+@pytest.mark.parametrize(
+    ("argv", "first", "last", "periods"),
+    [
+        (["totals", "--period", "day"], ["2023-12-13", "0.00"], ["2024-01-09", "10.00"], 28),
+        (["totals"], ["2023-10-16", "0.00"], ["2024-01-08", "10.00"], 13),
+        (["totals", "--period", "month"], ["2023-01-01", "0.00"], ["2024-01-01", "19.20"], 13),
+        (["rolling"], ["2023-12-13", "0.00"], ["2024-01-09", "10.00"], 28),
+        (["load"], ["2023-12-13", "0"], ["2024-01-09", "125"], 28),
+    ],
+)
+def test_end_without_start_shows_the_recent_window_ending_then(
+    log: None,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    first: list[str],
+    last: list[str],
+    periods: int,
+) -> None:
+    # The 28 days, 12 weeks or 12 months up to --end, as they are up to today without it
+    # (a window starting mid-week or mid-month shows that whole period too).
+    status, out, err = run_cli(capsys, "stats", *argv, "--end", "2024-01-09")
+    assert (status, err) == (0, "")
+    rows = cells(out)
+    shown = [row[:2] for row in rows if len(row) == len(rows[0]) and row[0] != "total"]
+    assert (shown[0], shown[-1], len(shown)) == (first, last, periods)
 
 
 def test_as_of_before_the_import_shows_an_empty_log(
@@ -179,6 +208,10 @@ def test_sport_chooses_runs_rides_or_both(log: None, capsys: pytest.CaptureFixtu
             "fitness: error: invalid parameters: end: must not be before start",
         ),
         (["stats", "load", "--max-hr", "50"], "fitness: error: invalid parameters: heart_rate"),
+        (
+            ["stats", "rolling", "--end", "1899-12-31"],
+            "fitness: error: invalid parameters: end: must be from 1900-01-01",
+        ),
         (["stats", "shoe-limits", "nope", "--warning", "1"], "fitness: error: shoe 'nope'"),
     ],
 )

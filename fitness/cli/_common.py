@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 
 from fitness.config import Settings, get_settings
 from fitness.db.connection import connect, database_url
@@ -21,7 +21,30 @@ MAX_ERRORS_SHOWN = 20
 
 
 class Parser(argparse.ArgumentParser):
-    """An argparse parser whose usage errors are one line on stderr (exit status 2)."""
+    """An argparse parser whose usage errors are one line on stderr (exit status 2).
+
+    `add_check` adds what a `type=` cannot do: a value read against another option's (a
+    distance against its --units); the check's `argparse.ArgumentError` is a usage error too.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checks: list[Callable[[argparse.Namespace], None]] = []
+
+    def add_check(self, check: Callable[[argparse.Namespace], None]) -> None:
+        """Call `check(args)` once this parser has parsed its arguments."""
+        self._checks.append(check)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        for check in self._checks:
+            try:
+                check(parsed)
+            except argparse.ArgumentError as error:
+                self.error(str(error))
+        return parsed, extras
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")

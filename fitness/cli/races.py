@@ -8,7 +8,7 @@ from fitness.cli._common import AddCommand, Subcommands, command_group, prepare_
 from fitness.cli.runs import parse_duration
 from fitness.db import races as db_races
 from fitness.models import Race, RunDetail
-from fitness.rules import distance_in_miles
+from fitness.rules import MAX_DISTANCE_KM, MAX_DISTANCE_MILES, distance_in_miles
 
 
 def add(commands: Subcommands) -> None:
@@ -52,8 +52,11 @@ def _add_set(commands: Subcommands) -> None:
     )
     parser.add_argument("run_id", metavar="RUN_ID")
     parser.add_argument("--name", required=True, help="the event, e.g. 'Berlin Marathon 2025'")
-    parser.add_argument(
-        "--distance", required=True, type=float, help="official distance, in --units"
+    distance = parser.add_argument(
+        "--distance",
+        required=True,
+        type=float,
+        help="official distance, in --units: more than 0, at most 1,000 mi (1,609.344 km)",
     )
     parser.add_argument("--units", choices=("mi", "km"), default="mi", help="default: mi")
     parser.add_argument(
@@ -66,13 +69,14 @@ def _add_set(commands: Subcommands) -> None:
     parser.add_argument("--place", type=int, help="overall placing")
     parser.add_argument("--field-size", type=int, metavar="N", help="how many finished")
     parser.add_argument("--reason", help="why (recorded on the version)")
+    parser.add_check(lambda args: _check_distance(distance, args.distance, args.units))
     parser.set_defaults(handler=_set)
 
 
 def _set(args: argparse.Namespace) -> int:
     race = Race(
         name=args.name,
-        distance=_miles(args.distance, args.units),
+        distance=distance_in_miles(args.distance, args.units),
         time=args.time,
         place=args.place,
         field_size=args.field_size,
@@ -101,11 +105,15 @@ def _clear(args: argparse.Namespace) -> int:
     return 0
 
 
-def _miles(distance: float, units: str) -> float:
-    try:
-        return distance_in_miles(distance, units)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"--distance {error}") from None
+def _check_distance(option: argparse.Action, distance: float, units: str) -> None:
+    """A race's distance, in `units`, is more than 0 and at most 1,000 miles."""
+    most = MAX_DISTANCE_KM if units == "km" else MAX_DISTANCE_MILES
+    if not 0 < distance <= most:
+        raise argparse.ArgumentError(
+            option,
+            f"a race distance must be more than 0 and at most {MAX_DISTANCE_MILES:,.0f} mi "
+            f"({MAX_DISTANCE_KM:,} km), not {distance:.15g} {units}",
+        )
 
 
 def _summary(run: RunDetail) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from fitness.cli._common import AddCommand, Subcommands, command_group, prepare_database
+from fitness.cli._common import AddCommand, Subcommands, command_group, count, prepare_database
 from fitness.db import shoe_merges as db_merges
 from fitness.db import shoes as db_shoes
 
@@ -48,7 +48,7 @@ def _add_undelete(commands: Subcommands) -> None:
 def _undelete(args: argparse.Namespace) -> int:
     prepare_database()
     shoe = db_shoes.undelete_shoe(args.shoe_id)
-    print(f"{shoe.id} ({shoe.name}) is back: {shoe.run_count} runs, {shoe.mileage:.2f} mi")
+    print(f"{shoe.id} ({shoe.name}) is back: {count(shoe.run_count, 'run')}, {shoe.mileage:.2f} mi")
     return 0
 
 
@@ -74,8 +74,9 @@ def _merge(args: argparse.Namespace) -> int:
         args.shoe_id, args.kept_id, changed_by="cli", change_reason=args.reason
     )
     print(
-        f"merged {merge.merged_shoe_id} into {merge.kept.id}: {len(merge.run_ids)} runs moved; "
-        f"{merge.kept.name} now has {merge.kept.run_count} runs, {merge.kept.mileage:.2f} mi"
+        f"merged {merge.merged_shoe_id} into {merge.kept.id}: "
+        f"{count(len(merge.run_ids), 'run')} moved; {merge.kept.name} now has "
+        f"{count(merge.kept.run_count, 'run')}, {merge.kept.mileage:.2f} mi"
     )
     return 0
 
@@ -92,7 +93,7 @@ def _unmerge(args: argparse.Namespace) -> int:
     merge = db_merges.unmerge_shoe(args.shoe_id, changed_by="cli", change_reason=args.reason)
     print(
         f"unmerged {merge.merged_shoe_id} from {merge.kept.id}: "
-        f"{len(merge.run_ids)} runs moved back"
+        f"{count(len(merge.run_ids), 'run')} moved back"
     )
     return 0
 

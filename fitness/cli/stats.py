@@ -29,7 +29,8 @@ from fitness.db.shoes import set_shoe_mileage_limits
 from fitness.rules import KM_PER_MILE
 from fitness.stats_models import PERIODS, SPORTS, UNITS, WEEK_STARTS
 
-# Without --start, a command shows this many local days up to today (totals: per period).
+# Without --start, a command shows this many local days up to --end, or up to today without
+# --end (totals: per period).
 RECENT_DAYS = {"day": 28, "week": 12 * 7, "month": 365, "rolling": 28, "load": 28}
 NO_DATA = "—"
 
@@ -56,8 +57,8 @@ def _add_totals(commands: Subcommands) -> None:
         "totals",
         "distance, time, runs and pace per day, week, month or year",
         "Distance, time, run count and average pace per period, every period in the range "
-        "present (empty ones as zeros). Without --start: the last 28 days, 12 weeks or 12 "
-        "months, or every year.",
+        "present (empty ones as zeros). Without --start: the 28 days, 12 weeks or 12 months "
+        "up to --end (default today), or every year.",
     )
     parser.add_argument("--period", choices=PERIODS, default="week", help="default: week")
     _range_arguments(parser)
@@ -70,7 +71,7 @@ def _totals(args: argparse.Namespace) -> int:
     prepare_database()
     start = args.start
     if start is None and args.period != "year":
-        start = _today(args) - timedelta(days=RECENT_DAYS[args.period] - 1)
+        start = _recent_start(args, RECENT_DAYS[args.period])
     answer = stats.get_totals(
         args.period,
         start,
@@ -118,7 +119,7 @@ def _add_rolling(commands: Subcommands) -> None:
         "rolling",
         "distance of the last N days, for every day",
         "For every day in the range, the distance of the N days ending with it. Without "
-        "--start: the last 28 days.",
+        "--start: the 28 days up to --end (default today).",
     )
     parser.add_argument(
         "--window", type=int, default=7, metavar="N", help="days in each sum (default 7)"
@@ -130,7 +131,7 @@ def _add_rolling(commands: Subcommands) -> None:
 
 def _rolling(args: argparse.Namespace) -> int:
     prepare_database()
-    start = args.start or _today(args) - timedelta(days=RECENT_DAYS["rolling"] - 1)
+    start = args.start or _recent_start(args, RECENT_DAYS["rolling"])
     answer = stats.get_rolling_sums(
         args.window,
         start,
@@ -160,7 +161,8 @@ def _add_load(commands: Subcommands) -> None:
         "nothing and are counted), its 42-day (CTL) and 7-day (ATL) exponentially weighted "
         "averages, TSB = CTL - ATL and the acute:chronic ratio ATL/CTL; then each week's "
         "distance against the week before, flagged when it grew more than 10%. Heart rates "
-        "default to FITNESS_RESTING_HR and FITNESS_MAX_HR. Without --start: the last 28 days. "
+        "default to FITNESS_RESTING_HR and FITNESS_MAX_HR. Without --start: the 28 days up "
+        "to --end (default today). "
         "Rides count as runs do (--sport all, the default): from their minutes and heart rate.",
     )
     _range_arguments(parser)
@@ -173,7 +175,7 @@ def _add_load(commands: Subcommands) -> None:
 
 def _load(args: argparse.Namespace) -> int:
     prepare_database()
-    start = args.start or _today(args) - timedelta(days=RECENT_DAYS["load"] - 1)
+    start = args.start or _recent_start(args, RECENT_DAYS["load"])
     answer = stats.get_training_load(
         start,
         args.end,
@@ -265,7 +267,7 @@ def _records(args: argparse.Namespace) -> int:
         if record is not None:
             table.add_row(
                 f"longest {name}",
-                f"{_distance(record.distance)} {unit} in {record.runs} runs",
+                f"{_distance(record.distance)} {unit} in {count(record.runs, 'run')}",
                 record.start.isoformat(),
                 "",
             )
@@ -466,8 +468,14 @@ def _moment(text: str) -> datetime:
     return moment
 
 
-def _today(args: argparse.Namespace) -> date:
-    return stats.local_today(args.tz, args.as_of)
+def _recent_start(args: argparse.Namespace, days: int) -> date | None:
+    """The first of the `days` local days ending with --end, or with today without it; not
+    before the first day statistics cover. None for an --end they do not cover, which the
+    statistic then refuses naming --end alone."""
+    last = args.end or stats.local_today(args.tz, args.as_of)
+    if not stats.EARLIEST_DATE <= last <= stats.LATEST_DATE:
+        return None
+    return max(stats.EARLIEST_DATE, last - timedelta(days=days - 1))
 
 
 def _table(title: str, *columns: str) -> Table:

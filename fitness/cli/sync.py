@@ -74,10 +74,11 @@ def _strava(args: argparse.Namespace) -> int:
             progress=lambda fetched: advance(fetched, f"{fetched:,} activities"),
         )
     print(
-        f"fetched {result.fetched} activities: {result.inserted} new runs, "
-        f"{result.skipped_existing} already stored, {result.rides_inserted} new rides "
-        f"({result.rides_skipped_existing} already stored), "
-        f"{result.skipped_other_activities} other activities skipped"
+        f"fetched {count(result.fetched, 'activity', 'activities')}: "
+        f"{count(result.inserted, 'new run')}, {result.skipped_existing} already stored, "
+        f"{count(result.rides_inserted, 'new ride')} ({result.rides_skipped_existing} already "
+        f"stored), {count(result.skipped_other_activities, 'other activity', 'other activities')} "
+        "skipped"
     )
     if result.shoes_created:
         print(f"new shoes: {', '.join(result.shoes_created)}")
@@ -121,7 +122,8 @@ def _hevy(args: argparse.Namespace) -> int:
             progress=lambda fetched: advance(fetched, f"{fetched:,} workouts"),
         )
     print(
-        f"fetched {result.fetched} workouts and deletions: {result.inserted} new lifts, "
+        f"fetched {count(result.fetched, 'workout or deletion', 'workouts and deletions')}: "
+        f"{count(result.inserted, 'new lift')}, "
         f"{result.updated} updated, {result.deleted} deleted, "
         f"{result.skipped_existing} left as they are"
     )
