@@ -117,8 +117,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=[
             Middleware(AccessLogMiddleware),
-            Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
+            # A request's size is refused before who sent it is asked (a 64 KiB head, a
+            # declared body over the limit).
             Middleware(RequestBodyLimits, max_bytes=imports.MAX_UPLOAD_BYTES),
+            Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

@@ -24,6 +24,7 @@ from fitness.cli._common import Subcommands, logger, prepare_database
 from fitness.config import Settings, get_settings
 from fitness.errors import ConfigurationError
 from fitness.server.auth import check_settings, is_loopback
+from fitness.server.limits import MAX_HEAD_BYTES
 
 APP_FACTORY: Final = "fitness.api.app:create_app"
 
@@ -38,12 +39,12 @@ class ServerLimits:
     listen_backlog: int
 
 
-# 64 KiB holds any real request head (a bearer token, cookies) 8 times over; nginx
-# allows 32 KiB. 10 s is what a slow phone needs to send a head, and Go's usual
-# ReadHeaderTimeout. 512 connections: far beyond one user's clients, and each costs the
-# server at most one header buffer while it waits.
+# A head's bytes are fitness.server.limits.MAX_HEAD_BYTES (the app measures every head
+# again). 10 s is what a slow phone needs to send a head, and Go's usual ReadHeaderTimeout.
+# 512 connections: far beyond one user's clients, and each costs the server at most one
+# header buffer while it waits.
 SERVER_LIMITS: Final = ServerLimits(
-    max_header_bytes=64 * 1024,
+    max_header_bytes=MAX_HEAD_BYTES,
     header_timeout_seconds=10.0,
     max_connections=512,
     listen_backlog=1024,

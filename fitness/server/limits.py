@@ -1,11 +1,16 @@
-"""Bounds on every request body, whatever route reads it and however it is sent.
+"""Bounds on every request: its head, and its body whatever route reads it and however it
+is sent.
+
+The server refuses an unfinished head once it outgrows its read buffer (fitness/cli/serve.py,
+`MAX_HEAD_BYTES`); a whole head that arrives in a few reads can still get through there, so
+the app measures every head it is given against the same bound.
 
 A body is counted as it streams in, so a chunked body (no Content-Length) is refused as
 soon as it passes the limit, not after it has been read whole; and it must keep arriving
 at a minimum average rate, so a client trickling a body cannot hold a connection (and a
 slot of the server's connection limit) for ever. The limit is the largest body any route
 takes (the MapMyFitness upload); routes that take less count for themselves
-(`parsing.read_json_object`, 1 MiB). Headers are bounded by the server (fitness/cli/serve.py).
+(`parsing.read_json_object`, 1 MiB).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from fitness.server.problems import ApiError, problem
 
 logger = logging.getLogger(__name__)
 
+# 64 KiB holds any real request head (a bearer token, cookies) 8 times over; nginx allows
+# 32 KiB.
+MAX_HEAD_BYTES: Final = 64 * 1024
 # The rule of Apache's mod_reqtimeout (`body=20,MinRate=500`), a little stricter: a body
 # gets 20 s, plus one more second for each KiB received, so any honest connection (even
 # 10 kbit/s) finishes while a trickle of a byte now and then is cut after about 20 s.
@@ -31,7 +39,8 @@ BODY_MIN_BYTES_PER_SECOND: Final = 1024
 
 
 class RequestBodyLimits:
-    """ASGI middleware: a body over `max_bytes` is a 413, one arriving too slowly a 408.
+    """ASGI middleware: a head (request line and headers) over `MAX_HEAD_BYTES` is a 431, a
+    body over `max_bytes` a 413, one arriving too slowly a 408.
 
     Both are raised from `receive` as `ApiError`, so the route that is reading stops there
     and nothing it would have written is written; the app's error handler answers. A client
@@ -54,6 +63,14 @@ class RequestBodyLimits:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _head_bytes(scope) > MAX_HEAD_BYTES:
+            await problem(
+                431,
+                f"The request head (its line and headers) is larger than "
+                f"{MAX_HEAD_BYTES // 1024} KiB.",
+                slug="request-header-fields-too-large",
+            )(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "").strip()
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -115,3 +132,10 @@ class _MeteredBody:
         if not message.get("more_body", False):
             self._complete = True
         return message
+
+
+def _head_bytes(scope: Scope) -> int:
+    """The size of the request's head as it was sent: its line and every header line."""
+    target = scope.get("raw_path") or scope["path"].encode()
+    line = len(scope["method"]) + len(target) + len(scope.get("query_string", b"")) + 12
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])

@@ -3,6 +3,7 @@ route, with or without Content-Length."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 
@@ -21,7 +22,7 @@ from fitness.api.errors import EXCEPTION_HANDLERS
 from fitness.api.imports import MAX_UPLOAD_BYTES
 from fitness.config import Settings
 from fitness.db.runs import get_all_runs
-from fitness.server.limits import RequestBodyLimits
+from fitness.server.limits import MAX_HEAD_BYTES, RequestBodyLimits
 from tests.api.conftest import TOKEN
 from tests.importers.mmf_csv import mmf_csv, mmf_row
 
@@ -69,6 +70,19 @@ def test_a_chunked_upload_over_the_limit_is_refused_as_soon_as_it_passes_it(
     assert "200 MiB" in response.json()["detail"]
     assert pulled <= MAX_UPLOAD_BYTES // MIB + 1  # stopped right past the limit
     assert get_all_runs() == []
+
+
+def test_a_head_over_64_kib_is_a_431_however_it_arrived() -> None:
+    # The server's read buffer stops an unfinished head; a whole one that came in a few
+    # reads reaches the app, which measures it against the same bound.
+    app = _limited(max_bytes=1000)
+    fits = _call(app, [b"x"], headers=[(b"x-filler", b"a" * (MAX_HEAD_BYTES - 1024))])
+    over = _call(app, [b"x"], headers=[(b"x-filler", b"a" * MAX_HEAD_BYTES)])
+    many = _call(app, [b"x"], headers=[(b"x-%d" % n, b"a" * 1000) for n in range(70)])
+    assert _status(fits) == 200
+    assert _status(over) == _status(many) == 431
+    body = json.loads(next(m["body"] for m in over if m["type"] == "http.response.body"))
+    assert "64 KiB" in body["detail"]
 
 
 def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:

@@ -96,6 +96,17 @@ def test_300_trickling_connections_do_not_block_other_requests(served: Served) -
     )
 
 
+@pytest.mark.parametrize("size", [100 * 1024, 400 * 1024])
+def test_a_whole_head_over_64_kib_sent_at_once_is_a_431(served: Served, size: int) -> None:
+    # Sent in one go, a complete head can get past the server's read buffer (a 100 KiB one
+    # was served before); the app measures it against the same 64 KiB.
+    with _connection(served) as sock:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(HEAD + b"X-Big: " + b"a" * size + b"\r\n\r\n")
+        answer = _read_answer(sock)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+
+
 def test_connections_without_a_whole_request_head_are_closed(served: Served) -> None:
     silent = _open(served, b"")
     trickling = _open(served, HEAD)
