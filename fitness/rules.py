@@ -238,7 +238,8 @@ DistanceInUnits = Annotated[
     _number(unit="miles, or km with units=km", ge=0, le=MAX_DISTANCE_KM),
     AfterValidator(_not_vanishing),
 ]
-"""How far a run went, in the unit a request names (at most 1,000 miles, 1,609.344 km)."""
+"""How far a run went, in the unit a request names (at most 1,000 miles, 1,609.344 km;
+0, or at least `DISTANCE_RESOLUTION` in it)."""
 
 DistanceUnit = Literal["mi", "km"]
 """`mi` (miles, the default) or `km`."""

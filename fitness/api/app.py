@@ -19,7 +19,8 @@ How the API is put together (follow this when adding a module):
   library's typed errors; fitness.api.errors turns those into problem documents.
 - JSON bodies are read through `parsing.read_json_object` (1 MiB limit); an upload route
   reads its multipart body with `operations.read_form`. Every body, whatever reads it, is
-  also bounded as it streams in by `limits.RequestBodyLimits` (size and arrival rate).
+  also bounded as it streams in by `limits.RequestLimits` (size and arrival rate), and every
+  request head to 64 KiB.
 
 The pages (fitness.web) are mounted at `/app` by the same app, with `GET /` redirecting
 there; they are not API operations and are not in the OpenAPI document.
@@ -61,7 +62,7 @@ from fitness.db.connection import close_pool, open_pool
 from fitness.errors import ConfigurationError
 from fitness.server.access_log import AccessLogMiddleware
 from fitness.server.auth import BearerAuthMiddleware, PageMount, check_settings
-from fitness.server.limits import RequestBodyLimits
+from fitness.server.limits import RequestLimits
 from fitness.web.app import MOUNT_PATH, REDIRECTS, create_pages
 
 GIL_SWITCH_INTERVAL_SECONDS = 0.0005
@@ -119,7 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(AccessLogMiddleware),
             # A request's size is refused before who sent it is asked (a 64 KiB head, a
             # declared body over the limit).
-            Middleware(RequestBodyLimits, max_bytes=imports.MAX_UPLOAD_BYTES),
+            Middleware(RequestLimits, max_bytes=imports.MAX_UPLOAD_BYTES),
             Middleware(BearerAuthMiddleware, tokens=settings.api_tokens),
         ],
         exception_handlers=EXCEPTION_HANDLERS,

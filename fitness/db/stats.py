@@ -817,10 +817,11 @@ days AS MATERIALIZED (
     WHERE a.day <= o.last_day
 ),
 one_pass AS (
-    SELECT d.day, d.trimp, d.runs_without_heart_rate, m.day - d.i AS to_middle,
-           sum(d.x * exp((d.i - m.day) / %(ctl_days)s)) OVER running AS chronic,
-           sum(d.x * exp((d.i - m.day) / %(atl_days)s)) OVER running AS acute
-    FROM (SELECT o.span / 2 AS day FROM origin AS o WHERE o.span <= %(one_pass_days)s) AS m,
+    SELECT d.day, d.trimp, d.runs_without_heart_rate, m.i - d.i AS to_middle,
+           sum(d.x * exp((d.i - m.i) / %(ctl_days)s)) OVER running AS chronic,
+           sum(d.x * exp((d.i - m.i) / %(atl_days)s)) OVER running AS acute
+    -- m: the span's middle day (its i), and no row at all for a longer span.
+    FROM (SELECT o.span / 2 AS i FROM origin AS o WHERE o.span <= %(one_pass_days)s) AS m,
          days AS d
     WINDOW running AS (ORDER BY d.i ROWS UNBOUNDED PRECEDING)
 ),

@@ -117,8 +117,8 @@ COLUMN_NAMES: Final[dict[str, tuple[str, ...]]] = {
 _MACHINE_ANCHORS: Final = {15: 7, 22: 8}
 _MACHINE_COLUMNS: Final = {"heart_rate": (16, 15), "power": (18, 15), "work": (23, 22)}
 # The activity types that are runs, in the languages above and Czech (whose headers are
-# read by position); a virtual run is run indoors
-# (a treadmill with Zwift or the like). Activity types are compared like headers.
+# read by position); a virtual run is run indoors (a treadmill with Zwift or the like).
+# Activity types are compared like headers.
 RUN_TYPES: Final = frozenset(
     {
         "Run", "Trail Run", "Lauf", "Traillauf", "Trail-Lauf", "Course à pied", "Trail",

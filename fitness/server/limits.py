@@ -38,7 +38,7 @@ BODY_GRACE_SECONDS: Final = 20.0
 BODY_MIN_BYTES_PER_SECOND: Final = 1024
 
 
-class RequestBodyLimits:
+class RequestLimits:
     """ASGI middleware: a head (request line and headers) over `MAX_HEAD_BYTES` is a 431, a
     body over `max_bytes` a 413, one arriving too slowly a 408.
 
@@ -93,7 +93,7 @@ class RequestBodyLimits:
 class _MeteredBody:
     """One request's `receive`, counting body bytes and timing their arrival."""
 
-    def __init__(self, limits: RequestBodyLimits, receive: Receive) -> None:
+    def __init__(self, limits: RequestLimits, receive: Receive) -> None:
         self._limits = limits
         self._receive = receive
         self._started = time.monotonic()
@@ -137,5 +137,7 @@ class _MeteredBody:
 def _head_bytes(scope: Scope) -> int:
     """The size of the request's head as it was sent: its line and every header line."""
     target = scope.get("raw_path") or scope["path"].encode()
+    # "GET /path?query HTTP/1.1\r\n": two spaces, "?", the version and CRLF add 12 bytes;
+    # a header line adds ": " and CRLF.
     line = len(scope["method"]) + len(target) + len(scope.get("query_string", b"")) + 12
     return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])

@@ -22,7 +22,7 @@ from fitness.api.errors import EXCEPTION_HANDLERS
 from fitness.api.imports import MAX_UPLOAD_BYTES
 from fitness.config import Settings
 from fitness.db.runs import get_all_runs
-from fitness.server.limits import MAX_HEAD_BYTES, RequestBodyLimits
+from fitness.server.limits import MAX_HEAD_BYTES, RequestLimits
 from tests.api.conftest import TOKEN
 from tests.importers.mmf_csv import mmf_csv, mmf_row
 
@@ -133,7 +133,7 @@ def _limited(
         return JSONResponse({"length": len(await request.body())})
 
     limits = Middleware(
-        RequestBodyLimits,
+        RequestLimits,
         max_bytes=max_bytes,
         grace_seconds=grace_seconds,
         min_bytes_per_second=min_bytes_per_second,
